@@ -1,0 +1,42 @@
+"""pojemnik: a small server's infrastructure as Docker containers, declared once.
+
+declaration -> validate -> observe -> plan -> apply. This module re-exports the
+declaration types; everything that touches Docker is imported only when used.
+"""
+
+from .model import (
+    Bind,
+    Healthcheck,
+    Image,
+    Limits,
+    Network,
+    Port,
+    Secret,
+    SecretMount,
+    Service,
+    Stack,
+    Tmpfs,
+    Volume,
+    VolumeMount,
+)
+from .problems import InvalidStack, Problem
+from .settings import Settings
+
+__all__ = [
+    "Bind",
+    "Healthcheck",
+    "Image",
+    "InvalidStack",
+    "Limits",
+    "Network",
+    "Port",
+    "Problem",
+    "Secret",
+    "SecretMount",
+    "Service",
+    "Settings",
+    "Stack",
+    "Tmpfs",
+    "Volume",
+    "VolumeMount",
+]

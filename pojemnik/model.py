@@ -1,0 +1,205 @@
+"""The declaration: what the stack should be, as plain data.
+
+Nothing here talks to Docker. A stack is built once (usually by `stack.py`'s
+`declare(settings)`), then validated, compared with what the engine reports,
+and turned into a plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LABEL_PROJECT = "pojemnik.project"
+LABEL_SERVICE = "pojemnik.service"
+LABEL_KIND = "pojemnik.kind"
+LABEL_NAME = "pojemnik.name"
+LABEL_CONTEXT_HASH = "pojemnik.context-hash"
+LABEL_SPEC_HASH = "pojemnik.spec-hash"
+LABEL_BASE = "pojemnik.base"
+
+
+@dataclass(frozen=True)
+class Network:
+    """A bridge network with a fixed subnet (`docker network create --subnet`)."""
+
+    name: str
+    subnet: str
+    gateway: str | None = None
+    internal: bool = False
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image built from `images/<name>/` (or `context`), like `docker image build`."""
+
+    name: str
+    context: str | None = None
+    dockerfile: str = "Dockerfile"
+    build_args: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def context_path(self) -> str:
+        return self.context or f"images/{self.name}"
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A named volume for data that must outlive containers (databases)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A file with a random value, made on first deploy and never printed.
+
+    Kept in `.secrets/<project>/<name>` (git-ignored) and mounted read-only
+    into the services that list it, at `/run/secrets/<name>`.
+    """
+
+    name: str
+    length: int = 32
+
+
+@dataclass(frozen=True)
+class Port:
+    """`-p address:host:container/protocol`."""
+
+    host: int
+    container: int
+    address: str = "127.0.0.1"
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A host directory or file (relative to the repository) mounted into the container.
+
+    Read-only unless said otherwise: config and sites are edited on the host.
+    """
+
+    source: str
+    target: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    volume: str
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Tmpfs:
+    """A writable in-memory directory, for software that must write under a read-only root."""
+
+    target: str
+    size: str = "16m"
+    mode: str = "1777"
+
+
+@dataclass(frozen=True)
+class SecretMount:
+    secret: str
+    target: str | None = None
+
+    @property
+    def path(self) -> str:
+        return self.target or f"/run/secrets/{self.secret}"
+
+
+Mount = Bind | VolumeMount | Tmpfs | SecretMount
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    """Overrides the image's HEALTHCHECK. `test` is run without a shell (exec form)."""
+
+    test: Sequence[str]
+    interval: float = 10.0
+    timeout: float = 5.0
+    retries: int = 3
+    start_period: float = 10.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-container resource limits. Defaults suit a 2 GB host running a handful of services."""
+
+    memory: str = "128m"
+    cpus: float = 1.0
+    pids: int = 100
+
+
+@dataclass(frozen=True)
+class Service:
+    """One container, like one `docker run` line of the bash script.
+
+    `networks` maps a network name to the container's address on it: an int is
+    the host number inside the subnet (3 -> 10.0.20.3 in 10.0.20.0/24), so fixed
+    addresses follow the subnet when it is changed in `.env`; a string is a full
+    address; None lets Docker choose.
+    """
+
+    name: str
+    image: str
+    networks: Mapping[str, int | str | None] = field(default_factory=dict)
+    ports: Sequence[Port] = ()
+    mounts: Sequence[Mount] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
+    command: Sequence[str] | None = None
+    restart: str = "unless-stopped"
+    healthcheck: Healthcheck | None = None
+    limits: Limits = field(default_factory=Limits)
+    depends_on: Sequence[str] = ()
+    user: str | None = None
+    read_only: bool = True
+    cap_add: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Everything declared for one project. `root` is the repository the paths are relative to."""
+
+    project: str
+    root: Path
+    networks: Sequence[Network] = ()
+    images: Sequence[Image] = ()
+    volumes: Sequence[Volume] = ()
+    secrets: Sequence[Secret] = ()
+    services: Sequence[Service] = ()
+    source: str = "stack.py"
+    base_image: str = "debian:bookworm-slim"
+
+    # Docker object names are global on the engine: prefix them so a second
+    # copy (staging) can run beside the first.
+    def network_name(self, network: str) -> str:
+        return f"{self.project}-{network}"
+
+    def container_name(self, service: str) -> str:
+        return f"{self.project}-{service}"
+
+    def volume_name(self, volume: str) -> str:
+        return f"{self.project}-{volume}"
+
+    def image_tag(self, image: str) -> str:
+        return f"{self.project}/{image}:latest"
+
+    def secret_path(self, secret: str) -> Path:
+        return self.root / ".secrets" / self.project / secret
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def network(self, name: str) -> Network:
+        return next(n for n in self.networks if n.name == name)
+
+    def image(self, name: str) -> Image | None:
+        return next((i for i in self.images if i.name == name), None)
+
+    def image_ref(self, service: Service) -> str:
+        """The tag a service runs: a declared image's project tag, or an external reference."""
+        return self.image_tag(service.image) if self.image(service.image) else service.image

@@ -1,0 +1,197 @@
+"""The plan: the difference between what is declared and what the engine reports.
+
+`make_plan` is a pure function of (stack, observed state, options). Each action
+says why it is there; what is already as declared appears only in `unchanged`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+from .model import LABEL_CONTEXT_HASH, LABEL_SERVICE, LABEL_SPEC_HASH, Stack
+from .spec import (
+    ContainerSpec,
+    ImageSpec,
+    NetworkSpec,
+    container_spec,
+    image_spec,
+    network_spec,
+)
+from .state import Observed
+from .validate import startup_order
+
+# Kinds of action, in the order they run.
+BUILD_BASE = "build-base"
+BUILD = "build"
+CREATE_NETWORK = "create-network"
+CREATE_VOLUME = "create-volume"
+CREATE_SECRET = "create-secret"
+CREATE = "create"
+RECREATE = "recreate"
+START = "start"
+REMOVE_ORPHAN = "remove-orphan"
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    target: str
+    reason: str
+    image: ImageSpec | None = None
+    network: NetworkSpec | None = None
+    container: ContainerSpec | None = None
+    wave: int = 0  # containers: start after every earlier wave is healthy
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    actions: list[Action] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)  # reported; removed only when asked
+
+    def __iter__(self) -> Iterator[Action]:
+        return iter(self.actions)
+
+    def __bool__(self) -> bool:
+        return bool(self.actions)
+
+    def of_kind(self, *kinds: str) -> list[Action]:
+        return [a for a in self.actions if a.kind in kinds]
+
+
+@dataclass(frozen=True)
+class Options:
+    only_services: frozenset[str] | None = None  # None: every service
+    only_images: frozenset[str] | None = None
+    build: bool = True  # False: containers.run uses the images present
+    refresh: bool = False  # rebuild with fresh package lists (no layer cache)
+    remove_orphans: bool = False
+
+
+def make_plan(stack: Stack, observed: Observed, options: Options | None = None) -> Plan:
+    options = options or Options()
+    actions: list[Action] = []
+    unchanged: list[str] = []
+    services = [s for s in stack.services
+                if options.only_services is None or s.name in options.only_services]
+    wanted_images = {s.image for s in services if stack.image(s.image)}
+    if options.only_images is not None:
+        wanted_images = set(options.only_images)
+
+    built: set[str] = set()
+    if options.build and wanted_images:
+        if stack.base_image not in observed.images:
+            actions.append(Action(BUILD_BASE, stack.base_image,
+                                  "base image not present: build it from Debian packages"))
+        for name in sorted(wanted_images):
+            image = image_spec(stack, name)
+            context_hash = observed.context_hashes.get(name, "")
+            image = replace(image, labels={**image.labels, LABEL_CONTEXT_HASH: context_hash})
+            reason = _build_reason(image, observed, options)
+            if reason:
+                actions.append(Action(BUILD, image.tag, reason, image=image))
+                built.add(name)
+            else:
+                unchanged.append(f"image {image.tag}")
+
+    needed_networks = {n for s in services for n in s.networks}
+    for net in stack.networks:
+        if net.name not in needed_networks:
+            continue
+        network = network_spec(stack, net)
+        if observed.network(network.name) is None:
+            actions.append(Action(CREATE_NETWORK, network.name, "network missing",
+                                  network=network))
+        else:
+            unchanged.append(f"network {network.name}")
+
+    needed_volumes = {m.volume for s in services for m in s.mounts if hasattr(m, "volume")}
+    for volume in stack.volumes:
+        name = stack.volume_name(volume.name)
+        if volume.name in needed_volumes and name not in observed.volumes:
+            actions.append(Action(CREATE_VOLUME, name, "volume missing"))
+    needed_secrets = {m.secret for s in services for m in s.mounts if hasattr(m, "secret")}
+    for secret in stack.secrets:
+        if secret.name in needed_secrets and secret.name not in observed.secrets:
+            actions.append(Action(CREATE_SECRET, secret.name,
+                                  "secret file missing: generate a random value"))
+
+    wanted = {s.name for s in services}
+    for wave_number, wave in enumerate(startup_order(stack)):
+        for name in wave:
+            if name not in wanted:
+                continue
+            spec = container_spec(stack, stack.service(name))
+            fingerprint = json.dumps(spec.fingerprint(), sort_keys=True)
+            spec = replace(spec, labels={**spec.labels, LABEL_SPEC_HASH: fingerprint})
+            action = _container_action(spec, observed, built, stack, wave_number)
+            if action:
+                actions.append(action)
+            else:
+                unchanged.append(f"container {spec.name}")
+
+    declared = {s.name for s in stack.services}
+    orphans = sorted(c.name for c in observed.containers
+                     if c.labels.get(LABEL_SERVICE) not in declared)
+    if options.remove_orphans:
+        actions += [Action(REMOVE_ORPHAN, name, "no longer declared") for name in orphans]
+    return Plan(stack.project, actions, unchanged, orphans)
+
+
+def _build_reason(spec: ImageSpec, observed: Observed, options: Options) -> str | None:
+    present = observed.images.get(spec.tag)
+    if present is None:
+        return "not built yet"
+    if options.refresh:
+        return "refresh requested: re-run package updates"
+    if present.labels.get(LABEL_CONTEXT_HASH) != observed.context_hashes.get(spec.name):
+        return "build context changed"
+    return None
+
+
+def _container_action(spec: ContainerSpec, observed: Observed, built: set[str],
+                      stack: Stack, wave: int) -> Action | None:
+    current = observed.container(spec.name)
+    if current is None:
+        return Action(CREATE, spec.name, "not running", container=spec, wave=wave)
+    drift = _drift(spec, current.labels.get(LABEL_SPEC_HASH, ""))
+    image = stack.image(stack.service(spec.service).image)
+    if image is not None and image.name in built:
+        drift.append("image rebuilt")
+    elif spec.image in observed.images and observed.images[spec.image].id != current.image:
+        drift.append("image id")
+    if drift:
+        return Action(RECREATE, spec.name, "drifted: " + ", ".join(drift), container=spec,
+                      wave=wave)
+    if current.state != "running":
+        return Action(START, spec.name, f"container {current.state}", container=spec, wave=wave)
+    return None
+
+
+def _drift(spec: ContainerSpec, recorded: str) -> list[str]:
+    try:
+        old = json.loads(recorded) if recorded else {}
+    except json.JSONDecodeError:
+        old = {}
+    if not isinstance(old, dict) or not old:
+        return ["made by an older pojemnik or by hand"]
+    new = spec.fingerprint()
+    return [key for key in new if old.get(key) != new[key]]
+
+
+def summary(plan: Plan) -> str:
+    """One line: what a deploy did (or would do)."""
+    counts = {
+        "built": len(plan.of_kind(BUILD_BASE, BUILD)),
+        "created": len(plan.of_kind(CREATE, CREATE_NETWORK, CREATE_VOLUME)),
+        "recreated": len(plan.of_kind(RECREATE)),
+        "started": len(plan.of_kind(START)),
+        "unchanged": len(plan.unchanged),
+    }
+    text = ", ".join(f"{key} {value}" for key, value in counts.items())
+    if plan.orphans:
+        text += f"; orphans: {', '.join(plan.orphans)}"
+    return text

@@ -1,0 +1,169 @@
+"""Show a plan to people (a table), to programs (JSON), or as the bash script it replaces.
+
+The bash form is the article's own style: `docker image build`, `docker network
+create`, `docker run`-equivalents, runnable as it is. Values of variables that look
+secret are never printed: the script reads them from the environment instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import asdict
+
+from . import plan as p
+from .spec import ContainerSpec, ImageSpec, NetworkSpec, memory_bytes
+
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE|API_?KEY|CREDENTIAL", re.IGNORECASE)
+MASK = "******"
+
+
+def is_secret(name: str) -> bool:
+    return bool(SECRET_NAME.search(name))
+
+
+def masked_env(env: dict[str, str]) -> dict[str, str]:
+    return {k: (MASK if is_secret(k) else v) for k, v in env.items()}
+
+
+def table(plan: p.Plan) -> str:
+    if not plan.actions:
+        lines = [f"{plan.project}: nothing to do ({len(plan.unchanged)} unchanged)"]
+    else:
+        rows = [(a.kind, a.target, a.reason) for a in plan.actions]
+        widths = [max(len(r[i]) for r in [("ACTION", "TARGET", "REASON"), *rows])
+                  for i in range(3)]
+        lines = [f"{'ACTION':<{widths[0]}}  {'TARGET':<{widths[1]}}  REASON"]
+        lines += [f"{k:<{widths[0]}}  {t:<{widths[1]}}  {r}" for k, t, r in rows]
+    if plan.orphans:
+        lines.append("orphans (not declared; `--remove-orphans` removes them): "
+                     + ", ".join(plan.orphans))
+    return "\n".join(lines)
+
+
+def as_json(plan: p.Plan) -> str:
+    def action(a: p.Action) -> dict[str, object]:
+        data: dict[str, object] = {"kind": a.kind, "target": a.target, "reason": a.reason}
+        if a.container is not None:
+            spec = asdict(a.container)
+            spec["environment"] = masked_env(a.container.environment)
+            data["container"] = spec
+            data["wave"] = a.wave
+        if a.image is not None:
+            data["image"] = asdict(a.image)
+        if a.network is not None:
+            data["network"] = asdict(a.network)
+        return data
+
+    return json.dumps({"project": plan.project, "actions": [action(a) for a in plan.actions],
+                       "unchanged": plan.unchanged, "orphans": plan.orphans}, indent=2)
+
+
+def bash(plan: p.Plan, base_command: str = "") -> str:
+    lines = ["#!/usr/bin/env bash",
+             f"# pojemnik plan for project {plan.project}: the docker commands it runs.",
+             "set -euo pipefail", ""]
+    for action in plan.actions:
+        lines.append(f"# {action.kind} {action.target}: {action.reason}")
+        lines += _commands(action, base_command)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _commands(action: p.Action, base_command: str) -> list[str]:
+    if action.kind == p.BUILD_BASE:
+        return [base_command or f"# build {action.target} with `invoke images.base`"]
+    if action.kind == p.BUILD and action.image:
+        return [build_command(action.image)]
+    if action.kind == p.CREATE_NETWORK and action.network:
+        return [network_command(action.network)]
+    if action.kind == p.CREATE_VOLUME:
+        return [f"docker volume create --label pojemnik.project={shlex.quote(action.target)} "
+                f"{shlex.quote(action.target)}"]
+    if action.kind == p.CREATE_SECRET:
+        return [f"# secret {action.target}: pojemnik writes a random value to .secrets/"]
+    if action.kind == p.START:
+        return [f"docker start {shlex.quote(action.target)}"]
+    if action.kind == p.REMOVE_ORPHAN:
+        return [f"docker rm --force {shlex.quote(action.target)}"]
+    if action.container is not None:
+        prefix = ([f"docker rm --force {shlex.quote(action.target)}"]
+                  if action.kind == p.RECREATE else [])
+        return prefix + container_commands(action.container)
+    return []
+
+
+def _flags(flag: str, values: dict[str, str]) -> list[str]:
+    return [f"{flag} {shlex.quote(f'{k}={v}')}" for k, v in sorted(values.items())]
+
+
+def build_command(spec: ImageSpec) -> str:
+    parts = ["docker image build", f"--tag {shlex.quote(spec.tag)}",
+             f"--file {shlex.quote(spec.context + '/' + spec.dockerfile)}"]
+    parts += _flags("--build-arg", spec.build_args) + _flags("--label", spec.labels)
+    parts.append(shlex.quote(spec.context))
+    return " \\\n  ".join(parts)
+
+
+def network_command(spec: NetworkSpec) -> str:
+    parts = ["docker network create --driver=bridge", f"--subnet={spec.subnet}",
+             f"--gateway={spec.gateway}"]
+    if spec.internal:
+        parts.append("--internal")
+    parts += _flags("--label", spec.labels)
+    parts.append(shlex.quote(spec.name))
+    return " \\\n  ".join(parts)
+
+
+def container_commands(spec: ContainerSpec) -> list[str]:
+    q = shlex.quote
+    parts = ["docker container create", f"--name {q(spec.name)}"]
+    first = spec.networks[0] if spec.networks else None
+    others = spec.networks[1:]
+    if first is not None:
+        parts.append(f"--network {q(first.network)}")
+        if first.ip:
+            parts.append(f"--ip {first.ip}")
+        parts += [f"--network-alias {q(alias)}" for alias in first.aliases]
+    for port in spec.ports:
+        parts.append(f"--publish {port.address}:{port.host}:{port.container}/{port.protocol}")
+    for mount in spec.mounts:
+        option = f"type={mount.type},source={mount.source},target={mount.target}"
+        parts.append(f"--mount {q(option + (',readonly' if mount.read_only else ''))}")
+    for target, options in sorted(spec.tmpfs.items()):
+        parts.append(f"--tmpfs {q(target + ':' + options)}")
+    for name, value in sorted(spec.environment.items()):
+        # Secret-looking values come from the environment of whoever runs the script.
+        parts.append(f"--env {q(name)}" if is_secret(name) else f"--env {q(f'{name}={value}')}")
+    parts += _flags("--label", spec.labels)
+    if spec.user:
+        parts.append(f"--user {q(spec.user)}")
+    if spec.read_only:
+        parts.append("--read-only")
+    parts += ["--cap-drop ALL", *[f"--cap-add {q(c)}" for c in spec.cap_add],
+              "--security-opt no-new-privileges"]
+    limits = spec.limits
+    parts += [f"--memory {memory_bytes(limits.memory)}",
+              f"--memory-swap {memory_bytes(limits.memory)}",
+              f"--cpus {limits.cpus}", f"--pids-limit {limits.pids}",
+              f"--restart {q(spec.restart)}"]
+    if spec.healthcheck is not None:
+        check = spec.healthcheck
+        parts += [f"--health-cmd {q(shlex.join(check.test))}",
+                  f"--health-interval {check.interval}s", f"--health-timeout {check.timeout}s",
+                  f"--health-retries {check.retries}",
+                  f"--health-start-period {check.start_period}s"]
+    parts.append(q(spec.image))
+    if spec.command:
+        parts.append(shlex.join(spec.command))
+    lines = [" \\\n  ".join(parts)]
+    for attachment in others:
+        connect = ["docker network connect"]
+        if attachment.ip:
+            connect.append(f"--ip {attachment.ip}")
+        connect += [f"--alias {q(alias)}" for alias in attachment.aliases]
+        connect += [q(attachment.network), q(spec.name)]
+        lines.append(" ".join(connect))
+    lines.append(f"docker start {q(spec.name)}")
+    return lines

@@ -1,0 +1,121 @@
+"""Configuration from `.env`, documented (and defaulted) by `.env.example`.
+
+Precedence, lowest first: `.env.example` defaults, `.env`, the process environment.
+python-dotenv only warns about a line it cannot parse; here it is an error, since a
+silently ignored line is a setting the user believes is in force.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv.parser import parse_stream
+
+from .problems import Problem
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    value: str
+    line: int
+
+
+def parse_env_file(path: Path) -> tuple[list[Entry], list[Problem]]:
+    """Parse a dotenv file strictly: every line is a comment, blank, or NAME=value."""
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    if not path.exists():
+        return entries, problems
+    text = path.read_text(encoding="utf-8")
+    for binding in parse_stream(io.StringIO(text)):
+        raw = binding.original.string
+        # The parser folds leading blank lines into the next binding: count them back.
+        line = binding.original.line + len(raw) - len(raw.lstrip("\n"))
+        shown = raw.strip()
+        if binding.error or (binding.key is not None and binding.value is None):
+            problems.append(
+                Problem(
+                    where=f"{path.name}:{line}",
+                    message=f"cannot parse {shown!r}",
+                    fix="write NAME=value (quote values with spaces: NAME=\"a b\"); "
+                    "start comments with #",
+                )
+            )
+        elif binding.key is not None and binding.value is not None:
+            entries.append(Entry(binding.key, binding.value, line))
+    return entries, problems
+
+
+@dataclass
+class Settings:
+    """Merged settings with where each value came from, for error messages."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, root: Path, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        settings = cls()
+        example, example_problems = parse_env_file(root / ".env.example")
+        local, local_problems = parse_env_file(root / ".env")
+        settings.problems += example_problems + local_problems
+        for entry in example:
+            settings._set(entry.name, entry.value, f".env.example:{entry.line}")
+        for entry in local:
+            settings._set(entry.name, entry.value, f".env:{entry.line}")
+        for name in list(settings.values):
+            if name in environ:
+                settings._set(name, environ[name], "the environment")
+        # Variables documented without a value in .env.example have no default: required.
+        for entry in example:
+            if entry.value == "" and settings.values.get(entry.name, "") == "":
+                settings.problems.append(
+                    Problem(
+                        where=f".env.example:{entry.line}",
+                        message=f"{entry.name} is required but not set",
+                        fix=f"add {entry.name}=... to .env or export it in the environment",
+                    )
+                )
+        settings._environ = environ
+        return settings
+
+    _environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def _set(self, name: str, value: str, origin: str) -> None:
+        self.values[name] = value
+        self.origins[name] = origin
+
+    def where(self, name: str) -> str:
+        return self.origins.get(name, "the environment")
+
+    def get(self, name: str, default: str = "") -> str:
+        if name in self.values:
+            return self.values[name]
+        return self._environ.get(name, default)
+
+    def __getitem__(self, name: str) -> str:
+        return self.get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    def int(self, name: str, default: int = 0) -> int:
+        raw = self.get(name, str(default))
+        try:
+            return int(raw)
+        except ValueError:
+            self.problems.append(
+                Problem(
+                    where=f"{self.where(name)}",
+                    message=f"{name}={raw!r} is not a whole number",
+                    fix=f"set {name} to a number, e.g. {name}={default}",
+                )
+            )
+            return default

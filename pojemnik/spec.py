@@ -1,0 +1,203 @@
+"""Resolve the declaration into exact engine objects: names, addresses, paths, labels.
+
+These specs are what the plan compares with the engine, what `apply` hands to
+Docker, and what `--format bash` prints as `docker` commands: one source for all three.
+Pure functions; call only on a validated stack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+from dataclasses import asdict, dataclass, field
+
+from .model import (
+    LABEL_KIND,
+    LABEL_NAME,
+    LABEL_PROJECT,
+    LABEL_SERVICE,
+    Bind,
+    Healthcheck,
+    Limits,
+    Network,
+    Port,
+    SecretMount,
+    Service,
+    Stack,
+    Tmpfs,
+    VolumeMount,
+)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str
+    subnet: str
+    gateway: str
+    internal: bool
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    name: str
+    tag: str
+    context: str  # absolute path
+    dockerfile: str
+    build_args: dict[str, str]
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    network: str  # engine name
+    ip: str | None
+    aliases: list[str]
+
+
+@dataclass(frozen=True)
+class MountSpec:
+    type: str  # "bind" | "volume"
+    source: str  # absolute host path, or engine volume name
+    target: str
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    service: str
+    name: str
+    image: str
+    command: list[str] | None
+    environment: dict[str, str]
+    user: str | None
+    ports: list[Port]
+    mounts: list[MountSpec]
+    tmpfs: dict[str, str]
+    networks: list[Attachment]
+    restart: str
+    healthcheck: Healthcheck | None
+    limits: Limits
+    read_only: bool
+    cap_add: list[str]
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def fingerprint(self) -> dict[str, str]:
+        """A short hash per field that, changed, needs a new container.
+
+        Stored on the container as a label, so a later plan can say *which* fields
+        drifted without keeping (or printing) their values. Labels are excluded:
+        they carry the fingerprint itself.
+        """
+        data = asdict(self)
+        data.pop("labels")
+        return {key: _digest(value)[:12] for key, value in sorted(data.items())}
+
+
+def _digest(data: object) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def labels(stack: Stack, kind: str, name: str, service: str | None = None) -> dict[str, str]:
+    result = {LABEL_PROJECT: stack.project, LABEL_KIND: kind, LABEL_NAME: name}
+    if service is not None:
+        result[LABEL_SERVICE] = service
+    return result
+
+
+def gateway_of(network: Network) -> str:
+    """The declared gateway, or Docker's own choice for a bridge: the first host address."""
+    if network.gateway:
+        return network.gateway
+    return str(next(ipaddress.ip_network(network.subnet, strict=False).hosts()))
+
+
+def address_on(network: Network, host: int | str | None) -> str | None:
+    """A service's fixed address: a host number inside the subnet, or a full address."""
+    if host is None:
+        return None
+    if isinstance(host, int):
+        subnet = ipaddress.ip_network(network.subnet, strict=False)
+        return str(subnet.network_address + host)
+    return str(ipaddress.ip_address(host))
+
+
+def network_spec(stack: Stack, network: Network) -> NetworkSpec:
+    subnet = str(ipaddress.ip_network(network.subnet, strict=False))
+    return NetworkSpec(
+        name=stack.network_name(network.name),
+        subnet=subnet,
+        gateway=gateway_of(network),
+        internal=network.internal,
+        labels=labels(stack, "network", network.name),
+    )
+
+
+def image_spec(stack: Stack, name: str) -> ImageSpec:
+    image = stack.image(name)
+    assert image is not None, name
+    return ImageSpec(
+        name=name,
+        tag=stack.image_tag(name),
+        context=str((stack.root / image.context_path).resolve()),
+        dockerfile=image.dockerfile,
+        build_args={"BASE_IMAGE": stack.base_image, **dict(image.build_args)},
+        labels=labels(stack, "image", name),
+    )
+
+
+def container_spec(stack: Stack, service: Service) -> ContainerSpec:
+    mounts: list[MountSpec] = []
+    tmpfs: dict[str, str] = {}
+    for mount in service.mounts:
+        if isinstance(mount, Bind):
+            source = str((stack.root / mount.source).resolve())
+            mounts.append(MountSpec("bind", source, mount.target, mount.read_only))
+        elif isinstance(mount, VolumeMount):
+            volume = stack.volume_name(mount.volume)
+            mounts.append(MountSpec("volume", volume, mount.target, mount.read_only))
+        elif isinstance(mount, SecretMount):
+            source = str(stack.secret_path(mount.secret).resolve())
+            mounts.append(MountSpec("bind", source, mount.path, True))
+        elif isinstance(mount, Tmpfs):
+            tmpfs[mount.target] = f"rw,noexec,nosuid,size={mount.size},mode={mount.mode}"
+    attachments = [
+        Attachment(
+            network=stack.network_name(net),
+            ip=address_on(stack.network(net), host),
+            aliases=[service.name],
+        )
+        for net, host in service.networks.items()
+    ]
+    return ContainerSpec(
+        service=service.name,
+        name=stack.container_name(service.name),
+        image=stack.image_ref(service),
+        command=list(service.command) if service.command is not None else None,
+        environment=dict(service.environment),
+        user=service.user,
+        ports=list(service.ports),
+        mounts=mounts,
+        tmpfs=tmpfs,
+        networks=attachments,
+        restart=service.restart,
+        healthcheck=service.healthcheck,
+        limits=service.limits,
+        read_only=service.read_only,
+        cap_add=list(service.cap_add),
+        labels=labels(stack, "container", service.name, service=service.name),
+    )
+
+
+def volume_labels(stack: Stack, volume: str) -> dict[str, str]:
+    return labels(stack, "volume", volume)
+
+
+def memory_bytes(memory: str) -> int:
+    """'64m' -> 67108864, like docker's --memory."""
+    units = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+    text = memory.strip().lower()
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)

@@ -1,0 +1,54 @@
+"""What the engine (and the host) reports: plain data, recorded by `engine.observe`.
+
+Validation and planning read only these values, so they are tested with
+hand-written or recorded states and no Docker at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ObservedNetwork:
+    name: str
+    id: str
+    subnets: list[str]
+    internal: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObservedContainer:
+    name: str
+    id: str
+    labels: dict[str, str]
+    state: str  # "running", "exited", "created", ...
+    health: str | None = None  # "healthy", "unhealthy", "starting", or None without a check
+    image: str = ""
+
+
+@dataclass(frozen=True)
+class ObservedImage:
+    tag: str
+    id: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Observed:
+    networks: list[ObservedNetwork] = field(default_factory=list)  # every network on the engine
+    containers: list[ObservedContainer] = field(default_factory=list)  # this project's
+    images: dict[str, ObservedImage] = field(default_factory=dict)  # by tag
+    volumes: list[str] = field(default_factory=list)  # this project's, engine names
+    # Host ports (address, port, protocol) that could not be bound, and are not
+    # published by this project's own containers.
+    busy_ports: list[tuple[str, int, str]] = field(default_factory=list)
+    context_hashes: dict[str, str] = field(default_factory=dict)  # image name -> build input hash
+    secrets: list[str] = field(default_factory=list)  # declared secrets whose file exists
+
+    def network(self, name: str) -> ObservedNetwork | None:
+        return next((n for n in self.networks if n.name == name), None)
+
+    def container(self, name: str) -> ObservedContainer | None:
+        return next((c for c in self.containers if c.name == name), None)

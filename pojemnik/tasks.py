@@ -1,0 +1,322 @@
+"""Invoke tasks mirroring the article's docker commands; a repository's `tasks.py` uses
+`namespace()` and gets them all, each runnable alone and all together as `deploy`.
+
+Tasks are thin: parse options, call the core, print. Docker is imported only when a
+task runs, so `invoke --list` stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from invoke import Collection, Context, Exit, task
+
+from .model import Stack
+from .problems import InvalidStack, Problem
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+Declare = Callable[[Settings], Stack]
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Problem]]:
+    """Import `declare(settings)` from the stack file and call it with the merged settings."""
+    path = root / stack_file
+    if not path.is_file():
+        raise Exit(f"{path}: no stack declaration here; create {stack_file} with "
+                   "def declare(settings) -> Stack", code=2)
+    spec = importlib.util.spec_from_file_location(f"pojemnik_stack_{abs(hash(path))}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    settings = Settings.load(root)
+    stack: Stack = module.declare(settings)
+    return stack, settings.problems
+
+
+def _root(c: Context) -> Path:
+    return Path(c.config.pojemnik.root)
+
+
+def _stack(c: Context) -> tuple[Stack, list[Problem]]:
+    return load_stack(_root(c), c.config.pojemnik.stack)
+
+
+def _engine(c: Context) -> Engine:
+    from .engine import Engine, EngineError
+
+    try:
+        return Engine.connect(c.config.pojemnik.get("docker_host"))
+    except EngineError as error:
+        raise Exit(str(error), code=1) from error
+
+
+def _guard(work: Callable[[], Any]) -> Any:
+    """Turn our errors into a clear message and a non-zero exit, without a traceback."""
+    from .engine import EngineError
+
+    try:
+        return work()
+    except InvalidStack as error:
+        raise Exit(str(error), code=2) from error
+    except EngineError as error:
+        raise Exit(f"error: {error}", code=1) from error
+
+
+def _names(value: str | None) -> frozenset[str] | None:
+    return frozenset(n.strip() for n in value.split(",") if n.strip()) if value else None
+
+
+def _converge(c: Context, options: Any, dry: bool = False, fmt: str = "table") -> None:
+    from .apply import converge
+    from .plan import summary
+
+    stack, problems = _stack(c)
+    engine = _engine(c)
+
+    def work() -> None:
+        outcome = converge(stack, engine, options, say, dry=dry, extra_problems=problems)
+        if dry or not outcome.applied:
+            print(_render(outcome.plan, fmt, stack))
+        if not dry:
+            say(f"{stack.project}: {summary(outcome.plan)}")
+
+    _guard(work)
+
+
+def _render(plan: Any, fmt: str, stack: Stack) -> str:
+    from . import render
+    from .base import BaseRecipe
+
+    if fmt == "json":
+        return render.as_json(plan)
+    if fmt == "bash":
+        return render.bash(plan, BaseRecipe.for_ref(stack.base_image).shell())
+    if fmt == "table":
+        return render.table(plan)
+    raise Exit(f"unknown --format {fmt!r}: use table, json or bash", code=2)
+
+
+# --- top-level tasks ------------------------------------------------------------------
+
+
+@task(help={"dry": "print the plan, change nothing",
+            "format": "with --dry: table, json or bash",
+            "remove_orphans": "also remove containers of services no longer declared"})
+def deploy(c: Context, dry: bool = False, format: str = "table",
+           remove_orphans: bool = False) -> None:
+    """Build, create networks and run every service in dependency order, waiting for health."""
+    from .plan import Options
+
+    _converge(c, Options(remove_orphans=remove_orphans), dry=dry, fmt=format)
+
+
+@task(help={"format": "table (default), json, or bash: the equivalent docker commands",
+            "refresh": "plan image rebuilds with fresh package updates"})
+def plan(c: Context, format: str = "table", refresh: bool = False) -> None:
+    """Show what `deploy` would do and why, without doing it."""
+    from .apply import checked_plan
+    from .plan import Options
+
+    stack, problems = _stack(c)
+    engine = _engine(c)
+    result, _ = _guard(lambda: checked_plan(stack, engine, Options(refresh=refresh), problems))
+    print(_render(result, format, stack))
+
+
+@task
+def check(c: Context) -> None:
+    """Validate the declaration and .env against the engine; change nothing."""
+    from .validate import validate
+
+    stack, problems = _stack(c)
+    engine = _engine(c)
+    problems += _guard(lambda: validate(stack, engine.observe(stack)))
+    if problems:
+        raise Exit(str(InvalidStack(problems)), code=2)
+    say(f"{stack.project}: {len(stack.services)} services, {len(stack.networks)} networks, "
+        f"{len(stack.images)} images: no problems")
+
+
+@task(help={"json": "machine-readable output"})
+def ps(c: Context, json_: bool = False) -> None:
+    """List the stack's containers, stopped ones too (`docker ps --all`)."""
+    stack, _ = _stack(c)
+    rows = _engine(c).project_containers(stack.project)
+    if json_:
+        print(json.dumps([asdict(r) for r in rows], indent=2))
+        return
+    _print_table(["NAME", "SERVICE", "IMAGE", "STATUS", "PORTS"],
+                 [[r.name, r.service, r.image, r.status, r.ports] for r in rows])
+
+
+@task(help={"name": "service (default: all)", "follow": "keep streaming new lines",
+            "tail": "lines from the end (default 100; 'all' for everything)"})
+def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100") -> None:
+    """Show a service's logs (`docker logs`); --follow streams them."""
+    stack, _ = _stack(c)
+    engine = _engine(c)
+    services = [name] if name else [s.name for s in stack.services]
+    unknown = [s for s in services if s not in {x.name for x in stack.services}]
+    if unknown:
+        raise Exit(f"unknown service {unknown[0]!r}; declared: "
+                   + ", ".join(s.name for s in stack.services), code=2)
+    if follow and len(services) > 1:
+        raise Exit("--follow needs one service: --name SERVICE", code=2)
+    count: int | str = tail if tail == "all" else int(tail)
+    import docker
+
+    for service in services:
+        container = stack.container_name(service)
+        if len(services) > 1:
+            print(f"==> {container} <==", flush=True)
+        try:
+            for chunk in engine.logs(container, follow, count):
+                sys.stdout.write(chunk.decode(errors="replace"))
+                sys.stdout.flush()
+        except docker.errors.NotFound:
+            print(f"({container} is not running; `invoke deploy` starts it)")
+
+
+@task(help={"volumes": "also remove the named volumes: DELETES the data (databases)"})
+def down(c: Context, volumes: bool = False) -> None:
+    """Remove the stack's containers and networks; volumes (data) are kept unless --volumes."""
+    stack, _ = _stack(c)
+    engine = _engine(c)
+    for row in engine.project_containers(stack.project):
+        say(f"container {row.name}: removing")
+        engine.remove_container(row.name)
+    for name in engine.remove_networks(stack.project):
+        say(f"network {name}: removed")
+    if volumes:
+        for name in engine.remove_volumes(stack.project):
+            say(f"volume {name}: removed (data deleted)")
+    else:
+        say("volumes kept (data is safe); `invoke down --volumes` removes them")
+
+
+# --- images ---------------------------------------------------------------------------
+
+
+@task(help={"name": "image to build (default: all), comma-separated for several",
+            "refresh": "ignore the layer cache so apt-get update/upgrade really run again"})
+def images_build(c: Context, name: str = "", refresh: bool = False) -> None:
+    """Build images from images/<name>/ (`docker image build`) whose context changed."""
+    from .plan import Options
+
+    stack, _ = _stack(c)
+    names = _names(name) or frozenset(i.name for i in stack.images)
+    unknown = sorted(names - {i.name for i in stack.images})
+    if unknown:
+        raise Exit(f"unknown image {unknown[0]!r}; declared: "
+                   + ", ".join(i.name for i in stack.images), code=2)
+    _converge(c, Options(only_services=frozenset(), only_images=names, refresh=refresh))
+
+
+@task(help={"json": "machine-readable output"})
+def images_list(c: Context, json_: bool = False) -> None:
+    """List the stack's images and the base image (`docker image list`)."""
+    stack, _ = _stack(c)
+    rows = []
+    for image in _engine(c).list_images(stack):
+        rows.append({"tags": image.get("RepoTags") or [], "id": image["Id"][7:19],
+                     "size_mb": round(image.get("Size", 0) / 2**20),
+                     "created": image.get("Created")})
+    if json_:
+        print(json.dumps(rows, indent=2))
+        return
+    _print_table(["TAG", "ID", "SIZE"], [[", ".join(r["tags"]), str(r["id"]),
+                                          f"{r['size_mb']} MB"] for r in rows])
+
+
+@task
+def images_base(c: Context) -> None:
+    """Make BASE_IMAGE if missing: pull it, or build it from Debian packages."""
+    from .base import ensure_base
+
+    stack, _ = _stack(c)
+    engine = _engine(c)
+    _guard(lambda: ensure_base(engine, stack.base_image, say))
+    say(f"base image {stack.base_image}: present")
+
+
+# --- networks and containers ------------------------------------------------------
+
+
+@task
+def networks_create(c: Context) -> None:
+    """Create the declared networks (`docker network create --subnet ...`)."""
+    from . import plan as p
+
+    stack, problems = _stack(c)
+    engine = _engine(c)
+
+    def work() -> None:
+        result, _ = _checked(stack, engine, p.Options(build=False), problems)
+        for action in result.of_kind(p.CREATE_NETWORK):
+            assert action.network
+            say(f"network {action.target}: creating ({action.network.subnet})")
+            engine.create_network(action.network)
+        say(f"{len(stack.networks)} networks present")
+
+    _guard(work)
+
+
+def _checked(stack: Stack, engine: Engine, options: Any, problems: list[Problem]) -> Any:
+    from .apply import checked_plan
+
+    return checked_plan(stack, engine, options, problems)
+
+
+@task(help={"name": "service to run (default: all), comma-separated for several"})
+def containers_run(c: Context, name: str = "") -> None:
+    """Run services with their networks, IPs, ports, mounts (`docker run`); no builds.
+
+    Networks, volumes and secrets they need are created too; images must be present.
+    """
+    from .plan import Options
+
+    stack, _ = _stack(c)
+    names = _names(name)
+    unknown = sorted((names or frozenset()) - {s.name for s in stack.services})
+    if unknown:
+        raise Exit(f"unknown service {unknown[0]!r}; declared: "
+                   + ", ".join(s.name for s in stack.services), code=2)
+    _converge(c, Options(only_services=names, build=False))
+
+
+def _print_table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    for row in [header, *rows]:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=False)).rstrip())
+
+
+def _collection(name: str, default: str, tasks: dict[str, Any]) -> Collection:
+    collection = Collection(name)
+    for task_name, body in tasks.items():
+        collection.add_task(body, task_name, default=task_name == default)
+    return collection
+
+
+def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
+    """The task collection for the repository at `root`; its tasks.py sets `ns = namespace(...)`."""
+    images = _collection("images", "build",
+                         {"build": images_build, "list": images_list, "base": images_base})
+    networks = _collection("networks", "create", {"create": networks_create})
+    containers = _collection("containers", "run", {"run": containers_run})
+    ns = Collection(deploy, plan, check, ps, logs, down, images, networks, containers)
+    ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,
+                               "docker_host": None}})
+    return ns

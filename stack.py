@@ -1,0 +1,94 @@
+"""The example stack: the article's server, declared once.
+
+One proxy on the `services` network publishing 80/443 and serving two static sites,
+a PHP site and a Django site behind it, and a database on the `isolated` network
+only (no route out), reached by the PHP and Django containers, which sit on both.
+"""
+
+from pathlib import Path
+
+from pojemnik import (
+    Bind,
+    Image,
+    Limits,
+    Network,
+    Port,
+    Secret,
+    SecretMount,
+    Service,
+    Settings,
+    Stack,
+    Tmpfs,
+    Volume,
+    VolumeMount,
+)
+
+DATABASE = {"DB_HOST": "db", "DB_NAME": "app", "DB_USER": "app",
+            "DB_PASSWORD_FILE": "/run/secrets/db_password"}
+
+
+def declare(settings: Settings) -> Stack:
+    publish = settings["PUBLISH_ADDRESS"]
+    return Stack(
+        project=settings["POJEMNIK_PROJECT"],
+        root=Path(__file__).parent,
+        base_image=settings["BASE_IMAGE"],
+        networks=[
+            Network("isolated", subnet=settings["ISOLATED_SUBNET"], internal=True),
+            Network("services", subnet=settings["SERVICES_SUBNET"]),
+        ],
+        images=[Image("proxy"), Image("php"), Image("webserver-nginx"), Image("postgres")],
+        volumes=[Volume("dbdata"), Volume("proxy-tls")],
+        secrets=[Secret("db_password")],
+        services=[
+            Service(
+                "db",
+                image="postgres",
+                networks={"isolated": 3},
+                mounts=[VolumeMount("dbdata", "/var/lib/postgresql/data"),
+                        SecretMount("db_password"),
+                        Tmpfs("/run/postgresql", size="1m"), Tmpfs("/tmp", size="16m")],
+                environment={"POSTGRES_PASSWORD_FILE": "/run/secrets/db_password",
+                             "DB_NAME": "app", "DB_USER": "app"},
+                limits=Limits(memory="256m", cpus=1.0, pids=100),
+            ),
+            Service(
+                "php",
+                image="php",
+                networks={"services": 4, "isolated": 4},
+                mounts=[Bind("www/php.localhost", "/srv/php.localhost"),
+                        SecretMount("db_password"),
+                        Tmpfs("/tmp", size="16m"), Tmpfs("/run/php", size="1m")],
+                environment=DATABASE,
+                limits=Limits(memory="128m", cpus=1.0, pids=100),
+                depends_on=["db"],
+            ),
+            Service(
+                "app",
+                image="webserver-nginx",
+                networks={"services": 5, "isolated": 5},
+                mounts=[Bind("config/webserver-nginx", "/etc/webserver"),
+                        Bind("www/app.localhost", "/srv/app"),
+                        SecretMount("db_password"),
+                        Tmpfs("/tmp", size="32m"), Tmpfs("/run", size="4m")],
+                environment=DATABASE,
+                limits=Limits(memory="192m", cpus=1.0, pids=100),
+                depends_on=["db"],
+            ),
+            Service(
+                "proxy",
+                image="proxy",
+                networks={"services": 3},
+                ports=[Port(settings.int("HTTP_PORT", 80), 8080, publish),
+                       Port(settings.int("HTTPS_PORT", 443), 8443, publish)],
+                mounts=[Bind("config/nginx", "/etc/nginx"),
+                        Bind("www/updates.localhost", "/srv/updates.localhost"),
+                        Bind("www/packages.localhost", "/srv/packages.localhost"),
+                        Bind("www/php.localhost", "/srv/php.localhost"),
+                        VolumeMount("proxy-tls", "/var/lib/proxy-tls"),
+                        Tmpfs("/tmp", size="32m"), Tmpfs("/run/nginx", size="1m")],
+                limits=Limits(memory="64m", cpus=1.0, pids=100),
+                depends_on=["php", "app"],
+            ),
+        ],
+    )
