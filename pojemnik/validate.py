@@ -7,6 +7,7 @@ any side effect; a stack with problems is never applied.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from collections.abc import Iterator
@@ -288,8 +289,10 @@ class _Validator:
                 reserved = {
                     subnet.network_address: "the network address",
                     subnet.broadcast_address: "the broadcast address",
-                    ipaddress.ip_address(gateway_of(networks[net])): "the gateway",
                 }
+                # An unparsable declared gateway is reported by networks().
+                with contextlib.suppress(ValueError):
+                    reserved[ipaddress.ip_address(gateway_of(networks[net]))] = "the gateway"
                 if ip in reserved:
                     self.add(where, f"address {ip} is {reserved[ip]} of {subnet}",
                              f"pick a host address from {subnet.network_address + 2} up")

@@ -1,0 +1,128 @@
+"""Bad input through `invoke deploy` on the real engine: a clear message, nothing changed.
+
+Each case breaks a scratch copy of the example repository (its own .env, stack.py or
+files) and checks that deploy exits non-zero naming the file/field, and that the
+engine holds no object of the project and no secret was written.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import docker
+import pytest
+
+from .conftest import Copy, make_copy
+
+pytestmark = pytest.mark.integration
+
+
+def engine_objects(client: docker.DockerClient, project: str) -> list[str]:
+    label = {"label": f"pojemnik.project={project}"}
+    found = [c["Names"][0] for c in client.api.containers(all=True, filters=label)]
+    found += [n["Name"] for n in client.api.networks(filters=label)]
+    found += [v["Name"] for v in client.api.volumes(filters=label).get("Volumes") or []]
+    found += [t for i in client.api.images() for t in i.get("RepoTags") or []
+              if t.startswith(project + "/")]
+    return found
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+Breaker = Callable[[Path, Copy], dict[str, str]]
+
+CASES: dict[str, tuple[Breaker, list[str]]] = {
+    "malformed subnet": (
+        lambda root, c: {"ISOLATED_SUBNET": "10.0.10.300/24"},
+        ["networks.isolated.subnet", "not a valid subnet"]),
+    "overlapping subnets": (
+        lambda root, c: {"ISOLATED_SUBNET": c.services},
+        ["networks.services.subnet", "overlaps"]),
+    "duplicate host ports": (
+        lambda root, c: {"HTTPS_PORT": str(c.http_port)},
+        ["services.proxy.ports[1]", "also published"]),
+    "fixed IP equal to the gateway": (
+        lambda root, c: (edit(root / "stack.py", '{"services": 3}', '{"services": 1}'), {})[1],
+        ["services.proxy.networks.services", "the gateway"]),
+    "duplicate IPs": (
+        lambda root, c: (edit(root / "stack.py", '{"services": 4, "isolated": 4}',
+                              '{"services": 5, "isolated": 4}'), {})[1],
+        ["services.php.networks.services", "also given to service"]),
+    "missing Dockerfile": (
+        lambda root, c: ((root / "images/php/Dockerfile").unlink(), {})[1],
+        ["images.php.dockerfile", "images/php/Dockerfile does not exist"]),
+    "missing mount source": (
+        lambda root, c: ((root / "www/updates.localhost/index.html").rename(
+            root / "moved.html"), (root / "www/updates.localhost").rmdir(), {})[2],
+        ["services.proxy.mounts[1]", "www/updates.localhost does not exist"]),
+    "unknown network": (
+        lambda root, c: (edit(root / "stack.py", '{"services": 3}', '{"public": 3}'), {})[1],
+        ["services.proxy.networks.public", "unknown network 'public'"]),
+    "dependency cycle": (
+        lambda root, c: (edit(root / "stack.py", 'depends_on=["db"],\n            ),\n'
+                              '            Service(\n                "app"',
+                              'depends_on=["db", "proxy"],\n            ),\n'
+                              '            Service(\n                "app"'), {})[1],
+        ["dependency cycle", "php -> proxy -> php"]),
+    "malformed .env line": (
+        lambda root, c: ((root / ".env").write_text("HTTP_PORT=8080\nthis is not a setting\n"),
+                         {})[1],
+        [".env:2", "cannot parse 'this is not a setting'"]),
+    "required variable unset": (
+        lambda root, c: ((root / ".env.example").write_text(
+            (root / ".env.example").read_text() + "\nADMIN_EMAIL=\n"), {})[1],
+        ["ADMIN_EMAIL is required"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_refused_before_any_change(
+        client: docker.DockerClient, scratch_repo: Path, case: str) -> None:
+    copy = make_copy(client, scratch_repo)
+    breaker, expected = CASES[case]
+    extra = breaker(scratch_repo, copy)
+    result = copy.invoke("deploy", check=False, extra_env=extra)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "nothing was changed" in output
+    for text in expected:
+        assert text in output
+    assert "fix:" in output
+    assert engine_objects(client, copy.project) == []
+    assert not (scratch_repo / ".secrets").exists()
+
+
+def test_host_port_in_use_is_refused(client: docker.DockerClient, scratch_repo: Path) -> None:
+    copy = make_copy(client, scratch_repo)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", copy.http_port))
+        squatter.listen()
+        result = copy.invoke("deploy", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert f"127.0.0.1:{copy.http_port}/tcp is already in use" in output
+    assert "services.proxy.ports[0]" in output
+    assert engine_objects(client, copy.project) == []
+
+
+def test_subnet_overlapping_an_existing_network_is_refused(
+        client: docker.DockerClient, scratch_repo: Path) -> None:
+    copy = make_copy(client, scratch_repo)
+    squatter = client.networks.create(
+        f"pjtest-squatter-{copy.project}", driver="bridge",
+        labels={"pojemnik.project": copy.project + "-squatter"},
+        ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=copy.services)]))
+    try:
+        result = copy.invoke("deploy", check=False)
+    finally:
+        squatter.remove()
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "overlaps" in output and squatter.name in output
+    assert engine_objects(client, copy.project) == []
