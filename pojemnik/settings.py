@@ -34,8 +34,8 @@ def parse_env_file(path: Path) -> tuple[list[Entry], list[Problem]]:
     text = path.read_text(encoding="utf-8")
     for binding in parse_stream(io.StringIO(text)):
         raw = binding.original.string
-        # The parser folds leading blank lines (which may hold spaces, or end in \r\n)
-        # into the next binding: count them back.
+        # The parser folds leading blank lines (which may hold spaces or tabs) into the
+        # next binding: count them back.
         line = binding.original.line + raw[: len(raw) - len(raw.lstrip())].count("\n")
         shown = raw.strip()
         if binding.error or (binding.key is not None and binding.value is None):

@@ -157,4 +157,4 @@ def test_down_keeps_the_database(client: docker.DockerClient, deployed: Copy) ->
     assert read.exit_code == 0, read.output
     assert marker in read.output.decode()
     status, body = get(deployed, "php.localhost")
-    assert "database: ok" in body
+    assert status == 200 and "database: ok" in body

@@ -1,0 +1,24 @@
+"""Fixtures for the unit tests: a small repository in tmp_path and a valid stack on it.
+
+The plain helpers live in stackbuilders.py: a test module cannot import `conftest`
+reliably once another test folder has its own conftest.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from stackbuilders import make_repo, make_stack
+
+from pojemnik import Stack
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path)
+
+
+@pytest.fixture
+def stack(repo: Path) -> Stack:
+    return make_stack(repo)

@@ -1,0 +1,97 @@
+"""The example declaration (stack.py at the repository root), loaded as `invoke` loads it.
+
+Settings come from the process environment (monkeypatched), which wins over any .env
+lying in the repository, so the outcome does not depend on a developer's .env.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pojemnik import Stack
+from pojemnik import plan as p
+from pojemnik.plan import make_plan
+from pojemnik.spec import memory_bytes
+from pojemnik.state import Observed
+from pojemnik.tasks import load_stack
+from pojemnik.validate import validate
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = {
+    "POJEMNIK_PROJECT": "pojemnik-unit",
+    "HTTP_PORT": "18080",
+    "HTTPS_PORT": "18443",
+    "PUBLISH_ADDRESS": "127.0.0.1",
+    "ISOLATED_SUBNET": "10.0.10.0/24",
+    "SERVICES_SUBNET": "10.0.20.0/24",
+    "BASE_IMAGE": "debian:bookworm-slim",
+}
+
+
+@pytest.fixture
+def example(monkeypatch: pytest.MonkeyPatch) -> Stack:
+    for name, value in SETTINGS.items():
+        monkeypatch.setenv(name, value)
+    stack, problems = load_stack(ROOT)
+    assert problems == []
+    return stack
+
+
+def test_example_is_valid_against_an_empty_engine(example: Stack) -> None:
+    assert validate(example, Observed()) == []
+
+
+def test_example_takes_its_settings_from_the_environment(example: Stack) -> None:
+    assert example.project == "pojemnik-unit"
+    proxy = example.service("proxy")
+    assert [(port.address, port.host, port.container) for port in proxy.ports] == [
+        ("127.0.0.1", 18080, 8080), ("127.0.0.1", 18443, 8443)]
+
+
+def test_example_subnets_move_fixed_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {**SETTINGS, "SERVICES_SUBNET": "10.77.0.0/24"}.items():
+        monkeypatch.setenv(name, value)
+    stack, problems = load_stack(ROOT)
+    assert problems == []
+    assert validate(stack, Observed()) == []
+    plan = make_plan(stack, Observed())
+    proxy = next(a.container for a in plan.of_kind(p.CREATE) if a.target.endswith("-proxy"))
+    assert proxy is not None
+    assert proxy.networks[0].ip == "10.77.0.3"
+
+
+def test_example_bad_port_setting_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {**SETTINGS, "HTTP_PORT": "http"}.items():
+        monkeypatch.setenv(name, value)
+    _, problems = load_stack(ROOT)
+    assert len(problems) == 1
+    assert problems[0].where == "the environment"
+    assert "HTTP_PORT='http'" in problems[0].message
+
+
+def test_proxy_is_not_on_the_isolated_network(example: Stack) -> None:
+    assert set(example.service("proxy").networks) == {"services"}
+
+
+def test_db_is_only_on_the_isolated_network(example: Stack) -> None:
+    assert set(example.service("db").networks) == {"isolated"}
+    assert example.network("isolated").internal
+    assert not example.service("db").ports
+
+
+def test_every_service_is_read_only(example: Stack) -> None:
+    assert [s.name for s in example.services if not s.read_only] == []
+
+
+def test_memory_limits_fit_a_2gb_host(example: Stack) -> None:
+    total = sum(memory_bytes(s.limits.memory) for s in example.services)
+    assert total <= 2 * 1024**3
+
+
+def test_example_starts_db_then_php_and_app_then_proxy(example: Stack) -> None:
+    plan = make_plan(example, Observed())
+    waves = {a.container.service: a.wave for a in plan.of_kind(p.CREATE) if a.container}
+    assert waves["db"] < waves["php"] < waves["proxy"]
+    assert waves["db"] < waves["app"] < waves["proxy"]
