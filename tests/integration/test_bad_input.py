@@ -53,7 +53,7 @@ CASES: dict[str, tuple[Breaker, list[str]]] = {
     "duplicate IPs": (
         lambda root, c: (edit(root / "stack.py", '{"services": 4, "isolated": 4}',
                               '{"services": 5, "isolated": 4}'), {})[1],
-        ["services.php.networks.services", "also given to service"]),
+        ["services.app.networks.services", "also given to service 'php'"]),
     "missing Dockerfile": (
         lambda root, c: ((root / "images/php/Dockerfile").unlink(), {})[1],
         ["images.php.dockerfile", "images/php/Dockerfile does not exist"]),
