@@ -13,6 +13,7 @@ from pojemnik import (
     Limits,
     Network,
     Port,
+    Reload,
     Secret,
     SecretMount,
     Service,
@@ -74,6 +75,14 @@ def declare(settings: Settings) -> Stack:
                 environment=DATABASE,
                 limits=Limits(memory="192m", cpus=1.0, pids=100),
                 depends_on=["db"],
+                # Edited config or Django code: nginx reloads, uWSGI's master reloads
+                # its workers gracefully (SIGHUP); no container is recreated.
+                reload=Reload(
+                    check=["nginx", "-t", "-c", "/etc/webserver/nginx.conf"],
+                    command=["sh", "-c", "nginx -s reload -c /etc/webserver/nginx.conf && "
+                             "supervisorctl -c /etc/webserver/supervisord.conf signal HUP uwsgi"],
+                    watch=["config/webserver-nginx", "www/app.localhost"],
+                ),
             ),
             Service(
                 "proxy",
@@ -89,6 +98,8 @@ def declare(settings: Settings) -> Stack:
                         Tmpfs("/tmp", size="16m")],
                 limits=Limits(memory="64m", cpus=1.0, pids=100),
                 depends_on=["php", "app"],
+                # Edited config/nginx/: `nginx -t` first, then a graceful reload.
+                reload=Reload(check=["nginx", "-t"], command=["nginx", "-s", "reload"]),
             ),
         ],
     )

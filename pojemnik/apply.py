@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from . import plan as p
 from .base import ensure_base
 from .engine import Engine, Say
-from .model import Stack
+from .local_state import LocalState
+from .model import LABEL_CONFIG_HASH, Stack
 from .problems import InvalidStack
 from .spec import volume_labels
 from .state import Observed
@@ -57,7 +58,7 @@ def apply(plan: p.Plan, stack: Stack, engine: Engine, say: Say) -> None:
     builds = plan.of_kind(p.BUILD)
     if builds:
         with ThreadPoolExecutor(max_workers=BUILD_WORKERS) as pool:
-            for future in [pool.submit(engine.build, a.image, say, a.reason.startswith("refresh"))
+            for future in [pool.submit(engine.build, a.image, say, a.fresh)
                            for a in builds if a.image]:
                 future.result()
     for action in plan.of_kind(p.CREATE_NETWORK):
@@ -73,20 +74,31 @@ def apply(plan: p.Plan, stack: Stack, engine: Engine, say: Say) -> None:
     for action in plan.of_kind(p.REMOVE_ORPHAN):
         say(f"container {action.target}: removing ({action.reason})")
         engine.remove_container(action.target)
-    _containers(plan, engine, say)
+    state = LocalState.load(stack.state_path())
+    _containers(plan, engine, say, state)
 
 
-def _containers(plan: p.Plan, engine: Engine, say: Say) -> None:
-    actions = plan.of_kind(p.CREATE, p.RECREATE, p.START)
+def _containers(plan: p.Plan, engine: Engine, say: Say, state: LocalState) -> None:
+    actions = plan.of_kind(p.CREATE, p.RECREATE, p.START, p.RELOAD)
     for wave in sorted({a.wave for a in actions}):
         batch = [a for a in actions if a.wave == wave]
         with ThreadPoolExecutor(max_workers=max(1, len(batch))) as pool:
             for future in [pool.submit(_one_container, a, engine, say) for a in batch]:
                 future.result()
+        # Remember which config each (re)loaded container runs, once the wave is healthy.
+        for action in batch:
+            config = action.container.labels.get(LABEL_CONFIG_HASH) if action.container else None
+            if config:
+                state.record_config(engine.container_id(action.target), config)
 
 
 def _one_container(action: p.Action, engine: Engine, say: Say) -> None:
     say(f"container {action.target}: {action.kind} ({action.reason})")
+    if action.kind == p.RELOAD:
+        assert action.container
+        reload_config(engine, action)
+        say(f"container {action.target}: config reloaded")
+        return
     if action.kind == p.START:
         engine.start(action.target)
     else:
@@ -96,6 +108,26 @@ def _one_container(action: p.Action, engine: Engine, say: Say) -> None:
         engine.create_container(action.container)
     engine.wait_healthy(action.target)
     say(f"container {action.target}: healthy")
+
+
+def reload_config(engine: Engine, action: p.Action) -> None:
+    """Check the new config inside the running container, then reload it gracefully.
+    A failed check leaves the running config in place and fails the deploy."""
+    from .engine import EngineError
+
+    assert action.container
+    reload = action.container.reload
+    assert reload is not None
+    if reload.check:
+        code, output = engine.exec(action.target, list(reload.check))
+        if code != 0:
+            raise EngineError(
+                f"{action.target}: the new config is rejected by `{' '.join(reload.check)}`; "
+                f"the running config is kept.\n{output.rstrip()}")
+    code, output = engine.exec(action.target, list(reload.command))
+    if code != 0:
+        raise EngineError(f"{action.target}: `{' '.join(reload.command)}` failed "
+                          f"(exit {code}):\n{output.rstrip()}")
 
 
 def write_secret(stack: Stack, name: str, say: Say) -> None:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .hashing import context_hash
+from .hashing import context_hash, paths_hash
+from .local_state import LocalState
 from .model import LABEL_PROJECT, Stack
 from .spec import ContainerSpec, ImageSpec, NetworkSpec, image_spec, memory_bytes
 from .state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
@@ -85,7 +86,8 @@ class Engine:
         images: dict[str, ObservedImage] = {}
         for image in self.api.images():
             for tag in image.get("RepoTags") or []:
-                images[tag] = ObservedImage(tag, image["Id"], image.get("Labels") or {})
+                images[tag] = ObservedImage(tag, image["Id"], image.get("Labels") or {},
+                                            float(image.get("Created") or 0))
         volumes = [v["Name"] for v in self.api.volumes(filters=project).get("Volumes") or []]
         base = images.get(stack.base_image)
         hashes = {}
@@ -105,7 +107,11 @@ class Engine:
             and not _port_free(port.address, port.host, port.protocol)
         ]
         secrets = [s.name for s in stack.secrets if stack.secret_path(s.name).is_file()]
-        return Observed(networks, containers, images, volumes, busy, hashes, secrets)
+        config = {s.name: paths_hash(stack.root, s.watched()) for s in stack.services
+                  if s.reload is not None}
+        applied = LocalState.load(stack.state_path()).applied_config
+        return Observed(networks, containers, images, volumes, busy, hashes, secrets,
+                        config, applied)
 
     # --- images -----------------------------------------------------------------
 
@@ -221,6 +227,9 @@ class Engine:
                                              aliases=attachment.aliases)
         api.start(container["Id"])
         return str(container["Id"])
+
+    def container_id(self, name: str) -> str:
+        return str(self.api.inspect_container(name)["Id"])
 
     def start(self, name: str) -> None:
         self.api.start(name)

@@ -38,3 +38,18 @@ def context_hash(context: Path, dockerfile: str, build_args: Mapping[str, str],
         digest.update(f"{key}={value}\0".encode())
     digest.update(base_image_id.encode())
     return digest.hexdigest()
+
+
+def paths_hash(root: Path, paths: list[str]) -> str:
+    """Hash files and directories (relative to `root`) together; a missing one counts too."""
+    digest = hashlib.sha256()
+    for relative in sorted(paths):
+        path = root / relative
+        digest.update(f"{relative}\0".encode())
+        if path.is_dir():
+            digest.update(tree_hash(path).encode())
+        elif path.is_file():
+            digest.update(path.read_bytes())
+        else:
+            digest.update(b"\0missing")
+    return digest.hexdigest()

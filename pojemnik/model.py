@@ -18,6 +18,8 @@ LABEL_NAME = "pojemnik.name"
 LABEL_CONTEXT_HASH = "pojemnik.context-hash"
 LABEL_SPEC_HASH = "pojemnik.spec-hash"
 LABEL_BASE = "pojemnik.base"
+LABEL_CONFIG_HASH = "pojemnik.config-hash"
+LABEL_REFRESHED = "pojemnik.refreshed"
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,21 @@ class Healthcheck:
 
 
 @dataclass(frozen=True)
+class Reload:
+    """How a running service takes edited config without being recreated.
+
+    When the content under `watch` (repository paths; default: the service's bind
+    mounts under config/) changes, `check` runs inside the container first (nginx -t);
+    if it fails, the running config is kept and the deploy fails with its output.
+    Then `command` runs (nginx -s reload).
+    """
+
+    command: Sequence[str]
+    check: Sequence[str] | None = None
+    watch: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class Limits:
     """Per-container resource limits. Defaults suit a 2 GB host running a handful of services."""
 
@@ -158,6 +175,16 @@ class Service:
     user: str | None = None
     read_only: bool = True
     cap_add: Sequence[str] = ()
+    reload: Reload | None = None
+
+    def watched(self) -> list[str]:
+        """Repository paths whose content is live config of this service."""
+        if self.reload is None:
+            return []
+        if self.reload.watch:
+            return list(self.reload.watch)
+        return [m.source for m in self.mounts
+                if isinstance(m, Bind) and m.source.split("/")[0] == "config"]
 
 
 @dataclass(frozen=True)
@@ -173,6 +200,9 @@ class Stack:
     services: Sequence[Service] = ()
     source: str = "stack.py"
     base_image: str = "debian:bookworm-slim"
+    # Rebuild images without the layer cache once their packages are this old, so
+    # `apt-get update && upgrade` layers do not silently go stale. None: never.
+    refresh_after_days: int | None = 30
 
     # Docker object names are global on the engine: prefix them so a second
     # copy (staging) can run beside the first.
@@ -190,6 +220,10 @@ class Stack:
 
     def secret_path(self, secret: str) -> Path:
         return self.root / ".secrets" / self.project / secret
+
+    def state_path(self) -> Path:
+        """Local record of what was applied that the engine cannot hold (reloaded config)."""
+        return self.root / ".pojemnik" / f"{self.project}.json"
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)

@@ -10,7 +10,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-from .model import LABEL_CONTEXT_HASH, LABEL_SERVICE, LABEL_SPEC_HASH, Stack
+from .model import (
+    LABEL_CONFIG_HASH,
+    LABEL_CONTEXT_HASH,
+    LABEL_REFRESHED,
+    LABEL_SERVICE,
+    LABEL_SPEC_HASH,
+    Stack,
+)
 from .spec import (
     ContainerSpec,
     ImageSpec,
@@ -19,7 +26,7 @@ from .spec import (
     image_spec,
     network_spec,
 )
-from .state import Observed
+from .state import Observed, ObservedImage
 from .validate import startup_order
 
 # Kinds of action, in the order they run.
@@ -31,7 +38,9 @@ CREATE_SECRET = "create-secret"
 CREATE = "create"
 RECREATE = "recreate"
 START = "start"
+RELOAD = "reload"
 REMOVE_ORPHAN = "remove-orphan"
+DAY = 86400.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class Action:
     network: NetworkSpec | None = None
     container: ContainerSpec | None = None
     wave: int = 0  # containers: start after every earlier wave is healthy
+    fresh: bool = False  # builds: skip the layer cache so package updates really run
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,7 @@ class Options:
     build: bool = True  # False: containers.run uses the images present
     refresh: bool = False  # rebuild with fresh package lists (no layer cache)
     remove_orphans: bool = False
+    now: float | None = None  # seconds since the epoch; None: no refresh-age check
 
 
 def make_plan(stack: Stack, observed: Observed, options: Options | None = None) -> Plan:
@@ -88,11 +99,13 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
                                   "base image not present: build it from Debian packages"))
         for name in sorted(wanted_images):
             image = image_spec(stack, name)
-            context_hash = observed.context_hashes.get(name, "")
-            image = replace(image, labels={**image.labels, LABEL_CONTEXT_HASH: context_hash})
-            reason = _build_reason(image, observed, options)
+            reason, fresh = _build_reason(stack, image.tag, name, observed, options)
             if reason:
-                actions.append(Action(BUILD, image.tag, reason, image=image))
+                labels = {**image.labels,
+                          LABEL_CONTEXT_HASH: observed.context_hashes.get(name, ""),
+                          **_refreshed_label(observed, image.tag, fresh, options)}
+                image = replace(image, labels=labels)
+                actions.append(Action(BUILD, image.tag, reason, image=image, fresh=fresh))
                 built.add(name)
             else:
                 unchanged.append(f"image {image.tag}")
@@ -125,9 +138,13 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
             if name not in wanted:
                 continue
             spec = container_spec(stack, stack.service(name))
-            fingerprint = json.dumps(spec.fingerprint(), sort_keys=True)
-            spec = replace(spec, labels={**spec.labels, LABEL_SPEC_HASH: fingerprint})
-            action = _container_action(spec, observed, built, stack, wave_number)
+            labels = {**spec.labels,
+                      LABEL_SPEC_HASH: json.dumps(spec.fingerprint(), sort_keys=True)}
+            if name in observed.config_hashes:
+                labels[LABEL_CONFIG_HASH] = observed.config_hashes[name]
+            spec = replace(spec, labels=labels)
+            action = (_container_action(spec, observed, built, stack, wave_number)
+                      or _reload_action(spec, observed, stack, wave_number))
             if action:
                 actions.append(action)
             else:
@@ -141,15 +158,42 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
     return Plan(stack.project, actions, unchanged, orphans)
 
 
-def _build_reason(spec: ImageSpec, observed: Observed, options: Options) -> str | None:
-    present = observed.images.get(spec.tag)
+def _build_reason(stack: Stack, tag: str, name: str, observed: Observed,
+                  options: Options) -> tuple[str | None, bool]:
+    """Why to build (None: don't), and whether to skip the layer cache."""
+    present = observed.images.get(tag)
     if present is None:
-        return "not built yet"
+        return "not built yet", False
     if options.refresh:
-        return "refresh requested: re-run package updates"
-    if present.labels.get(LABEL_CONTEXT_HASH) != observed.context_hashes.get(spec.name):
-        return "build context changed"
-    return None
+        return "refresh requested: re-run package updates", True
+    age = _age_days(present, options)
+    if stack.refresh_after_days is not None and age is not None \
+            and age > stack.refresh_after_days:
+        return (f"refresh due: packages {age:.0f} days old "
+                f"(refresh_after_days={stack.refresh_after_days})"), True
+    if present.labels.get(LABEL_CONTEXT_HASH) != observed.context_hashes.get(name):
+        return "build context changed", False
+    return None, False
+
+
+def _age_days(image: ObservedImage, options: Options) -> float | None:
+    if options.now is None:
+        return None
+    try:
+        refreshed = float(image.labels.get(LABEL_REFRESHED) or image.created)
+    except ValueError:
+        refreshed = image.created
+    return (options.now - refreshed) / DAY if refreshed else None
+
+
+def _refreshed_label(observed: Observed, tag: str, fresh: bool,
+                     options: Options) -> dict[str, str]:
+    """When the package layers were last made: now for a no-cache build, else kept."""
+    present = observed.images.get(tag)
+    previous = present.labels.get(LABEL_REFRESHED) if present else None
+    if previous and not fresh:
+        return {LABEL_REFRESHED: previous}
+    return {LABEL_REFRESHED: str(int(options.now))} if options.now is not None else {}
 
 
 def _container_action(spec: ContainerSpec, observed: Observed, built: set[str],
@@ -171,6 +215,20 @@ def _container_action(spec: ContainerSpec, observed: Observed, built: set[str],
     return None
 
 
+def _reload_action(spec: ContainerSpec, observed: Observed, stack: Stack,
+                   wave: int) -> Action | None:
+    service = stack.service(spec.service)
+    current = observed.container(spec.name)
+    wanted = observed.config_hashes.get(spec.service)
+    if service.reload is None or current is None or wanted is None:
+        return None
+    applied = observed.applied_config.get(current.id) or current.labels.get(LABEL_CONFIG_HASH)
+    if applied == wanted:
+        return None
+    return Action(RELOAD, spec.name, "config changed: " + ", ".join(service.watched()),
+                  container=spec, wave=wave)
+
+
 def _drift(spec: ContainerSpec, recorded: str) -> list[str]:
     try:
         old = json.loads(recorded) if recorded else {}
@@ -189,6 +247,7 @@ def summary(plan: Plan) -> str:
         "created": len(plan.of_kind(CREATE, CREATE_NETWORK, CREATE_VOLUME)),
         "recreated": len(plan.of_kind(RECREATE)),
         "started": len(plan.of_kind(START)),
+        "reloaded": len(plan.of_kind(RELOAD)),
         "unchanged": len(plan.unchanged),
     }
     text = ", ".join(f"{key} {value}" for key, value in counts.items())

@@ -22,6 +22,7 @@ from .model import (
     Limits,
     Network,
     Port,
+    Reload,
     SecretMount,
     Service,
     Stack,
@@ -82,6 +83,7 @@ class ContainerSpec:
     read_only: bool
     cap_add: list[str]
     labels: dict[str, str] = field(default_factory=dict)
+    reload: Reload | None = None  # not part of the fingerprint: changing it needs no new container
 
     def fingerprint(self) -> dict[str, str]:
         """A short hash per field that, changed, needs a new container.
@@ -92,6 +94,7 @@ class ContainerSpec:
         """
         data = asdict(self)
         data.pop("labels")
+        data.pop("reload")
         return {key: _digest(value)[:12] for key, value in sorted(data.items())}
 
 
@@ -187,6 +190,7 @@ def container_spec(stack: Stack, service: Service) -> ContainerSpec:
         read_only=service.read_only,
         cap_add=list(service.cap_add),
         labels=labels(stack, "container", service.name, service=service.name),
+        reload=service.reload,
     )
 
 

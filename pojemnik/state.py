@@ -33,6 +33,7 @@ class ObservedImage:
     tag: str
     id: str
     labels: dict[str, str] = field(default_factory=dict)
+    created: float = 0.0  # seconds since the epoch
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Observed:
     busy_ports: list[tuple[str, int, str]] = field(default_factory=list)
     context_hashes: dict[str, str] = field(default_factory=dict)  # image name -> build input hash
     secrets: list[str] = field(default_factory=list)  # declared secrets whose file exists
+    config_hashes: dict[str, str] = field(default_factory=dict)  # service -> watched content
+    applied_config: dict[str, str] = field(default_factory=dict)  # container id -> reloaded hash
 
     def network(self, name: str) -> ObservedNetwork | None:
         return next((n for n in self.networks if n.name == name), None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -120,7 +121,7 @@ def deploy(c: Context, dry: bool = False, format: str = "table",
     """Build, create networks and run every service in dependency order, waiting for health."""
     from .plan import Options
 
-    _converge(c, Options(remove_orphans=remove_orphans), dry=dry, fmt=format)
+    _converge(c, Options(remove_orphans=remove_orphans, now=time.time()), dry=dry, fmt=format)
 
 
 @task(help={"format": "table (default), json, or bash: the equivalent docker commands",
@@ -132,7 +133,8 @@ def plan(c: Context, format: str = "table", refresh: bool = False) -> None:
 
     stack, problems = _stack(c)
     engine = _engine(c)
-    result, _ = _guard(lambda: checked_plan(stack, engine, Options(refresh=refresh), problems))
+    options = Options(refresh=refresh, now=time.time())
+    result, _ = _guard(lambda: checked_plan(stack, engine, options, problems))
     print(_render(result, format, stack))
 
 
@@ -222,7 +224,8 @@ def images_build(c: Context, name: str = "", refresh: bool = False) -> None:
     if unknown:
         raise Exit(f"unknown image {unknown[0]!r}; declared: "
                    + ", ".join(i.name for i in stack.images), code=2)
-    _converge(c, Options(only_services=frozenset(), only_images=names, refresh=refresh))
+    _converge(c, Options(only_services=frozenset(), only_images=names, refresh=refresh,
+                           now=time.time()))
 
 
 @task(help={"json": "machine-readable output"})

@@ -71,7 +71,7 @@ def test_matching_engine_gives_an_empty_plan(stack: Stack) -> None:
     assert not plan
     assert set(plan.unchanged) == ALL_UNCHANGED
     assert plan.orphans == []
-    assert summary(plan) == "built 0, created 0, recreated 0, started 0, unchanged 9"
+    assert summary(plan) == "built 0, created 0, recreated 0, started 0, reloaded 0, unchanged 9"
 
 
 def test_changed_environment_recreates_only_that_service(stack: Stack) -> None:
