@@ -20,7 +20,8 @@ MASK = "******"
 
 
 def is_secret(name: str) -> bool:
-    return bool(SECRET_NAME.search(name))
+    """DB_PASSWORD is; DB_PASSWORD_FILE (a path to the secret) is not."""
+    return bool(SECRET_NAME.search(name)) and not name.upper().endswith(("_FILE", "_PATH"))
 
 
 def masked_env(env: dict[str, str]) -> dict[str, str]:

@@ -300,6 +300,28 @@ def containers_run(c: Context, name: str = "") -> None:
     _converge(c, Options(only_services=names, build=False))
 
 
+@task(help={"output": "file to write (default compose.yaml; - for standard output)"})
+def export_compose(c: Context, output: str = "compose.yaml") -> None:
+    """Write an equivalent compose.yaml (networks, fixed IPs, ports, mounts, limits)."""
+    from .apply import write_secret
+    from .compose import compose_document, to_yaml
+
+    stack, problems = _stack(c)
+    if problems:
+        raise Exit(str(InvalidStack(problems)), code=2)
+    # The file mounts the secret files; make them now so `docker compose up` finds them.
+    for secret in stack.secrets:
+        write_secret(stack, secret.name, say)
+    text = (f"# Compose file exported by pojemnik from {stack.source} (project "
+            f"{stack.project}).\n# Same network and volume names: `invoke down` then "
+            "`docker compose up -d` keeps the data.\n" + to_yaml(compose_document(stack)) + "\n")
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text)
+        say(f"wrote {output}")
+
+
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
     for row in [header, *rows]:
@@ -319,7 +341,8 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
                          {"build": images_build, "list": images_list, "base": images_base})
     networks = _collection("networks", "create", {"create": networks_create})
     containers = _collection("containers", "run", {"run": containers_run})
-    ns = Collection(deploy, plan, check, ps, logs, down, images, networks, containers)
+    export = _collection("export", "compose", {"compose": export_compose})
+    ns = Collection(deploy, plan, check, ps, logs, down, images, networks, containers, export)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,
                                "docker_host": None}})
     return ns
