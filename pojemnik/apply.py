@@ -8,6 +8,7 @@ failure halfway loses no data, and running again picks up where it stopped.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -33,14 +34,16 @@ class Outcome:
 def checked_plan(stack: Stack, engine: Engine, options: p.Options,
                  extra_problems: list | None = None) -> tuple[p.Plan, Observed]:
     observed = engine.observe(stack)
-    problems = list(extra_problems or []) + validate(stack, observed)
+    images_only = options.only_services == frozenset()
+    problems = list(extra_problems or []) + validate(stack, observed, images_only)
     if problems:
         raise InvalidStack(problems)
     return p.make_plan(stack, observed, options), observed
 
 
 def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
-             dry: bool = False, extra_problems: list | None = None) -> Outcome:
+             dry: bool = False, extra_problems: list | None = None,
+             ship_files: Callable[[], None] | None = None) -> Outcome:
     plan, _ = checked_plan(stack, engine, options, extra_problems)
     if dry or not plan:
         return Outcome(plan, applied=False)
@@ -48,11 +51,14 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
         # The base image's id is part of every image's build hash: plan again with it.
         ensure_base(engine, stack.base_image, say)
         plan, _ = checked_plan(stack, engine, options, extra_problems)
-    apply(plan, stack, engine, say)
+    apply(plan, stack, engine, say, ship_files)
     return Outcome(plan, applied=True)
 
 
-def apply(plan: p.Plan, stack: Stack, engine: Engine, say: Say) -> None:
+def apply(plan: p.Plan, stack: Stack, engine: Engine, say: Say,
+          ship_files: Callable[[], None] | None = None) -> None:
+    """`ship_files` mirrors mounted files to a remote host, once secrets exist and before
+    any container that mounts them starts."""
     for action in plan.of_kind(p.BUILD_BASE):
         ensure_base(engine, action.target, say)
     builds = plan.of_kind(p.BUILD)
@@ -71,6 +77,8 @@ def apply(plan: p.Plan, stack: Stack, engine: Engine, say: Say) -> None:
         engine.create_volume(action.target, volume_labels(stack, name))
     for action in plan.of_kind(p.CREATE_SECRET):
         write_secret(stack, action.target, say)
+    if ship_files is not None and plan.of_kind(p.CREATE, p.RECREATE, p.START, p.RELOAD):
+        ship_files()
     for action in plan.of_kind(p.REMOVE_ORPHAN):
         say(f"container {action.target}: removing ({action.reason})")
         engine.remove_container(action.target)

@@ -42,10 +42,15 @@ class ContainerRow:
     ports: str
 
 
+PortFree = Callable[[str, int, str], bool]
+
+
 class Engine:
-    def __init__(self, client: docker.DockerClient) -> None:
+    def __init__(self, client: docker.DockerClient, port_free: PortFree | None = None) -> None:
         self.client = client
         self.api = client.api
+        # Whether a host port is free, asked on the engine's host (a remote one over SSH).
+        self.port_free = port_free or _port_free
 
     @classmethod
     def connect(cls, base_url: str | None = None) -> Engine:
@@ -104,7 +109,7 @@ class Engine:
             (port.address, port.host, port.protocol)
             for service in stack.services for port in service.ports
             if (port.address, port.host, port.protocol) not in own_ports
-            and not _port_free(port.address, port.host, port.protocol)
+            and not self.port_free(port.address, port.host, port.protocol)
         ]
         secrets = [s.name for s in stack.secrets if stack.secret_path(s.name).is_file()]
         config = {s.name: paths_hash(stack.root, s.watched()) for s in stack.services

@@ -203,6 +203,9 @@ class Stack:
     # Rebuild images without the layer cache once their packages are this old, so
     # `apt-get update && upgrade` layers do not silently go stale. None: never.
     refresh_after_days: int | None = 30
+    # Where the engine's host sees the repository's files; None: `root` itself (a local
+    # engine). A remote deploy mirrors the mounted files there first.
+    mount_root: str | None = None
 
     # Docker object names are global on the engine: prefix them so a second
     # copy (staging) can run beside the first.
@@ -220,6 +223,20 @@ class Stack:
 
     def secret_path(self, secret: str) -> Path:
         return self.root / ".secrets" / self.project / secret
+
+    def secrets_dir(self) -> str:
+        return f".secrets/{self.project}"
+
+    def host_path(self, relative: str) -> str:
+        """A repository path as the engine's host sees it (for bind mounts)."""
+        if self.mount_root is None:
+            return str((self.root / relative).resolve())
+        return f"{self.mount_root.rstrip('/')}/{relative}"
+
+    def mounted_paths(self) -> list[str]:
+        """Repository paths that containers bind-mount: what a remote host needs."""
+        paths = {m.source for s in self.services for m in s.mounts if isinstance(m, Bind)}
+        return sorted(paths)
 
     def state_path(self) -> Path:
         """Local record of what was applied that the engine cannot hold (reloaded config)."""

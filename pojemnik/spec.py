@@ -155,13 +155,13 @@ def container_spec(stack: Stack, service: Service) -> ContainerSpec:
     tmpfs: dict[str, str] = {}
     for mount in service.mounts:
         if isinstance(mount, Bind):
-            source = str((stack.root / mount.source).resolve())
+            source = stack.host_path(mount.source)
             mounts.append(MountSpec("bind", source, mount.target, mount.read_only))
         elif isinstance(mount, VolumeMount):
             volume = stack.volume_name(mount.volume)
             mounts.append(MountSpec("volume", volume, mount.target, mount.read_only))
         elif isinstance(mount, SecretMount):
-            source = str(stack.secret_path(mount.secret).resolve())
+            source = stack.host_path(f"{stack.secrets_dir()}/{mount.secret}")
             mounts.append(MountSpec("bind", source, mount.path, True))
         elif isinstance(mount, Tmpfs):
             tmpfs[mount.target] = f"rw,noexec,nosuid,size={mount.size},mode={mount.mode}"

@@ -12,7 +12,8 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from contextvars import ContextVar
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +29,17 @@ if TYPE_CHECKING:
 Declare = Callable[[Settings], Stack]
 
 
+# Under `fab -H a,b` tasks run in parallel threads: each line says which host it is about.
+HOST_PREFIX: ContextVar[str] = ContextVar("HOST_PREFIX", default="")
+
+
 def say(line: str) -> None:
-    print(line, flush=True)
+    print(f"{HOST_PREFIX.get()}{line}", flush=True)
+
+
+def is_remote(c: Context) -> bool:
+    """`fab -H host` hands tasks a Fabric Connection; `invoke` a plain Context."""
+    return getattr(c, "host", None) is not None
 
 
 def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Problem]]:
@@ -52,16 +62,42 @@ def _root(c: Context) -> Path:
 
 
 def _stack(c: Context) -> tuple[Stack, list[Problem]]:
-    return load_stack(_root(c), c.config.pojemnik.stack)
+    stack, problems = load_stack(_root(c), c.config.pojemnik.stack)
+    if is_remote(c):
+        from .remote import remote_dir
+
+        stack = replace(stack, mount_root=remote_dir(stack.project))
+    return stack, problems
 
 
 def _engine(c: Context) -> Engine:
     from .engine import Engine, EngineError
 
     try:
+        if is_remote(c):
+            from .remote import engine_for
+
+            return engine_for(c, say)
         return Engine.connect(c.config.pojemnik.get("docker_host"))
     except EngineError as error:
         raise Exit(str(error), code=1) from error
+
+
+def _ship_files(c: Context, stack: Stack) -> Callable[[], None] | None:
+    """For a remote host: mirror the mounted files (and secrets) into its stack directory."""
+    if not is_remote(c):
+        return None
+    from .remote import sync_files
+
+    def ship() -> None:
+        assert stack.mount_root is not None
+        result = sync_files(c, stack.root,
+                            [*stack.mounted_paths(), stack.secrets_dir()], stack.mount_root,
+                            say, private=[".secrets"])
+        say(f"files: {result.sent} sent ({result.bytes} bytes), {result.removed} removed, "
+            f"{result.unchanged} unchanged")
+
+    return ship
 
 
 def _guard(work: Callable[[], Any]) -> Any:
@@ -88,7 +124,8 @@ def _converge(c: Context, options: Any, dry: bool = False, fmt: str = "table") -
     engine = _engine(c)
 
     def work() -> None:
-        outcome = converge(stack, engine, options, say, dry=dry, extra_problems=problems)
+        outcome = converge(stack, engine, options, say, dry=dry, extra_problems=problems,
+                           ship_files=_ship_files(c, stack))
         if dry or not outcome.applied:
             print(_render(outcome.plan, fmt, stack))
         if not dry:
@@ -322,6 +359,18 @@ def export_compose(c: Context, output: str = "compose.yaml") -> None:
         say(f"wrote {output}")
 
 
+@task(help={"owner": "the user that deploys (default: the SSH user); joins group docker"})
+def server_bootstrap(c: Context, owner: str = "") -> None:
+    """Prepare a fresh Debian/Ubuntu host: Docker, the stack directory, a resource check."""
+    from .remote import bootstrap
+
+    if not is_remote(c):
+        raise Exit("server.bootstrap prepares a remote host: fab -H root@server "
+                   "server.bootstrap", code=2)
+    stack, _ = _stack(c)
+    _guard(lambda: bootstrap(c, stack, say, owner))
+
+
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
     for row in [header, *rows]:
@@ -342,7 +391,9 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
     networks = _collection("networks", "create", {"create": networks_create})
     containers = _collection("containers", "run", {"run": containers_run})
     export = _collection("export", "compose", {"compose": export_compose})
-    ns = Collection(deploy, plan, check, ps, logs, down, images, networks, containers, export)
+    server = _collection("server", "bootstrap", {"bootstrap": server_bootstrap})
+    ns = Collection(deploy, plan, check, ps, logs, down, images, networks, containers, export,
+                    server)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,
                                "docker_host": None}})
     return ns

@@ -32,12 +32,17 @@ RESTART_POLICIES = {"no", "always", "unless-stopped", "on-failure"}
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def validate(stack: Stack, observed: Observed | None = None) -> list[Problem]:
+def validate(stack: Stack, observed: Observed | None = None,
+             images_only: bool = False) -> list[Problem]:
+    """`images_only`: what building needs (e.g. building here to ship to another host,
+    while this engine runs a stack on the same subnets and ports)."""
     observed = observed or Observed()
     v = _Validator(stack, observed)
     v.project()
-    subnets = v.networks()
     v.images()
+    if images_only:
+        return v.problems
+    subnets = v.networks()
     v.resources()
     for index, service in enumerate(stack.services):
         v.service(index, service, subnets)

@@ -1,0 +1,194 @@
+"""`fab -H deploy@server deploy`: the example stack on a real remote engine over real SSH.
+
+Images are built locally once and loaded into the server's engine (as a laptop would ship
+them to a small server); the deploy itself then runs entirely over the SSH connection.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .hosts import RemoteEnv, RemoteHost, push_image
+
+pytestmark = pytest.mark.remote
+
+REPO = Path(__file__).resolve().parents[2]
+FAB = [str(Path(sys.executable).parent / "fab")]
+IMAGES = ("proxy", "php", "webserver-nginx", "postgres")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    project: str
+    env: dict[str, str]
+    http_port: int
+    https_port: int
+
+    def fab(self, host: RemoteHost, *args: str, known_hosts: Path | None = None,
+            extra_env: dict[str, str] | None = None, check: bool = True,
+            timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+        env = {**self.env, "POJEMNIK_KNOWN_HOSTS": str(known_hosts or host.known_hosts_path),
+               **(extra_env or {})}
+        result = subprocess.run(
+            [*FAB, "-H", f"{host.user}@{host.host}:{host.port}", "-i", str(host.key_path),
+             *args], cwd=REPO, env=env, text=True, capture_output=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"fab {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+
+@pytest.fixture(scope="module")
+def deployment(remote_env: RemoteEnv) -> Iterator[Deployment]:
+    project = f"pjremote-stack-{secrets.token_hex(3)}"
+    env = {**os.environ, "POJEMNIK_PROJECT": project, "HTTP_PORT": "18080",
+           "HTTPS_PORT": "18443", "PUBLISH_ADDRESS": "0.0.0.0",
+           "ISOLATED_SUBNET": "10.0.10.0/24", "SERVICES_SUBNET": "10.0.20.0/24"}
+    # Build here (layer cache shared with the other tests), ship to the server's engine.
+    build = subprocess.run([sys.executable, "-m", "invoke", "images.build"], cwd=REPO, env=env,
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout + build.stderr
+    try:
+        root = remote_env.server.as_user("root")
+        push_image(root, env.get("BASE_IMAGE", "debian:bookworm-slim"))
+        for image in IMAGES:
+            push_image(root, f"{project}/{image}:latest")
+        root.run("mkdir -p /srv/pojemnik && chown deploy /srv/pojemnik")
+        yield Deployment(project, env, 18080, 18443)
+    finally:
+        for image in IMAGES:
+            subprocess.run(["docker", "rmi", f"{project}/{image}:latest"],
+                           capture_output=True)
+        subprocess.run(["rm", "-rf", str(REPO / ".secrets" / project),
+                        str(REPO / ".pojemnik" / f"{project}.json")])
+
+
+def get(host: RemoteHost, port: int, site: str) -> tuple[int, str]:
+    """Through the server's published port, at its address on the test network."""
+    conn = http.client.HTTPConnection(host.network_address, port, timeout=30)
+    try:
+        conn.request("GET", "/", headers={"Host": site})
+        response = conn.getresponse()
+        return response.status, response.read().decode(errors="replace")
+    finally:
+        conn.close()
+
+
+def test_remote_deploy_serves_the_sites(deployment: Deployment, server: RemoteHost) -> None:
+    result = deployment.fab(server, "deploy")
+    assert "built 0" in result.stdout, result.stdout  # the shipped images are up to date
+    assert "files:" in result.stdout  # config/ and www/ were mirrored
+    for site in ("updates.localhost", "packages.localhost"):
+        status, body = get(server, deployment.http_port, site)
+        assert status == 200 and site in body
+    for site in ("php.localhost", "app.localhost"):
+        assert "database: ok" in get(server, deployment.http_port, site)[1]
+    # The bind mounts point at the documented directory on the server.
+    mounts = server.run(f"docker inspect -f '{{{{json .Mounts}}}}' {deployment.project}-proxy")
+    assert f"/srv/pojemnik/{deployment.project}/config/nginx" in mounts.text
+    secret = server.run(f"stat -c %a /srv/pojemnik/{deployment.project}/.secrets")
+    assert secret.text.strip() == "700"
+
+
+def test_second_remote_deploy_is_a_no_op(deployment: Deployment, server: RemoteHost) -> None:
+    before = server.run(f"docker ps -q --no-trunc --filter "
+                        f"label=pojemnik.project={deployment.project}").text.split()
+    result = deployment.fab(server, "deploy")
+    assert "nothing to do" in result.stdout
+    assert "built 0, created 0, recreated 0, started 0, reloaded 0" in result.stdout
+    after = server.run(f"docker ps -q --no-trunc --filter "
+                       f"label=pojemnik.project={deployment.project}").text.split()
+    assert sorted(before) == sorted(after) and len(after) == 4
+
+
+def test_remote_tasks_list_and_log(deployment: Deployment, server: RemoteHost) -> None:
+    ps = deployment.fab(server, "ps").stdout
+    assert f"{deployment.project}-proxy" in ps and "healthy" in ps
+    images = deployment.fab(server, "images.list").stdout
+    assert f"{deployment.project}/proxy:latest" in images
+    logs = deployment.fab(server, "logs", "--name", "db", "--tail", "all").stdout
+    assert logs.strip()
+
+
+def test_a_changed_host_key_is_refused(deployment: Deployment, server: RemoteHost,
+                                       tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    impostor = Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[{server.host}]:{server.port} {impostor}\n")
+    result = deployment.fab(server, "ps", known_hosts=known, check=False)
+    assert result.returncode != 0
+    assert "host key CHANGED" in result.stdout + result.stderr
+    assert "ssh-keygen -R" in result.stdout + result.stderr
+
+
+def test_an_unknown_host_key_is_refused_unless_trusted(deployment: Deployment,
+                                                       server: RemoteHost,
+                                                       tmp_path: Path) -> None:
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    result = deployment.fab(server, "ps", known_hosts=known, check=False)
+    assert result.returncode != 0
+    assert "unknown host key" in result.stdout + result.stderr
+    assert known.read_text() == ""
+    trusted = deployment.fab(server, "ps", known_hosts=known,
+                             extra_env={"POJEMNIK_TRUST_NEW_HOST": "1"})
+    assert f"{deployment.project}-proxy" in trusted.stdout
+    assert server.host_key.split()[1] in known.read_text()  # saved: trusted on first use
+
+
+def test_an_unreachable_host_fails_within_the_timeout(deployment: Deployment,
+                                                      server: RemoteHost) -> None:
+    # Accepts TCP connections but never speaks SSH: only the timeout ends the wait.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        mute = RemoteHost(name="mute", port=port, user="deploy", key_path=server.key_path,
+                          known_hosts_path=server.known_hosts_path, host_key="")
+        result = deployment.fab(mute, "ps", extra_env={"POJEMNIK_CONNECT_TIMEOUT": "3"},
+                                check=False, timeout=120)
+    assert result.returncode != 0
+    assert "no SSH answer within 3 s" in result.stdout + result.stderr
+
+
+def test_a_host_without_docker_is_explained(deployment: Deployment,
+                                            old_server: RemoteHost) -> None:
+    result = deployment.fab(old_server, "ps", check=False)
+    assert result.returncode != 0
+    assert "Docker is not installed" in result.stdout + result.stderr
+
+
+def test_a_user_outside_the_docker_group_is_explained(deployment: Deployment,
+                                                      server: RemoteHost) -> None:
+    root = server.as_user("root")
+    root.run("id outsider >/dev/null 2>&1 || useradd -m -s /bin/sh outsider; "
+             "install -d -o outsider -m 700 /home/outsider/.ssh; "
+             "cp /home/deploy/.ssh/authorized_keys /home/outsider/.ssh/; "
+             "chown outsider /home/outsider/.ssh/authorized_keys")
+    result = deployment.fab(server.as_user("outsider"), "ps", check=False)
+    assert result.returncode != 0
+    assert "may not use Docker" in result.stdout + result.stderr
+
+
+def test_bootstrap_prepares_the_host(deployment: Deployment, server: RemoteHost) -> None:
+    result = deployment.fab(server.as_user("root"), "server.bootstrap", "--owner", "deploy")
+    assert "ready (Docker" in result.stdout
+    assert "declared limits 640 MiB" in result.stdout
+    owner = server.run(f"stat -c '%U %a' /srv/pojemnik/{deployment.project}").text.strip()
+    assert owner == "deploy 750"
+    groups = server.run("id -nG deploy").text.split()
+    assert "docker" in groups
