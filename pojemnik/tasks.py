@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -371,6 +372,58 @@ def server_bootstrap(c: Context, owner: str = "") -> None:
     _guard(lambda: bootstrap(c, stack, say, owner))
 
 
+@task(help={
+    "source": "the old host, user@host[:port] (same key and known_hosts as -H)",
+    "path": "directory to copy from the old host (repeatable in later versions)",
+    "to": "where to put it on this host (default: the same path)",
+    "database": "also move this PostgreSQL database (pg_dump | psql)",
+    "service": "the new stack's database service (default: db)",
+    "dry": "show what would change; change nothing",
+    "delete": "also delete what exists only on this host under --to",
+})
+def data_copy(c: Context, source: str, path: str = "", to: str = "", database: str = "",
+              service: str = "db", dry: bool = False, delete: bool = False) -> None:
+    """Copy the data from the previous installation: files, then a database; verified."""
+    from fabric import Connection
+
+    from .datacopy import copy_database, copy_files
+    from .remote import open_connection
+
+    if not is_remote(c):
+        raise Exit("data.copy runs on the new host: fab -H root@new data.copy --source "
+                   "root@old --path /srv/data", code=2)
+    if not path and not database:
+        raise Exit("nothing to copy: give --path and/or --database", code=2)
+    if database and not re.fullmatch(r"[a-z_][a-z0-9_]*", database):
+        raise Exit(f"--database {database!r}: use a plain PostgreSQL name (a-z, 0-9, _)",
+                   code=2)
+    stack, _ = _stack(c)
+    old = Connection(source, config=c.config, connect_kwargs=dict(c.connect_kwargs))
+
+    def work() -> None:
+        open_connection(c)
+        open_connection(old)
+        if path:
+            report = copy_files(old, path, c, to or path, say,
+                                dry=dry, delete=delete)
+            if dry:
+                for line in report.would or ["nothing would change"]:
+                    say(f"  {line}")
+            else:
+                say(f"files: {report.copied} copied ({report.bytes} bytes), "
+                    f"{report.unchanged} unchanged, {report.deleted} deleted; "
+                    f"verified: {report.verified} entries match the source's manifest")
+        if database:
+            container = stack.container_name(service)
+            result = copy_database(old, c, container, database, say,
+                                   dry=dry)
+            counts = ", ".join(f"{t} {n}" for t, n in result.tables.items())
+            say(f"database {database}: {'restored' if result.restored else 'unchanged'}; "
+                f"rows verified: {counts}")
+
+    _guard(work)
+
+
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
     for row in [header, *rows]:
@@ -392,8 +445,9 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
     containers = _collection("containers", "run", {"run": containers_run})
     export = _collection("export", "compose", {"compose": export_compose})
     server = _collection("server", "bootstrap", {"bootstrap": server_bootstrap})
+    data = _collection("data", "copy", {"copy": data_copy})
     ns = Collection(deploy, plan, check, ps, logs, down, images, networks, containers, export,
-                    server)
+                    server, data)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,
                                "docker_host": None}})
     return ns

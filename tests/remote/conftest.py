@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from .hosts import (
     RemoteHost,
     generate_keypair,
     known_hosts_line,
+    push_image,
 )
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -292,3 +294,58 @@ def remove_stale_projects(client: docker.DockerClient, compose_command: str,
         print(f"pjremote: removing stale project {project}", file=sys.stderr)
         subprocess.run(f"{compose_command} -p {shlex.quote(project)} down --volumes "
                        "--remove-orphans --timeout 10", shell=True, cwd=workdir, check=False)
+
+
+# --- the example stack deployed on server (for the remote deploy and data copy tests) -----
+
+REPO = Path(__file__).resolve().parents[2]
+FAB = [str(Path(sys.executable).parent / "fab")]
+IMAGES = ("proxy", "php", "webserver-nginx", "postgres")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    project: str
+    env: dict[str, str]
+    http_port: int
+    https_port: int
+
+    def fab(self, host: RemoteHost, *args: str, known_hosts: Path | None = None,
+            extra_env: dict[str, str] | None = None, check: bool = True,
+            timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+        env = {**self.env, "POJEMNIK_KNOWN_HOSTS": str(known_hosts or host.known_hosts_path),
+               **(extra_env or {})}
+        result = subprocess.run(
+            [*FAB, "-H", f"{host.user}@{host.host}:{host.port}", "-i", str(host.key_path),
+             *args], cwd=REPO, env=env, text=True, capture_output=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"fab {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+
+@pytest.fixture(scope="session")
+def deployment(remote_env: RemoteEnv) -> Iterator[Deployment]:
+    project = f"pjremote-stack-{secrets.token_hex(3)}"
+    env = {**os.environ, "POJEMNIK_PROJECT": project, "HTTP_PORT": "18080",
+           "HTTPS_PORT": "18443", "PUBLISH_ADDRESS": "0.0.0.0",
+           "ISOLATED_SUBNET": "10.0.10.0/24", "SERVICES_SUBNET": "10.0.20.0/24"}
+    # Build here (layer cache shared with the other tests), ship to the server's engine.
+    build = subprocess.run([sys.executable, "-m", "invoke", "images.build"], cwd=REPO, env=env,
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout + build.stderr
+    try:
+        root = remote_env.server.as_user("root")
+        push_image(root, env.get("BASE_IMAGE", "debian:bookworm-slim"))
+        for image in IMAGES:
+            push_image(root, f"{project}/{image}:latest")
+        root.run("mkdir -p /srv/pojemnik && chown deploy /srv/pojemnik")
+        yield Deployment(project, env, 18080, 18443)
+    finally:
+        for image in IMAGES:
+            subprocess.run(["docker", "rmi", f"{project}/{image}:latest"],
+                           capture_output=True)
+        subprocess.run(["rm", "-rf", str(REPO / ".secrets" / project),
+                        str(REPO / ".pojemnik" / f"{project}.json")])
+
+

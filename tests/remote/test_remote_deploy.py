@@ -7,70 +7,15 @@ them to a small server); the deploy itself then runs entirely over the SSH conne
 from __future__ import annotations
 
 import http.client
-import os
-import secrets
 import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from .hosts import RemoteEnv, RemoteHost, push_image
+from .conftest import Deployment
+from .hosts import RemoteHost
 
 pytestmark = pytest.mark.remote
-
-REPO = Path(__file__).resolve().parents[2]
-FAB = [str(Path(sys.executable).parent / "fab")]
-IMAGES = ("proxy", "php", "webserver-nginx", "postgres")
-
-
-@dataclass(frozen=True)
-class Deployment:
-    project: str
-    env: dict[str, str]
-    http_port: int
-    https_port: int
-
-    def fab(self, host: RemoteHost, *args: str, known_hosts: Path | None = None,
-            extra_env: dict[str, str] | None = None, check: bool = True,
-            timeout: float = 1200) -> subprocess.CompletedProcess[str]:
-        env = {**self.env, "POJEMNIK_KNOWN_HOSTS": str(known_hosts or host.known_hosts_path),
-               **(extra_env or {})}
-        result = subprocess.run(
-            [*FAB, "-H", f"{host.user}@{host.host}:{host.port}", "-i", str(host.key_path),
-             *args], cwd=REPO, env=env, text=True, capture_output=True, timeout=timeout)
-        if check and result.returncode != 0:
-            raise AssertionError(f"fab {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stdout}\n{result.stderr}")
-        return result
-
-
-@pytest.fixture(scope="module")
-def deployment(remote_env: RemoteEnv) -> Iterator[Deployment]:
-    project = f"pjremote-stack-{secrets.token_hex(3)}"
-    env = {**os.environ, "POJEMNIK_PROJECT": project, "HTTP_PORT": "18080",
-           "HTTPS_PORT": "18443", "PUBLISH_ADDRESS": "0.0.0.0",
-           "ISOLATED_SUBNET": "10.0.10.0/24", "SERVICES_SUBNET": "10.0.20.0/24"}
-    # Build here (layer cache shared with the other tests), ship to the server's engine.
-    build = subprocess.run([sys.executable, "-m", "invoke", "images.build"], cwd=REPO, env=env,
-                           capture_output=True, text=True)
-    assert build.returncode == 0, build.stdout + build.stderr
-    try:
-        root = remote_env.server.as_user("root")
-        push_image(root, env.get("BASE_IMAGE", "debian:bookworm-slim"))
-        for image in IMAGES:
-            push_image(root, f"{project}/{image}:latest")
-        root.run("mkdir -p /srv/pojemnik && chown deploy /srv/pojemnik")
-        yield Deployment(project, env, 18080, 18443)
-    finally:
-        for image in IMAGES:
-            subprocess.run(["docker", "rmi", f"{project}/{image}:latest"],
-                           capture_output=True)
-        subprocess.run(["rm", "-rf", str(REPO / ".secrets" / project),
-                        str(REPO / ".pojemnik" / f"{project}.json")])
 
 
 def get(host: RemoteHost, port: int, site: str) -> tuple[int, str]:

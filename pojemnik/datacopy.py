@@ -1,0 +1,317 @@
+"""Copy the data from the previous installation: files, then databases, verified.
+
+Files travel from the old host to the new one through this machine (the hosts need not
+see each other), as one tar stream of only what differs, with owners (numeric), modes,
+hard links, symlinks, xattrs and ACLs: what `rsync -aHAX --numeric-ids` keeps. Both
+sides are described by a checksum manifest before (to know what to send, so a second run
+sends nothing and an interrupted one resumes) and after (to verify). Nothing on the
+destination is deleted unless asked.
+
+Databases are moved by dump and restore (pg_dump | psql into the new database
+container), never by copying a live data directory, and verified by per-table row
+counts and content digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .engine import EngineError, Say
+from .remote import describe
+
+if TYPE_CHECKING:
+    from fabric import Connection
+    from paramiko import Channel
+
+CHUNK = 1 << 20
+TAR_FLAGS = "--numeric-owner --xattrs --xattrs-include='*' --acls"
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str  # f file, d directory, l symlink
+    mode: str
+    owner: str  # uid:gid
+    size: int
+    mtime: int  # seconds; compared for files only (a directory's changes as entries arrive)
+    inode: str
+    target: str = ""  # symlink target
+    digest: str = ""  # sha256 of a file's contents
+    xattrs: str = ""  # digest of its extended attributes (ACLs included)
+
+    def same_as(self, other: Entry) -> bool:
+        keys: tuple[str, ...] = ("kind", "mode", "owner", "target", "digest", "xattrs")
+        if self.kind == "f":
+            keys += ("size", "mtime")
+        return all(getattr(self, k) == getattr(other, k) for k in keys)
+
+
+@dataclass
+class Manifest:
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+    def hardlinks(self) -> set[frozenset[str]]:
+        groups: dict[str, set[str]] = {}
+        for path, entry in self.entries.items():
+            if entry.kind == "f":
+                groups.setdefault(entry.inode, set()).add(path)
+        return {frozenset(g) for g in groups.values() if len(g) > 1}
+
+    def group_of(self, path: str) -> set[str]:
+        inode = self.entries[path].inode
+        return {p for p, e in self.entries.items() if e.kind == "f" and e.inode == inode}
+
+
+def _run(connection: Connection, command: str) -> str:
+    result = connection.run(command, hide=True, warn=True, in_stream=False)
+    if not result.ok:
+        raise EngineError(f"{describe(connection)}: `{command[:80]}` failed: "
+                          f"{result.stderr.strip() or result.stdout.strip()}")
+    return str(result.stdout)
+
+
+def manifest(connection: Connection, root: str) -> Manifest:
+    """Describe every entry under `root` on a host (empty if it does not exist yet)."""
+    q = shlex.quote(root)
+    exists = connection.run(f"test -d {q}", hide=True, warn=True, in_stream=False).ok
+    if not exists:
+        return Manifest()
+    listing = _run(connection, f"cd {q} && find . -mindepth 1 -printf "
+                   "'%y\\t%m\\t%U:%G\\t%s\\t%T@\\t%i\\t%l\\t%P\\n'")
+    digests = _run(connection, f"cd {q} && find . -type f -print0 | xargs -0r sha256sum")
+    has_getfattr = connection.run("command -v getfattr", hide=True, warn=True,
+                                  in_stream=False).ok
+    xattrs = _run(connection, f"cd {q} && getfattr -R -P -d -m - -e hex . 2>/dev/null; "
+                  "true") if has_getfattr else ""
+    by_path: dict[str, str] = {}
+    for line in digests.splitlines():
+        digest, _, name = line.partition("  ")
+        by_path[name.removeprefix("./")] = digest
+    attrs = _parse_getfattr(xattrs)
+    entries: dict[str, Entry] = {}
+    for line in listing.splitlines():
+        parts = line.split("\t", 7)
+        if len(parts) != 8:
+            continue
+        kind, mode, owner, size, mtime, inode, target, path = parts
+        entries[path] = Entry(kind, mode, owner, int(size) if kind == "f" else 0,
+                              int(float(mtime)), inode, target, by_path.get(path, ""),
+                              attrs.get(path, ""))
+    return Manifest(entries)
+
+
+def _parse_getfattr(text: str) -> dict[str, str]:
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("# file: "):
+            current = line[len("# file: "):].removeprefix("./")
+            found[current] = []
+        elif current and "=" in line:
+            found[current].append(line)
+    return {path: hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()[:16]
+            for path, lines in found.items() if lines}
+
+
+@dataclass(frozen=True)
+class Difference:
+    send: list[str]  # paths to (re)create on the destination, parents first
+    extra: list[str]  # only on the destination
+    unchanged: int
+    bytes: int
+
+
+def difference(source: Manifest, destination: Manifest) -> Difference:
+    send: set[str] = set()
+    for path, entry in source.entries.items():
+        there = destination.entries.get(path)
+        if there is None or not entry.same_as(there):
+            send.add(path)
+    # A hard link is only recreated when its partner travels in the same archive.
+    for path in list(send):
+        if source.entries[path].kind == "f":
+            send |= source.group_of(path)
+    extra = sorted(set(destination.entries) - set(source.entries), reverse=True)
+    size = sum(source.entries[p].size for p in send)
+    return Difference(sorted(send), extra, len(source.entries) - len(send), size)
+
+
+def _pipe(reader: Channel, writer: Channel, total: int, say: Say, label: str) -> int:
+    sent = shown = 0
+    while True:
+        data = reader.recv(CHUNK)
+        if not data:
+            break
+        writer.sendall(data)
+        sent += len(data)
+        if total > 16 * CHUNK and sent - shown >= total // 10:
+            shown = sent
+            say(f"{label}: {min(100, 100 * sent // total)}% ({sent / 2**20:.1f} MiB)")
+    writer.shutdown_write()
+    return sent
+
+
+def _open(connection: Connection, command: str) -> Channel:
+    transport = connection.client.get_transport()
+    assert transport is not None
+    channel = transport.open_session()
+    channel.exec_command(command)
+    return channel
+
+
+def _finish(channel: Channel, connection: Connection, what: str) -> None:
+    status = channel.recv_exit_status()
+    errors = channel.makefile_stderr("rb").read().decode(errors="replace").strip()
+    if status != 0:
+        raise EngineError(f"{describe(connection)}: {what} failed (exit {status}): {errors}")
+
+
+@dataclass(frozen=True)
+class FilesReport:
+    copied: int
+    bytes: int
+    unchanged: int
+    deleted: int
+    verified: int
+    would: list[str] = field(default_factory=list)  # with dry: what would change
+
+
+def copy_files(source: Connection, source_path: str, destination: Connection,
+               destination_path: str, say: Say, dry: bool = False,
+               delete: bool = False) -> FilesReport:
+    before = difference(manifest(source, source_path), manifest(destination, destination_path))
+    if dry:
+        would = [f"send {p}" for p in before.send]
+        would += [f"{'delete' if delete else 'keep (only on destination)'} {p}"
+                  for p in before.extra]
+        return FilesReport(0, 0, before.unchanged, 0, 0, would)
+    if before.send:
+        say(f"files: sending {len(before.send)} entries ({before.bytes / 2**20:.1f} MiB) "
+            f"from {describe(source)}:{source_path} to {describe(destination)}:"
+            f"{destination_path}")
+        _run(destination, f"mkdir -p {shlex.quote(destination_path)}")
+        # -C and --no-recursion are positional: they must come before the file list.
+        create = _open(source, f"tar --create --file=- {TAR_FLAGS} -C "
+                       f"{shlex.quote(source_path)} --no-recursion --null --files-from=-")
+        create.sendall(b"".join(p.encode() + b"\0" for p in before.send))
+        create.shutdown_write()
+        extract = _open(destination, f"tar --extract --file=- --same-permissions --same-owner "
+                        f"{TAR_FLAGS} -C {shlex.quote(destination_path)}")
+        _pipe(create, extract, before.bytes, say, "files")
+        _finish(create, source, "tar --create")
+        _finish(extract, destination, "tar --extract")
+    deleted = 0
+    if delete and before.extra:
+        for start in range(0, len(before.extra), 200):
+            batch = " ".join(shlex.quote(p) for p in before.extra[start:start + 200])
+            _run(destination, f"cd {shlex.quote(destination_path)} && rm -rf -- {batch}")
+        deleted = len(before.extra)
+    # Verify: both sides described afresh must now agree on every source entry.
+    source_after = manifest(source, source_path)
+    destination_after = manifest(destination, destination_path)
+    after = difference(source_after, destination_after)
+    if after.send:
+        raise EngineError(f"verification failed: {len(after.send)} entries differ after the "
+                          f"copy, e.g. {after.send[:5]}; nothing was deleted, run again")
+    if source_after.hardlinks() - destination_after.hardlinks():
+        raise EngineError("verification failed: hard links were not kept")
+    return FilesReport(len(before.send), before.bytes, before.unchanged, deleted,
+                       len(source_after.entries))
+
+
+# --- databases ---------------------------------------------------------------------------
+
+COUNTS_SQL = (
+    "SELECT format('SELECT %L, count(*), md5(coalesce(string_agg(t::text, %L ORDER BY "
+    "t::text), %L)) FROM %I.%I t', schemaname || '.' || tablename, ',', '', schemaname, "
+    "tablename) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') "
+    "ORDER BY 1 \\gexec\n")
+
+
+@dataclass(frozen=True)
+class DatabaseReport:
+    restored: bool
+    tables: dict[str, int]  # table -> rows, equal on both sides
+
+
+def _postgres_on_host(connection: Connection, database: str) -> Callable[[str], str]:
+    """The command that runs psql/pg_dump as the postgres user on a plain host."""
+    prefix = "cd / && runuser -u postgres -- " if connection.user == "root" else ""
+
+    def command(tool: str) -> str:
+        return f"{prefix}{tool}"
+
+    return command
+
+
+def _table_stats(connection: Connection, psql: str) -> dict[str, tuple[int, str]]:
+    channel = _open(connection, f"{psql} -At -F '|'")
+    channel.sendall(COUNTS_SQL.encode())
+    channel.shutdown_write()
+    output = b""
+    while chunk := channel.recv(CHUNK):
+        output += chunk
+    _finish(channel, connection, "counting rows")
+    stats: dict[str, tuple[int, str]] = {}
+    for line in output.decode().splitlines():
+        table, count, digest = line.split("|")
+        stats[table] = (int(count), digest)
+    return stats
+
+
+def copy_database(source: Connection, destination: Connection, container: str,
+                  database: str, say: Say, dry: bool = False) -> DatabaseReport:
+    on_source = _postgres_on_host(source, database)
+    source_psql = on_source(f"psql -X -v ON_ERROR_STOP=1 -d {shlex.quote(database)}")
+    target_psql = (f"docker exec -i {shlex.quote(container)} psql -X -v ON_ERROR_STOP=1 "
+                   f"-d {shlex.quote(database)}")
+    wanted = _table_stats(source, source_psql)
+    current = _table_stats(destination, target_psql)
+    counts = {table: rows for table, (rows, _) in wanted.items()}
+    if wanted == current:
+        say(f"database {database}: already the same ({len(wanted)} tables); nothing restored")
+        return DatabaseReport(False, counts)
+    if dry:
+        say(f"database {database}: would be replaced by a dump of {describe(source)} "
+            f"({', '.join(f'{t}: {n} rows' for t, n in counts.items())})")
+        return DatabaseReport(False, counts)
+    owner = _run(destination, f"{target_psql} -Atc "
+                 f"\"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = "
+                 f"current_database()\"").strip()
+    # Restore into a fresh database beside the live one; swap only once it verifies, and
+    # keep the replaced one: a failure at any point loses nothing.
+    incoming = f"{database}_incoming"
+    kept = f"{database}_before_copy_{time.strftime('%Y%m%d%H%M%S')}"
+    admin = (f"docker exec -i {shlex.quote(container)} psql -X -v ON_ERROR_STOP=1 -q "
+             "-d postgres")
+    _run(destination, f"{admin} -c {shlex.quote(f'DROP DATABASE IF EXISTS {incoming}')} "
+         f"-c {shlex.quote(f'CREATE DATABASE {incoming} OWNER {owner}')}")
+    say(f"database {database}: dump from {describe(source)}, restore into {container} "
+        f"(as role {owner})")
+    dump = _open(source, on_source(f"pg_dump --no-owner --no-privileges "
+                                   f"{shlex.quote(database)}"))
+    restore = _open(destination, f"docker exec -i {shlex.quote(container)} psql -X -q "
+                    f"-v ON_ERROR_STOP=1 -d {incoming}")
+    # Objects belong to the database's owner in the new stack, as the apps expect.
+    restore.sendall(f"SET ROLE {owner};\n".encode())
+    _pipe(dump, restore, 0, say, f"database {database}")
+    _finish(dump, source, "pg_dump")
+    _finish(restore, destination, "restore (psql)")
+    incoming_psql = target_psql.replace(f"-d {shlex.quote(database)}", f"-d {incoming}")
+    after = _table_stats(destination, incoming_psql)
+    if after != wanted:
+        bad = sorted(t for t in set(wanted) | set(after) if wanted.get(t) != after.get(t))
+        raise EngineError(f"database {database}: verification failed for tables {bad}; "
+                          f"the live database is untouched ({incoming} holds the attempt)")
+    swap = (f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+            f"'{database}' AND pid <> pg_backend_pid()")
+    _run(destination, f"{admin} -c {shlex.quote(swap)} "
+         f"-c {shlex.quote(f'ALTER DATABASE {database} RENAME TO {kept}')} "
+         f"-c {shlex.quote(f'ALTER DATABASE {incoming} RENAME TO {database}')}")
+    say(f"database {database}: swapped in; the previous one is kept as {kept}")
+    return DatabaseReport(True, counts)
