@@ -427,7 +427,7 @@ def data_copy(c: Context, source: str, path: str = "", to: str = "", database: s
 def _print_table(header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
     for row in [header, *rows]:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=False)).rstrip())
+        say("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=False)).rstrip())
 
 
 def _collection(name: str, default: str, tasks: dict[str, Any]) -> Collection:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import http.client
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from .conftest import Deployment
+from .conftest import FAB, REPO, Deployment
 from .hosts import RemoteHost
 
 pytestmark = pytest.mark.remote
@@ -137,3 +138,21 @@ def test_bootstrap_prepares_the_host(deployment: Deployment, server: RemoteHost)
     assert owner == "deploy 750"
     groups = server.run("id -nG deploy").text.split()
     assert "docker" in groups
+
+
+def test_several_hosts_run_in_parallel_with_a_result_each(deployment: Deployment,
+                                                          server: RemoteHost,
+                                                          old_server: RemoteHost) -> None:
+    hosts = ",".join(f"{h.user}@{h.host}:{h.port}" for h in (server, old_server))
+    result = subprocess.run(
+        [*FAB, "-H", hosts, "-i", str(server.key_path), "ps"], cwd=REPO, text=True,
+        capture_output=True, timeout=300,
+        env={**deployment.env, "POJEMNIK_KNOWN_HOSTS": str(server.known_hosts_path)})
+    output = result.stdout + result.stderr
+    good = f"[{server.user}@{server.host}:{server.port}]"
+    bad = f"[{old_server.user}@{old_server.host}:{old_server.port}]"
+    assert result.returncode == 1, output
+    assert f"{good} NAME" in output, output  # its ps table, each line marked with its host
+    assert f"{good} ok" in output, output
+    assert f"{bad} FAILED:" in output and "Docker is not installed" in output
+    assert f"1 of 2 hosts failed: {bad[1:-1]}" in output

@@ -1,0 +1,87 @@
+"""`fab -H a,b TASK`: run a task on several hosts at once, with a result per host.
+
+Fabric's own executor runs the per-host calls one after another. This one runs the
+calls of one task on all hosts in parallel threads (as Fabric's ThreadingGroup does),
+prefixes each line with its host, prints a result per host, and exits non-zero if any
+host failed. Enabled by `tasks.executor_class` in fabric.yaml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from fabric.executor import Executor
+from invoke import Exit
+
+from .tasks import HOST_PREFIX, say
+
+MAX_PARALLEL = 8
+
+
+class ParallelHostsExecutor(Executor):
+    def execute(self, *tasks: Any) -> dict[Any, Any]:
+        calls = self.normalize(tasks)
+        calls = self.expand_calls(calls)
+        try:
+            dedupe = self.config.tasks.dedupe
+        except AttributeError:
+            dedupe = True
+        calls = self.dedupe(calls) if dedupe else calls
+        results: dict[Any, Any] = {}
+        for group in _groups(calls):
+            prepared = []
+            for call in group:
+                self.config.load_collection(self.collection.configuration(call.called_as))
+                self.config.load_shell_env()
+                prepared.append((call, call.make_context(self.config)))
+            if len(prepared) == 1:
+                call, context = prepared[0]
+                results[call.task] = call.task(context, *call.args, **call.kwargs)
+                continue
+            failures = _run_parallel(prepared, results)
+            if failures:
+                raise Exit(f"{len(failures)} of {len(prepared)} hosts failed: "
+                           + ", ".join(failures), code=1)
+        return results
+
+
+def _groups(calls: list[Any]) -> list[list[Any]]:
+    """Consecutive calls of the same task (one per host) form a group."""
+    groups: list[list[Any]] = []
+    for call in calls:
+        if groups and groups[-1][0].task is call.task and getattr(call, "init_kwargs", None):
+            groups[-1].append(call)
+        else:
+            groups.append([call])
+    return groups
+
+
+def _run_parallel(prepared: list[tuple[Any, Any]], results: dict[Any, Any]) -> list[str]:
+    def one(call: Any, context: Any) -> Callable[[], Any]:
+        def run() -> Any:
+            HOST_PREFIX.set(f"[{_name(context)}] ")
+            return call.task(context, *call.args, **call.kwargs)
+        return run
+
+    failures: list[str] = []
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(prepared))) as pool:
+        futures = [(call, context, pool.submit(one(call, context)))
+                   for call, context in prepared]
+        for call, context, future in futures:
+            HOST_PREFIX.set(f"[{_name(context)}] ")
+            try:
+                results[call.task] = future.result()
+                say("ok")
+            except (Exception, SystemExit) as error:  # one host's failure must not hide others
+                message = getattr(error, "message", None) or str(error)
+                say(f"FAILED: {message}")
+                failures.append(_name(context))
+            finally:
+                HOST_PREFIX.set("")
+    return failures
+
+
+def _name(context: Any) -> str:
+    return f"{context.user}@{context.host}:{context.port}"
