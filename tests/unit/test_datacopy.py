@@ -1,0 +1,61 @@
+"""What data.copy decides to send, from two manifests (pure)."""
+
+from __future__ import annotations
+
+from pojemnik.datacopy import Entry, Manifest, _parse_getfattr, difference
+
+
+def f(digest: str, inode: str = "1", mtime: int = 100, mode: str = "644",
+      owner: str = "0:0", xattrs: str = "") -> Entry:
+    return Entry("f", mode, owner, 10, mtime, inode, "", digest, xattrs)
+
+
+def d(mode: str = "755", mtime: int = 5) -> Entry:
+    return Entry("d", mode, "0:0", 0, mtime, "9")
+
+
+def test_identical_sides_send_nothing() -> None:
+    side = Manifest({"a": d(), "a/x": f("h1")})
+    diff = difference(side, Manifest(dict(side.entries)))
+    assert diff.send == [] and diff.extra == [] and diff.unchanged == 2 and diff.bytes == 0
+
+
+def test_missing_and_changed_entries_are_sent_parents_first() -> None:
+    source = Manifest({"a": d(), "a/x": f("h1"), "a/y": f("h2", inode="2"), "b": d()})
+    destination = Manifest({"a": d(), "a/x": f("old")})
+    diff = difference(source, destination)
+    assert diff.send == ["a/x", "a/y", "b"]
+    assert diff.bytes == 20
+
+
+def test_owner_mode_mtime_and_xattrs_count_but_directory_mtime_does_not() -> None:
+    base = Manifest({"d": d(), "x": f("h")})
+    for changed in (f("h", owner="1:1"), f("h", mode="600"), f("h", mtime=101),
+                    f("h", xattrs="abc")):
+        assert difference(Manifest({"d": d(), "x": changed}), base).send == ["x"]
+    assert difference(Manifest({"d": d(mtime=999), "x": f("h")}), base).send == []
+
+
+def test_a_hard_link_travels_with_its_partner() -> None:
+    source = Manifest({"one": f("h", inode="7"), "two": f("h", inode="7"),
+                       "other": f("z", inode="8")})
+    destination = Manifest({"one": f("h", inode="3"), "other": f("z", inode="4")})
+    diff = difference(source, destination)
+    assert diff.send == ["one", "two"]
+    assert source.hardlinks() == {frozenset({"one", "two"})}
+
+
+def test_entries_only_on_the_destination_are_listed_deepest_first() -> None:
+    source = Manifest({"a": d()})
+    destination = Manifest({"a": d(), "extra": d(), "extra/file": f("h")})
+    assert difference(source, destination).extra == ["extra/file", "extra"]
+
+
+def test_getfattr_output_becomes_a_digest_per_path() -> None:
+    text = ("# file: ./meta/tagged.txt\nuser.comment=0x706f6a656d6e696b\n\n"
+            "# file: ./acl/f\nsystem.posix_acl_access=0x0200\n\n# file: ./plain\n\n")
+    parsed = _parse_getfattr(text)
+    assert set(parsed) == {"meta/tagged.txt", "acl/f"}
+    again = _parse_getfattr(text.replace("0x706f6a656d6e696b", "0x00"))
+    assert again["meta/tagged.txt"] != parsed["meta/tagged.txt"]
+    assert again["acl/f"] == parsed["acl/f"]
