@@ -315,6 +315,9 @@ def _port_free(address: str, port: int, protocol: str) -> bool:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
     with socket.socket(family, kind) as probe:
+        # As servers (and docker-proxy) do: a port whose last connections linger in
+        # TIME_WAIT is free to listen on again.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((address, port))
         except OSError as error:

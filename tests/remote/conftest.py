@@ -17,6 +17,7 @@ crashed run are removed once they are older than STALE_AFTER.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import re
@@ -309,6 +310,7 @@ class Deployment:
     env: dict[str, str]
     http_port: int
     https_port: int
+    first_deploy: str = ""  # what the first `fab deploy` printed (the fixture runs it)
 
     def fab(self, host: RemoteHost, *args: str, known_hosts: Path | None = None,
             extra_env: dict[str, str] | None = None, check: bool = True,
@@ -327,8 +329,9 @@ class Deployment:
 @pytest.fixture(scope="session")
 def deployment(remote_env: RemoteEnv) -> Iterator[Deployment]:
     project = f"pjremote-stack-{secrets.token_hex(3)}"
-    env = {**os.environ, "POJEMNIK_PROJECT": project, "HTTP_PORT": "18080",
-           "HTTPS_PORT": "18443", "PUBLISH_ADDRESS": "0.0.0.0",
+    # Ports apart from the environment tests' 18080 on the same inner engine.
+    env = {**os.environ, "POJEMNIK_PROJECT": project, "HTTP_PORT": "28080",
+           "HTTPS_PORT": "28443", "PUBLISH_ADDRESS": "0.0.0.0",
            "ISOLATED_SUBNET": "10.0.10.0/24", "SERVICES_SUBNET": "10.0.20.0/24"}
     # Build here (layer cache shared with the other tests), ship to the server's engine.
     build = subprocess.run([sys.executable, "-m", "invoke", "images.build"], cwd=REPO, env=env,
@@ -340,7 +343,9 @@ def deployment(remote_env: RemoteEnv) -> Iterator[Deployment]:
         for image in IMAGES:
             push_image(root, f"{project}/{image}:latest")
         root.run("mkdir -p /srv/pojemnik && chown deploy /srv/pojemnik")
-        yield Deployment(project, env, 18080, 18443)
+        deployment = Deployment(project, env, 28080, 28443)
+        first = deployment.fab(remote_env.server, "deploy").stdout
+        yield dataclasses.replace(deployment, first_deploy=first)
     finally:
         for image in IMAGES:
             subprocess.run(["docker", "rmi", f"{project}/{image}:latest"],

@@ -24,9 +24,8 @@ def manifest(host: RemoteHost, path: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def deployed(deployment: Deployment, server: RemoteHost) -> Deployment:
-    deployment.fab(server, "deploy")
-    return deployment
+def deployed(deployment: Deployment) -> Deployment:
+    return deployment  # the session fixture has deployed the stack on server
 
 
 def test_dry_run_shows_and_changes_nothing(deployed: Deployment, server: RemoteHost,
