@@ -35,7 +35,8 @@ def checked_plan(stack: Stack, engine: Engine, options: p.Options,
                  extra_problems: list | None = None) -> tuple[p.Plan, Observed]:
     observed = engine.observe(stack)
     images_only = options.only_services == frozenset()
-    problems = list(extra_problems or []) + validate(stack, observed, images_only)
+    problems = list(extra_problems or []) + validate(stack, observed, images_only,
+                                                     options.recreate_networks)
     if problems:
         raise InvalidStack(problems)
     return p.make_plan(stack, observed, options), observed
@@ -67,6 +68,12 @@ def apply(plan: p.Plan, stack: Stack, engine: Engine, say: Say,
             for future in [pool.submit(engine.build, a.image, say, a.fresh)
                            for a in builds if a.image]:
                 future.result()
+    for action in plan.of_kind(p.RECREATE_NETWORK):
+        assert action.network
+        say(f"network {action.target}: recreating ({action.reason}); its containers go "
+            "first, volumes stay")
+        engine.remove_network(action.target)
+        engine.create_network(action.network)
     for action in plan.of_kind(p.CREATE_NETWORK):
         assert action.network
         say(f"network {action.target}: creating ({action.network.subnet})")

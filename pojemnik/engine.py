@@ -85,6 +85,7 @@ class Engine:
                 name=row["Names"][0].lstrip("/"), id=row["Id"], labels=row.get("Labels") or {},
                 state=row["State"], health=_health(row.get("Status", "")),
                 image=row.get("ImageID", ""),
+                networks=sorted((row.get("NetworkSettings") or {}).get("Networks") or {}),
             )
             for row in rows
         ]
@@ -162,6 +163,17 @@ class Engine:
         ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=spec.subnet, gateway=spec.gateway)])
         self.api.create_network(spec.name, driver="bridge", ipam=ipam, internal=spec.internal,
                                 labels=spec.labels, check_duplicate=True)
+
+    def remove_network(self, name: str) -> None:
+        """Remove a network after removing this project's containers on it (volumes stay).
+        Anyone else's container attached makes the engine refuse, which is reported."""
+        network = self.api.inspect_network(name)
+        project = (network.get("Labels") or {}).get(LABEL_PROJECT)
+        for endpoint in (network.get("Containers") or {}).values():
+            labels = self.api.inspect_container(endpoint["Name"])["Config"]["Labels"] or {}
+            if project and labels.get(LABEL_PROJECT) == project:
+                self.remove_container(endpoint["Name"])
+        self.api.remove_network(name)
 
     def create_volume(self, name: str, labels: dict[str, str]) -> None:
         self.api.create_volume(name=name, labels=labels)

@@ -26,13 +26,14 @@ from .spec import (
     image_spec,
     network_spec,
 )
-from .state import Observed, ObservedImage
+from .state import Observed, ObservedImage, ObservedNetwork
 from .validate import startup_order
 
 # Kinds of action, in the order they run.
 BUILD_BASE = "build-base"
 BUILD = "build"
 CREATE_NETWORK = "create-network"
+RECREATE_NETWORK = "recreate-network"
 CREATE_VOLUME = "create-volume"
 CREATE_SECRET = "create-secret"
 CREATE = "create"
@@ -79,6 +80,7 @@ class Options:
     build: bool = True  # False: containers.run uses the images present
     refresh: bool = False  # rebuild with fresh package lists (no layer cache)
     remove_orphans: bool = False
+    recreate_networks: bool = False  # networks whose subnet or `internal` changed
     now: float | None = None  # seconds since the epoch; None: no refresh-age check
 
 
@@ -111,13 +113,19 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
                 unchanged.append(f"image {image.tag}")
 
     needed_networks = {n for s in services for n in s.networks}
+    recreated_networks: set[str] = set()
     for net in stack.networks:
         if net.name not in needed_networks:
             continue
         network = network_spec(stack, net)
-        if observed.network(network.name) is None:
+        existing = observed.network(network.name)
+        if existing is None:
             actions.append(Action(CREATE_NETWORK, network.name, "network missing",
                                   network=network))
+        elif options.recreate_networks and _network_drift(network, existing):
+            actions.append(Action(RECREATE_NETWORK, network.name,
+                                  _network_drift(network, existing), network=network))
+            recreated_networks.add(network.name)
         else:
             unchanged.append(f"network {network.name}")
 
@@ -143,7 +151,8 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
             if name in observed.config_hashes:
                 labels[LABEL_CONFIG_HASH] = observed.config_hashes[name]
             spec = replace(spec, labels=labels)
-            action = (_container_action(spec, observed, built, stack, wave_number)
+            action = (_on_recreated_network(spec, observed, recreated_networks, wave_number)
+                      or _container_action(spec, observed, built, stack, wave_number)
                       or _reload_action(spec, observed, stack, wave_number))
             if action:
                 actions.append(action)
@@ -215,6 +224,25 @@ def _container_action(spec: ContainerSpec, observed: Observed, built: set[str],
     return None
 
 
+def _network_drift(spec: NetworkSpec, existing: ObservedNetwork) -> str:
+    changes = []
+    if existing.subnets and existing.subnets != [spec.subnet]:
+        changes.append(f"subnet {', '.join(existing.subnets)} -> {spec.subnet}")
+    if existing.internal != spec.internal:
+        changes.append(f"internal {existing.internal} -> {spec.internal}")
+    return "; ".join(changes)
+
+
+def _on_recreated_network(spec: ContainerSpec, observed: Observed, networks: set[str],
+                          wave: int) -> Action | None:
+    current = observed.container(spec.name)
+    if current is None or not networks & set(current.networks):
+        return None
+    return Action(RECREATE, spec.name, "its network is recreated: "
+                  + ", ".join(sorted(networks & set(current.networks))), container=spec,
+                  wave=wave)
+
+
 def _reload_action(spec: ContainerSpec, observed: Observed, stack: Stack,
                    wave: int) -> Action | None:
     service = stack.service(spec.service)
@@ -245,7 +273,7 @@ def summary(plan: Plan) -> str:
     counts = {
         "built": len(plan.of_kind(BUILD_BASE, BUILD)),
         "created": len(plan.of_kind(CREATE, CREATE_NETWORK, CREATE_VOLUME)),
-        "recreated": len(plan.of_kind(RECREATE)),
+        "recreated": len(plan.of_kind(RECREATE, RECREATE_NETWORK)),
         "started": len(plan.of_kind(START)),
         "reloaded": len(plan.of_kind(RELOAD)),
         "unchanged": len(plan.unchanged),

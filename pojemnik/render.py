@@ -13,6 +13,7 @@ import shlex
 from dataclasses import asdict
 
 from . import plan as p
+from .model import LABEL_PROJECT
 from .spec import ContainerSpec, ImageSpec, NetworkSpec, memory_bytes
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE|API_?KEY|CREDENTIAL", re.IGNORECASE)
@@ -79,6 +80,12 @@ def _commands(action: p.Action, base_command: str) -> list[str]:
         return [build_command(action.image)]
     if action.kind == p.CREATE_NETWORK and action.network:
         return [network_command(action.network)]
+    if action.kind == p.RECREATE_NETWORK and action.network:
+        name = shlex.quote(action.target)
+        return [f"docker ps -aq --filter network={name} --filter "
+                f"label=pojemnik.project={shlex.quote(action.network.labels[LABEL_PROJECT])} "
+                "| xargs -r docker rm --force",
+                f"docker network rm {name}", network_command(action.network)]
     if action.kind == p.CREATE_VOLUME:
         return [f"docker volume create --label pojemnik.project={shlex.quote(action.target)} "
                 f"{shlex.quote(action.target)}"]

@@ -26,6 +26,7 @@ class ObservedContainer:
     state: str  # "running", "exited", "created", ...
     health: str | None = None  # "healthy", "unhealthy", "starting", or None without a check
     image: str = ""
+    networks: list[str] = field(default_factory=list)  # engine names it is attached to
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,8 @@ def _ship_files(c: Context, stack: Stack) -> Callable[[], None] | None:
 
 def _guard(work: Callable[[], Any]) -> Any:
     """Turn our errors into a clear message and a non-zero exit, without a traceback."""
+    from docker.errors import DockerException
+
     from .engine import EngineError
 
     try:
@@ -111,6 +113,10 @@ def _guard(work: Callable[[], Any]) -> Any:
         raise Exit(str(error), code=2) from error
     except EngineError as error:
         raise Exit(f"error: {error}", code=1) from error
+    except DockerException as error:  # the engine refused something the plan asked for
+        raise Exit(f"error from the Docker engine: {error}\nVolumes and data are "
+                   "untouched; fix the cause and run again to continue from here.",
+                   code=1) from error
 
 
 def _names(value: str | None) -> frozenset[str] | None:
@@ -153,13 +159,16 @@ def _render(plan: Any, fmt: str, stack: Stack) -> str:
 
 @task(help={"dry": "print the plan, change nothing",
             "format": "with --dry: table, json or bash",
-            "remove_orphans": "also remove containers of services no longer declared"})
+            "remove_orphans": "also remove containers of services no longer declared",
+            "recreate_networks": "recreate networks whose subnet changed, with their "
+                                 "containers (volumes are kept)"})
 def deploy(c: Context, dry: bool = False, format: str = "table",
-           remove_orphans: bool = False) -> None:
+           remove_orphans: bool = False, recreate_networks: bool = False) -> None:
     """Build, create networks and run every service in dependency order, waiting for health."""
     from .plan import Options
 
-    _converge(c, Options(remove_orphans=remove_orphans, now=time.time()), dry=dry, fmt=format)
+    _converge(c, Options(remove_orphans=remove_orphans, recreate_networks=recreate_networks,
+                         now=time.time()), dry=dry, fmt=format)
 
 
 @task(help={"format": "table (default), json, or bash: the equivalent docker commands",

@@ -33,11 +33,12 @@ IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def validate(stack: Stack, observed: Observed | None = None,
-             images_only: bool = False) -> list[Problem]:
+             images_only: bool = False, recreate_networks: bool = False) -> list[Problem]:
     """`images_only`: what building needs (e.g. building here to ship to another host,
-    while this engine runs a stack on the same subnets and ports)."""
+    while this engine runs a stack on the same subnets and ports). `recreate_networks`:
+    the user agreed that networks whose settings changed are recreated."""
     observed = observed or Observed()
-    v = _Validator(stack, observed)
+    v = _Validator(stack, observed, recreate_networks)
     v.project()
     v.images()
     if images_only:
@@ -54,9 +55,10 @@ def validate(stack: Stack, observed: Observed | None = None,
 
 
 class _Validator:
-    def __init__(self, stack: Stack, observed: Observed) -> None:
+    def __init__(self, stack: Stack, observed: Observed, recreate_networks: bool = False) -> None:
         self.stack = stack
         self.observed = observed
+        self.recreate_networks = recreate_networks
         self.problems: list[Problem] = []
 
     def add(self, field: str, message: str, fix: str) -> None:
@@ -127,14 +129,14 @@ class _Validator:
                 except ValueError:
                     continue
                 if existing.name == own_name:
-                    if other != subnet:
+                    if other != subnet and not self.recreate_networks:
                         self.add(
                             f"networks.{net.name}.subnet",
                             f"network {own_name} already exists with subnet {other}, "
                             f"declared {subnet}; changing it means recreating the network "
                             "and every container on it",
-                            f"run `invoke down` first (volumes are kept), or set the subnet "
-                            f"back to {other}",
+                            "deploy with --recreate-networks (containers are recreated, "
+                            f"volumes kept), or set the subnet back to {other}",
                         )
                 elif subnet.version == other.version and subnet.overlaps(other):
                     self.add(

@@ -138,11 +138,16 @@ def deployed(example_copy: Copy) -> Copy:
     return example_copy
 
 
+def copy_example(root: Path) -> Path:
+    """The example's repository files (no .env, no secrets) copied into `root`."""
+    for name in ("tasks.py", "stack.py", ".env.example"):
+        shutil.copy2(REPO / name, root / name)
+    for name in ("images", "config", "www"):
+        shutil.copytree(REPO / name, root / name)
+    return root
+
+
 @pytest.fixture()
 def scratch_repo(tmp_path: Path, stale_cleaned: None) -> Path:
     """A copy of the example repository to break on purpose (its own .env)."""
-    for name in ("tasks.py", "stack.py", ".env.example"):
-        shutil.copy2(REPO / name, tmp_path / name)
-    for name in ("images", "config", "www"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    return tmp_path
+    return copy_example(tmp_path)

@@ -19,7 +19,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from .conftest import Copy, make_copy, remove_projects
+from .conftest import Copy, copy_example, make_copy, remove_projects
 from .test_deploy import get
 
 pytestmark = pytest.mark.integration
@@ -30,13 +30,7 @@ SERVICES = ("proxy", "php", "app", "db")
 @pytest.fixture(scope="module")
 def scratch(client: docker.DockerClient, stale_cleaned: None,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Copy]:
-    root = tmp_path_factory.mktemp("converge")
-    repo = Path(__file__).resolve().parents[2]
-    for name in ("tasks.py", "stack.py", ".env.example"):
-        shutil.copy2(repo / name, root / name)
-    for name in ("images", "config", "www"):
-        shutil.copytree(repo / name, root / name)
-    copy = make_copy(client, root)
+    copy = make_copy(client, copy_example(tmp_path_factory.mktemp("converge")))
     copy.invoke("deploy")
     yield copy
     remove_projects(client, copy.project)
@@ -200,4 +194,28 @@ def test_exported_compose_file_serves_the_same_sites(client: docker.DockerClient
     finally:
         subprocess.run([*compose, "down"], cwd=scratch.root, capture_output=True)
     scratch.invoke("deploy")  # and come back
+    assert "database: ok" in get(scratch, "php.localhost")[1]
+
+
+def test_a_changed_subnet_needs_consent_and_keeps_the_data(client: docker.DockerClient,
+                                                           scratch: Copy) -> None:
+    """Last in this module: it moves the scratch copy to another subnet for good."""
+    from .conftest import free_subnets
+
+    before = ids(client, scratch)
+    (new_subnet,) = free_subnets(client, 1)
+    moved = {"SERVICES_SUBNET": new_subnet}
+    refused = scratch.invoke("deploy", check=False, extra_env=moved)
+    assert refused.returncode == 2
+    assert "--recreate-networks" in refused.stdout + refused.stderr
+    assert ids(client, scratch) == before  # nothing changed
+
+    result = scratch.invoke("deploy", "--recreate-networks", extra_env=moved)
+    assert "network" in result.stdout and "recreating" in result.stdout
+    after = ids(client, scratch)
+    assert after["db"] == before["db"], "db is not on the services network: untouched"
+    assert all(after[s] != before[s] for s in ("proxy", "php", "app"))
+    proxy = client.api.inspect_container(f"{scratch.project}-proxy")
+    address = proxy["NetworkSettings"]["Networks"][f"{scratch.project}-services"]["IPAddress"]
+    assert address == new_subnet.rsplit(".", 1)[0] + ".3"
     assert "database: ok" in get(scratch, "php.localhost")[1]

@@ -124,3 +124,22 @@ def test_a_cached_rebuild_keeps_the_refresh_date(stack: Stack) -> None:
 def test_refresh_requested_skips_the_cache(stack: Stack) -> None:
     plan = make_plan(stack, converged(stack), Options(refresh=True, now=NOW))
     assert all(a.fresh for a in plan.of_kind(p.BUILD))
+
+
+def test_changed_subnet_recreates_the_network_and_its_containers_only_when_asked(
+        stack: Stack) -> None:
+    from pojemnik.validate import validate
+
+    observed = converged(stack)
+    networks = [replace(n, subnets=["10.9.99.0/24"]) if n.name == "demo-services" else n
+                for n in observed.networks]
+    containers = [replace(c, networks=["demo-services"] if c.name == "demo-proxy"
+                          else ["demo-isolated"]) for c in observed.containers]
+    moved = replace(observed, networks=networks, containers=containers)
+    assert any("--recreate-networks" in p.fix for p in validate(stack, moved))
+    assert validate(stack, moved, recreate_networks=True) == []
+    plan = make_plan(stack, moved, Options(recreate_networks=True))
+    assert [(a.kind, a.target) for a in plan.actions] == [
+        (p.RECREATE_NETWORK, "demo-services"), (p.RECREATE, "demo-proxy")]
+    assert plan.actions[0].reason == "subnet 10.9.99.0/24 -> 10.9.20.0/24"
+    assert plan.actions[1].reason == "its network is recreated: demo-services"

@@ -89,7 +89,7 @@ def test_own_network_existing_with_a_different_subnet(stack: Stack) -> None:
     assert problem.where == "stack.py: networks.services.subnet"
     assert "demo-services already exists with subnet 10.9.30.0/24" in problem.message
     assert "declared 10.9.20.0/24" in problem.message
-    assert "invoke down" in problem.fix
+    assert "--recreate-networks" in problem.fix
     assert "10.9.30.0/24" in problem.fix
 
 
