@@ -15,6 +15,7 @@ counts and content digests.
 from __future__ import annotations
 
 import hashlib
+import re
 import shlex
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from paramiko import Channel
 
 CHUNK = 1 << 20
+ITEMIZED = re.compile(r"^([<>ch.][fdLDS]\S{9}|\*deleting) ")
 TAR_FLAGS = "--numeric-owner --xattrs --xattrs-include='*' --acls"
 
 
@@ -315,3 +317,65 @@ def copy_database(source: Connection, destination: Connection, container: str,
          f"-c {shlex.quote(f'ALTER DATABASE {incoming} RENAME TO {database}')}")
     say(f"database {database}: swapped in; the previous one is kept as {kept}")
     return DatabaseReport(True, counts)
+
+
+def copy_files_direct(source: Connection, source_path: str, destination: Connection,
+                      destination_path: str, address: str, say: Say, dry: bool = False,
+                      delete: bool = False) -> FilesReport:
+    """The new host pulls straight from the old one with `rsync -aHAX --numeric-ids`,
+    authenticating with the ssh-agent forwarded from here for this command. The old
+    host's key is the one this machine just verified, pinned for that one connection."""
+    host, _, port = address.rpartition(":") if ":" in address else (address, "", "22")
+    transport = source.client.get_transport()
+    assert transport is not None
+    key = transport.get_remote_server_key()
+    name = host if port == "22" else f"[{host}]:{port}"
+    pinned = _run(destination, "mktemp").strip()
+    try:
+        line = f"{name} {key.get_name()} {key.get_base64()}"
+        _run(destination, f"printf '%s\\n' {shlex.quote(line)} > {pinned}")
+        ssh = (f"ssh -p {port} -o BatchMode=yes -o StrictHostKeyChecking=yes "
+               f"-o UserKnownHostsFile={pinned} -o ConnectTimeout=10")
+        flags = "-aHAX --numeric-ids --partial --stats --itemize-changes"
+        flags += " --delete" if delete else ""
+        flags += " --dry-run" if dry else ""
+        remote = f"{source.user}@{host}:{source_path.rstrip('/')}/"
+        say(f"files: {describe(destination)} pulls {remote} directly (rsync)")
+        mkdir = "" if dry else f"mkdir -p {shlex.quote(destination_path)} && "
+        result = destination.run(
+            f"{mkdir}rsync {flags} -e {shlex.quote(ssh)} "
+            f"{shlex.quote(remote)} {shlex.quote(destination_path.rstrip('/') + '/')}",
+            hide=True, warn=True, in_stream=False)
+    finally:
+        destination.run(f"rm -f {pinned}", hide=True, warn=True, in_stream=False)
+    if not result.ok:
+        # 23/24: some files were not (or not completely) transferred: never a success.
+        raise EngineError(f"rsync on {describe(destination)} failed (exit {result.exited}); "
+                          "what was copied is kept, run again to resume:\n"
+                          f"{result.stderr.strip()[-2000:]}")
+    stats = _rsync_stats(result.stdout)
+    # --itemize-changes lines ("cd+++++++++ dir/", ">f.st...... file", "*deleting x"),
+    # without the unchanged ones (".d..t...... ./").
+    changes = [line for line in result.stdout.splitlines()
+               if ITEMIZED.match(line) and not line.startswith(".")]
+    if dry:
+        return FilesReport(0, 0, 0, 0, 0, changes)
+    source_after = manifest(source, source_path)
+    after = difference(source_after, manifest(destination, destination_path))
+    if after.send:
+        raise EngineError(f"verification failed: {len(after.send)} entries differ after "
+                          f"the copy, e.g. {after.send[:5]}")
+    copied = stats.get("Number of regular files transferred", 0)
+    deleted = stats.get("Number of deleted files", 0)
+    return FilesReport(copied, stats.get("Total transferred file size", 0),
+                       len(source_after.entries) - copied, deleted, len(source_after.entries))
+
+
+def _rsync_stats(output: str) -> dict[str, int]:
+    stats: dict[str, int] = {}
+    for line in output.splitlines():
+        label, _, value = line.partition(":")
+        number = value.strip().split(" ")[0].replace(",", "")
+        if label and number.isdigit():
+            stats[label.strip()] = int(number)
+    return stats

@@ -389,13 +389,16 @@ def server_bootstrap(c: Context, owner: str = "") -> None:
     "service": "the new stack's database service (default: db)",
     "dry": "show what would change; change nothing",
     "delete": "also delete what exists only on this host under --to",
+    "direct": "HOST[:PORT] this host reaches the old one at: rsync straight between them "
+              "(your ssh-agent is forwarded for it); default: relay through this machine",
 })
 def data_copy(c: Context, source: str, path: str = "", to: str = "", database: str = "",
-              service: str = "db", dry: bool = False, delete: bool = False) -> None:
+              service: str = "db", dry: bool = False, delete: bool = False,
+              direct: str = "") -> None:
     """Copy the data from the previous installation: files, then a database; verified."""
     from fabric import Connection
 
-    from .datacopy import copy_database, copy_files
+    from .datacopy import copy_database, copy_files, copy_files_direct
     from .remote import open_connection
 
     if not is_remote(c):
@@ -413,8 +416,13 @@ def data_copy(c: Context, source: str, path: str = "", to: str = "", database: s
         open_connection(c)
         open_connection(old)
         if path:
-            report = copy_files(old, path, c, to or path, say,
-                                dry=dry, delete=delete)
+            if direct:
+                # The new host logs in to the old one with your key, via your agent.
+                c.forward_agent = True
+                report = copy_files_direct(old, path, c, to or path, direct, say, dry=dry,
+                                           delete=delete)
+            else:
+                report = copy_files(old, path, c, to or path, say, dry=dry, delete=delete)
             if dry:
                 for line in report.would or ["nothing would change"]:
                     say(f"  {line}")

@@ -3,6 +3,11 @@ the old server into the new stack, relayed through this machine, verified."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+
 import pytest
 
 from .conftest import Deployment
@@ -99,3 +104,33 @@ def test_database_is_moved_by_dump_and_restore(deployed: Deployment, server: Rem
     again = deployed.fab(root, "data.copy", "--source", source_of(old_server),
                          "--database", DATABASE)
     assert "already the same" in again.stdout and "unchanged" in again.stdout
+
+
+@pytest.fixture()
+def agent(old_server: RemoteHost) -> Iterator[dict[str, str]]:
+    """An ssh-agent holding the test key; data.copy --direct forwards it."""
+    started = subprocess.run(["ssh-agent", "-s"], capture_output=True, text=True, check=True)
+    env = dict(re.findall(r"(SSH_AUTH_SOCK|SSH_AGENT_PID)=([^;]+);", started.stdout))
+    try:
+        subprocess.run(["ssh-add", str(old_server.key_path)], env={**os.environ, **env},
+                       check=True, capture_output=True)
+        yield env
+    finally:
+        subprocess.run(["ssh-agent", "-k"], env={**os.environ, **env}, capture_output=True)
+
+
+def test_direct_copy_between_the_hosts_with_rsync(deployed: Deployment, server: RemoteHost,
+                                                  old_server: RemoteHost,
+                                                  agent: dict[str, str]) -> None:
+    root = server.as_user("root")
+    target = "/srv/copied-direct"
+    args = ("data.copy", "--source", source_of(old_server), "--path", SAMPLE_ROOT,
+            "--to", target, "--direct", old_server.name)
+    dry = deployed.fab(root, *args, "--dry", extra_env=agent)
+    assert "links/same.txt" in dry.stdout
+    assert root.run(f"test -e {target}", check=False).returncode != 0
+    first = deployed.fab(root, *args, extra_env=agent)
+    assert "pulls" in first.stdout and "verified:" in first.stdout
+    assert manifest(root, target) == manifest(old_server, SAMPLE_ROOT)
+    again = deployed.fab(root, *args, extra_env=agent)
+    assert "files: 0 copied (0 bytes)" in again.stdout

@@ -59,3 +59,20 @@ def test_getfattr_output_becomes_a_digest_per_path() -> None:
     again = _parse_getfattr(text.replace("0x706f6a656d6e696b", "0x00"))
     assert again["meta/tagged.txt"] != parsed["meta/tagged.txt"]
     assert again["acl/f"] == parsed["acl/f"]
+
+
+def test_rsync_stats_and_itemized_changes_are_read() -> None:
+    from pojemnik.datacopy import ITEMIZED, _rsync_stats
+
+    output = ("cd+++++++++ nested/\n>f+++++++++ nested/deep.txt\n"
+              "hf+++++++++ links/same.txt => links/original.txt\n.d..t...... ./\n"
+              "*deleting   old.txt\n\nNumber of files: 20 (reg: 14, dir: 6)\n"
+              "Number of regular files transferred: 14\n"
+              "Total transferred file size: 5,243,290 bytes\n")
+    stats = _rsync_stats(output)
+    assert stats["Number of regular files transferred"] == 14
+    assert stats["Total transferred file size"] == 5243290
+    itemized = [line for line in output.splitlines() if ITEMIZED.match(line)]
+    assert itemized == ["cd+++++++++ nested/", ">f+++++++++ nested/deep.txt",
+                        "hf+++++++++ links/same.txt => links/original.txt",
+                        ".d..t...... ./", "*deleting   old.txt"]
