@@ -9,7 +9,6 @@ talks through that same SSH connection (a channel per HTTP connection running
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shlex
 import tarfile
@@ -241,12 +240,7 @@ def sync_files(connection: Connection, local_root: Path, paths: list[str], remot
     if changed:
         say(f"{describe(connection)}: sending {len(changed)} changed files "
             f"({total / 2**20:.1f} MiB) to {remote_root}")
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            for name in changed:
-                tar.add(local_root / name, arcname=name, recursive=False)
-        _stream_into(connection, f"tar -xf - -C {shlex.quote(remote_root)} --no-same-owner",
-                     buffer.getvalue(), say)
+        _send_tar(connection, local_root, changed, remote_root, total, say)
     if removed:
         for start in range(0, len(removed), 200):
             batch = " ".join(shlex.quote(n) for n in removed[start:start + 200])
@@ -255,25 +249,58 @@ def sync_files(connection: Connection, local_root: Path, paths: list[str], remot
     return SyncResult(len(changed), total, len(removed), len(local) - len(changed))
 
 
-def _stream_into(connection: Connection, command: str, data: bytes, say: Say) -> None:
-    """Feed `data` to a remote command's stdin on a new channel, showing progress."""
+class _ChannelWriter:
+    """A file-like end of an SSH channel, for tarfile to stream into, showing progress."""
+
+    def __init__(self, channel: paramiko.Channel, total: int, say: Say, label: str) -> None:
+        self.channel, self.total, self.say, self.label = channel, total, say, label
+        self.sent = self.shown = 0
+
+    def write(self, data: bytes) -> int:
+        self.channel.sendall(data)
+        self.sent += len(data)
+        if self.total > 8 * 2**20 and self.sent - self.shown >= self.total // 10:
+            self.shown = self.sent
+            self.say(f"{self.label}: {min(100, 100 * self.sent // self.total)}%")
+        return len(data)
+
+
+def _send_tar(connection: Connection, local_root: Path, names: list[str], remote_root: str,
+              total: int, say: Say) -> None:
+    """Stream the files as a tar archive into `tar -x` on the host (never all in memory)."""
     transport = connection.client.get_transport()
     assert transport is not None
     channel = transport.open_session()
-    channel.exec_command(command)
-    step = 1 << 20
-    shown = 0
-    for offset in range(0, len(data), step):
-        channel.sendall(data[offset:offset + step])
-        if len(data) > 8 * step and offset - shown >= len(data) // 10:
-            shown = offset
-            say(f"{describe(connection)}: {100 * offset // len(data)}%")
+    channel.exec_command(f"tar -xf - -C {shlex.quote(remote_root)} --no-same-owner")
+    writer = _ChannelWriter(channel, total, say, describe(connection))
+    with tarfile.open(fileobj=writer, mode="w|") as tar:  # type: ignore[call-overload]
+        for name in names:
+            tar.add(local_root / name, arcname=name, recursive=False)
     channel.shutdown_write()
     status = channel.recv_exit_status()
     errors = channel.makefile_stderr("rb").read().decode(errors="replace")
     channel.close()
     if status != 0:
-        raise EngineError(f"{describe(connection)}: `{command}` failed: {errors.strip()}")
+        raise EngineError(f"{describe(connection)}: unpacking in {remote_root} failed: "
+                          f"{errors.strip()}")
+
+
+def fetch_missing_secrets(connection: Connection, stack: Stack, say: Say) -> None:
+    """Secrets the server has but this checkout lacks are copied here, never regenerated:
+    the server's database was initialised with them."""
+    assert stack.mount_root is not None
+    for secret in stack.secrets:
+        local = stack.secret_path(secret.name)
+        if local.exists():
+            continue
+        remote = f"{stack.mount_root}/{stack.secrets_dir()}/{secret.name}"
+        result = connection.run(f"cat {shlex.quote(remote)}", hide=True, warn=True,
+                                in_stream=False)
+        if result.ok and result.stdout:
+            local.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            local.write_text(result.stdout)
+            local.chmod(0o644)
+            say(f"secret {secret.name}: taken from {describe(connection)} (not regenerated)")
 
 
 # --- preparing a host ---------------------------------------------------------------------

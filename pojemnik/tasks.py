@@ -27,8 +27,6 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .engine import Engine
 
-Declare = Callable[[Settings], Stack]
-
 
 # Under `fab -H a,b` tasks run in parallel threads: each line says which host it is about.
 HOST_PREFIX: ContextVar[str] = ContextVar("HOST_PREFIX", default="")
@@ -129,6 +127,11 @@ def _converge(c: Context, options: Any, dry: bool = False, fmt: str = "table") -
 
     stack, problems = _stack(c)
     engine = _engine(c)
+    if is_remote(c) and not dry:
+        from .remote import fetch_missing_secrets
+
+        # A new checkout must not mint new passwords for a server's existing database.
+        fetch_missing_secrets(c, stack, say)
 
     def work() -> None:
         outcome = converge(stack, engine, options, say, dry=dry, extra_problems=problems,

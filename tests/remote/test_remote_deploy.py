@@ -57,6 +57,19 @@ def test_second_remote_deploy_is_a_no_op(deployment: Deployment, server: RemoteH
     assert sorted(before) == sorted(after) and len(after) == 4
 
 
+def test_a_fresh_checkout_takes_the_servers_secrets(deployment: Deployment,
+                                                   server: RemoteHost) -> None:
+    local = REPO / ".secrets" / deployment.project / "db_password"
+    on_server = server.run(f"cat /srv/pojemnik/{deployment.project}/.secrets/"
+                           f"{deployment.project}/db_password").text
+    local.unlink()  # as in a new clone of the repository
+    result = deployment.fab(server, "deploy")
+    assert "secret db_password: taken from" in result.stdout
+    assert "nothing to do" in result.stdout
+    assert local.read_text() == on_server
+    assert "database: ok" in get(server, deployment.http_port, "php.localhost")[1]
+
+
 def test_remote_tasks_list_and_log(deployment: Deployment, server: RemoteHost) -> None:
     ps = deployment.fab(server, "ps").stdout
     assert f"{deployment.project}-proxy" in ps and "healthy" in ps
