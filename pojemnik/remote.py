@@ -187,6 +187,36 @@ def remote_port_free(connection: Connection, address: str, port: int, protocol: 
     return True
 
 
+def push_images(local: Engine, remote: Engine, tags: list[str], say: Say) -> None:
+    """`docker save` here, `docker load` there, streamed; skipped where the host already
+    has the same image id. Labels (the build-context hash) travel with the image, so the
+    host's plan then sees them as built."""
+    here, there = local.image_ids(), remote.image_ids()
+    for tag in tags:
+        if tag not in here:
+            raise EngineError(f"image {tag} is not built here; run `invoke images.build` "
+                              "(and `invoke images.base`) first")
+        if there.get(tag) == here[tag]:
+            say(f"image {tag}: already on the host")
+            continue
+        say(f"image {tag}: sending ({here[tag][7:19]})")
+        sent = 0
+
+        def chunks(tag: str = tag) -> Iterable[bytes]:
+            nonlocal sent
+            for chunk in local.api.get_image(tag, chunk_size=1 << 20):
+                sent += len(chunk)
+                if sent // (64 << 20) != (sent - len(chunk)) // (64 << 20):
+                    say(f"image {tag}: {sent >> 20} MiB sent")
+                yield chunk
+
+        for _ in remote.api.load_image(chunks()):
+            pass
+        if remote.image_ids().get(tag) != here[tag]:
+            raise EngineError(f"image {tag}: the host did not end up with {here[tag][:19]}")
+        say(f"image {tag}: loaded ({sent >> 20} MiB)")
+
+
 # --- files ------------------------------------------------------------------------------
 
 

@@ -294,6 +294,25 @@ def images_list(c: Context, json_: bool = False) -> None:
                                           f"{r['size_mb']} MB"] for r in rows])
 
 
+@task(help={"name": "image to push (default: all, and the base image)"})
+def images_push(c: Context, name: str = "") -> None:
+    """Ship images built here to the host (fab -H): no builds on a small server."""
+    from .engine import Engine
+    from .remote import push_images
+
+    if not is_remote(c):
+        raise Exit("images.push sends images to a remote host: fab -H user@server "
+                   "images.push (build them first with invoke images.build)", code=2)
+    stack, _ = _stack(c)
+    names = _names(name) or frozenset(i.name for i in stack.images)
+    tags = [stack.image_tag(n) for n in sorted(names)]
+    if not name:
+        tags.insert(0, stack.base_image)
+    local = Engine.connect(c.config.pojemnik.get("docker_host"))
+    remote = _engine(c)
+    _guard(lambda: push_images(local, remote, tags, say))
+
+
 @task
 def images_base(c: Context) -> None:
     """Make BASE_IMAGE if missing: pull it, or build it from Debian packages."""
@@ -460,7 +479,8 @@ def _collection(name: str, default: str, tasks: dict[str, Any]) -> Collection:
 def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
     """The task collection for the repository at `root`; its tasks.py sets `ns = namespace(...)`."""
     images = _collection("images", "build",
-                         {"build": images_build, "list": images_list, "base": images_base})
+                         {"build": images_build, "list": images_list, "base": images_base,
+                          "push": images_push})
     networks = _collection("networks", "create", {"create": networks_create})
     containers = _collection("containers", "run", {"run": containers_run})
     export = _collection("export", "compose", {"compose": export_compose})

@@ -44,7 +44,6 @@ from .hosts import (
     RemoteHost,
     generate_keypair,
     known_hosts_line,
-    push_image,
 )
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -311,6 +310,7 @@ class Deployment:
     http_port: int
     https_port: int
     first_deploy: str = ""  # what the first `fab deploy` printed (the fixture runs it)
+    pushed: str = ""  # what the fixture's `fab images.push` printed
 
     def fab(self, host: RemoteHost, *args: str, known_hosts: Path | None = None,
             extra_env: dict[str, str] | None = None, check: bool = True,
@@ -339,13 +339,11 @@ def deployment(remote_env: RemoteEnv) -> Iterator[Deployment]:
     assert build.returncode == 0, build.stdout + build.stderr
     try:
         root = remote_env.server.as_user("root")
-        push_image(root, env.get("BASE_IMAGE", "debian:bookworm-slim"))
-        for image in IMAGES:
-            push_image(root, f"{project}/{image}:latest")
         root.run("mkdir -p /srv/pojemnik && chown deploy /srv/pojemnik")
         deployment = Deployment(project, env, 28080, 28443)
+        pushed = deployment.fab(remote_env.server, "images.push").stdout
         first = deployment.fab(remote_env.server, "deploy").stdout
-        yield dataclasses.replace(deployment, first_deploy=first)
+        yield dataclasses.replace(deployment, first_deploy=first, pushed=pushed)
     finally:
         for image in IMAGES:
             subprocess.run(["docker", "rmi", f"{project}/{image}:latest"],

@@ -30,6 +30,14 @@ def get(host: RemoteHost, port: int, site: str) -> tuple[int, str]:
         conn.close()
 
 
+def test_images_built_here_are_shipped_once(deployment: Deployment,
+                                            server: RemoteHost) -> None:
+    for image in ("proxy", "php", "webserver-nginx", "postgres"):
+        assert f"image {deployment.project}/{image}:latest: loaded" in deployment.pushed
+    again = deployment.fab(server, "images.push").stdout
+    assert again.count("already on the host") == 5  # four images and the base
+
+
 def test_remote_deploy_serves_the_sites(deployment: Deployment, server: RemoteHost) -> None:
     first = deployment.first_deploy
     assert "built 0" in first, first  # the shipped images are up to date
