@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .engine import EngineError, Say
-from .remote import describe
+from .remote import describe, finish_channel, open_channel
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -158,21 +158,6 @@ def _pipe(reader: Channel, writer: Channel, total: int, say: Say, label: str) ->
     return sent
 
 
-def _open(connection: Connection, command: str) -> Channel:
-    transport = connection.client.get_transport()
-    assert transport is not None
-    channel = transport.open_session()
-    channel.exec_command(command)
-    return channel
-
-
-def _finish(channel: Channel, connection: Connection, what: str) -> None:
-    status = channel.recv_exit_status()
-    errors = channel.makefile_stderr("rb").read().decode(errors="replace").strip()
-    if status != 0:
-        raise EngineError(f"{describe(connection)}: {what} failed (exit {status}): {errors}")
-
-
 @dataclass(frozen=True)
 class FilesReport:
     copied: int
@@ -198,15 +183,16 @@ def copy_files(source: Connection, source_path: str, destination: Connection,
             f"{destination_path}")
         _run(destination, f"mkdir -p {shlex.quote(destination_path)}")
         # -C and --no-recursion are positional: they must come before the file list.
-        create = _open(source, f"tar --create --file=- {TAR_FLAGS} -C "
-                       f"{shlex.quote(source_path)} --no-recursion --null --files-from=-")
+        create = open_channel(source, f"tar --create --file=- {TAR_FLAGS} -C "
+                              f"{shlex.quote(source_path)} --no-recursion --null "
+                              "--files-from=-")
         create.sendall(b"".join(p.encode() + b"\0" for p in before.send))
         create.shutdown_write()
-        extract = _open(destination, f"tar --extract --file=- --same-permissions --same-owner "
-                        f"{TAR_FLAGS} -C {shlex.quote(destination_path)}")
+        extract = open_channel(destination, "tar --extract --file=- --same-permissions "
+                               f"--same-owner {TAR_FLAGS} -C {shlex.quote(destination_path)}")
         _pipe(create, extract, before.bytes, say, "files")
-        _finish(create, source, "tar --create")
-        _finish(extract, destination, "tar --extract")
+        finish_channel(create, source, "tar --create")
+        finish_channel(extract, destination, "tar --extract")
     deleted = 0
     if delete and before.extra:
         for start in range(0, len(before.extra), 200):
@@ -241,7 +227,7 @@ class DatabaseReport:
     tables: dict[str, int]  # table -> rows, equal on both sides
 
 
-def _postgres_on_host(connection: Connection, database: str) -> Callable[[str], str]:
+def _postgres_on_host(connection: Connection) -> Callable[[str], str]:
     """The command that runs psql/pg_dump as the postgres user on a plain host."""
     prefix = "cd / && runuser -u postgres -- " if connection.user == "root" else ""
 
@@ -252,13 +238,13 @@ def _postgres_on_host(connection: Connection, database: str) -> Callable[[str], 
 
 
 def _table_stats(connection: Connection, psql: str) -> dict[str, tuple[int, str]]:
-    channel = _open(connection, f"{psql} -At -F '|'")
+    channel = open_channel(connection, f"{psql} -At -F '|'")
     channel.sendall(COUNTS_SQL.encode())
     channel.shutdown_write()
     output = b""
     while chunk := channel.recv(CHUNK):
         output += chunk
-    _finish(channel, connection, "counting rows")
+    finish_channel(channel, connection, "counting rows")
     stats: dict[str, tuple[int, str]] = {}
     for line in output.decode().splitlines():
         table, count, digest = line.split("|")
@@ -268,7 +254,7 @@ def _table_stats(connection: Connection, psql: str) -> dict[str, tuple[int, str]
 
 def copy_database(source: Connection, destination: Connection, container: str,
                   database: str, say: Say, dry: bool = False) -> DatabaseReport:
-    on_source = _postgres_on_host(source, database)
+    on_source = _postgres_on_host(source)
     source_psql = on_source(f"psql -X -v ON_ERROR_STOP=1 -d {shlex.quote(database)}")
     target_psql = (f"docker exec -i {shlex.quote(container)} psql -X -v ON_ERROR_STOP=1 "
                    f"-d {shlex.quote(database)}")
@@ -295,15 +281,15 @@ def copy_database(source: Connection, destination: Connection, container: str,
          f"-c {shlex.quote(f'CREATE DATABASE {incoming} OWNER {owner}')}")
     say(f"database {database}: dump from {describe(source)}, restore into {container} "
         f"(as role {owner})")
-    dump = _open(source, on_source(f"pg_dump --no-owner --no-privileges "
-                                   f"{shlex.quote(database)}"))
-    restore = _open(destination, f"docker exec -i {shlex.quote(container)} psql -X -q "
-                    f"-v ON_ERROR_STOP=1 -d {incoming}")
+    dump = open_channel(source, on_source("pg_dump --no-owner --no-privileges "
+                                          f"{shlex.quote(database)}"))
+    restore = open_channel(destination, f"docker exec -i {shlex.quote(container)} psql -X "
+                           f"-q -v ON_ERROR_STOP=1 -d {incoming}")
     # Objects belong to the database's owner in the new stack, as the apps expect.
     restore.sendall(f"SET ROLE {owner};\n".encode())
     _pipe(dump, restore, 0, say, f"database {database}")
-    _finish(dump, source, "pg_dump")
-    _finish(restore, destination, "restore (psql)")
+    finish_channel(dump, source, "pg_dump")
+    finish_channel(restore, destination, "restore (psql)")
     incoming_psql = target_psql.replace(f"-d {shlex.quote(database)}", f"-d {incoming}")
     after = _table_stats(destination, incoming_psql)
     if after != wanted:

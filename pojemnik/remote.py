@@ -298,21 +298,31 @@ class _ChannelWriter:
 def _send_tar(connection: Connection, local_root: Path, names: list[str], remote_root: str,
               total: int, say: Say) -> None:
     """Stream the files as a tar archive into `tar -x` on the host (never all in memory)."""
-    transport = connection.client.get_transport()
-    assert transport is not None
-    channel = transport.open_session()
-    channel.exec_command(f"tar -xf - -C {shlex.quote(remote_root)} --no-same-owner")
+    channel = open_channel(connection, f"tar -xf - -C {shlex.quote(remote_root)} "
+                           "--no-same-owner")
     writer = _ChannelWriter(channel, total, say, describe(connection))
     with tarfile.open(fileobj=writer, mode="w|") as tar:  # type: ignore[call-overload]
         for name in names:
             tar.add(local_root / name, arcname=name, recursive=False)
     channel.shutdown_write()
+    finish_channel(channel, connection, f"unpacking in {remote_root}")
+
+
+def open_channel(connection: Connection, command: str) -> paramiko.Channel:
+    """A command on the host with its stdin/stdout as a stream, on the open connection."""
+    transport = connection.client.get_transport()
+    assert transport is not None
+    channel = transport.open_session()
+    channel.exec_command(command)
+    return channel
+
+
+def finish_channel(channel: paramiko.Channel, connection: Connection, what: str) -> None:
     status = channel.recv_exit_status()
-    errors = channel.makefile_stderr("rb").read().decode(errors="replace")
+    errors = channel.makefile_stderr("rb").read().decode(errors="replace").strip()
     channel.close()
     if status != 0:
-        raise EngineError(f"{describe(connection)}: unpacking in {remote_root} failed: "
-                          f"{errors.strip()}")
+        raise EngineError(f"{describe(connection)}: {what} failed (exit {status}): {errors}")
 
 
 def fetch_missing_secrets(connection: Connection, stack: Stack, say: Say) -> None:
