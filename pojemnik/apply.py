@@ -19,7 +19,6 @@ from .local_state import LocalState
 from .model import LABEL_CONFIG_HASH, Stack
 from .problems import InvalidStack
 from .spec import volume_labels
-from .state import Observed
 from .validate import validate
 
 BUILD_WORKERS = 2  # a small server has few cores; more parallel builds only thrash
@@ -32,26 +31,27 @@ class Outcome:
 
 
 def checked_plan(stack: Stack, engine: Engine, options: p.Options,
-                 extra_problems: list | None = None) -> tuple[p.Plan, Observed]:
+                 extra_problems: list | None = None) -> p.Plan:
+    """Observe, validate (raising every problem at once), plan. Changes nothing."""
     observed = engine.observe(stack)
     images_only = options.only_services == frozenset()
     problems = list(extra_problems or []) + validate(stack, observed, images_only,
                                                      options.recreate_networks)
     if problems:
         raise InvalidStack(problems)
-    return p.make_plan(stack, observed, options), observed
+    return p.make_plan(stack, observed, options)
 
 
 def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
              dry: bool = False, extra_problems: list | None = None,
              ship_files: Callable[[], None] | None = None) -> Outcome:
-    plan, _ = checked_plan(stack, engine, options, extra_problems)
+    plan = checked_plan(stack, engine, options, extra_problems)
     if dry or not plan:
         return Outcome(plan, applied=False)
     if plan.of_kind(p.BUILD_BASE):
         # The base image's id is part of every image's build hash: plan again with it.
         ensure_base(engine, stack.base_image, say)
-        plan, _ = checked_plan(stack, engine, options, extra_problems)
+        plan = checked_plan(stack, engine, options, extra_problems)
     apply(plan, stack, engine, say, ship_files)
     return Outcome(plan, applied=True)
 

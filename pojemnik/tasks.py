@@ -184,7 +184,7 @@ def plan(c: Context, format: str = "table", refresh: bool = False) -> None:
     stack, problems = _stack(c)
     engine = _engine(c)
     options = Options(refresh=refresh, now=time.time())
-    result, _ = _guard(lambda: checked_plan(stack, engine, options, problems))
+    result = _guard(lambda: checked_plan(stack, engine, options, problems))
     print(_render(result, format, stack))
 
 
@@ -331,12 +331,13 @@ def images_base(c: Context) -> None:
 def networks_create(c: Context) -> None:
     """Create the declared networks (`docker network create --subnet ...`)."""
     from . import plan as p
+    from .apply import checked_plan
 
     stack, problems = _stack(c)
     engine = _engine(c)
 
     def work() -> None:
-        result, _ = _checked(stack, engine, p.Options(build=False), problems)
+        result = checked_plan(stack, engine, p.Options(build=False), problems)
         for action in result.of_kind(p.CREATE_NETWORK):
             assert action.network
             say(f"network {action.target}: creating ({action.network.subnet})")
@@ -344,12 +345,6 @@ def networks_create(c: Context) -> None:
         say(f"{len(stack.networks)} networks present")
 
     _guard(work)
-
-
-def _checked(stack: Stack, engine: Engine, options: Any, problems: list[Problem]) -> Any:
-    from .apply import checked_plan
-
-    return checked_plan(stack, engine, options, problems)
 
 
 @task(help={"name": "service to run (default: all), comma-separated for several"})
