@@ -7,7 +7,6 @@ everything that reads or changes the engine goes through `Engine`.
 from __future__ import annotations
 
 import errno
-import json
 import re
 import socket
 import time
@@ -337,6 +336,3 @@ def _port_free(address: str, port: int, protocol: str) -> bool:
             return error.errno != errno.EADDRINUSE
     return True
 
-
-def dumps(data: object) -> str:
-    return json.dumps(data, indent=2, default=str)

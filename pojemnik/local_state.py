@@ -27,12 +27,8 @@ class LocalState:
         applied = data.get("applied_config") if isinstance(data, dict) else None
         return cls(path, dict(applied) if isinstance(applied, dict) else {})
 
-    def record_config(self, container_id: str, config_hash: str,
-                      live_ids: set[str] | None = None) -> None:
+    def record_config(self, container_id: str, config_hash: str) -> None:
         self.applied_config[container_id] = config_hash
-        if live_ids is not None:  # forget containers that are gone
-            self.applied_config = {k: v for k, v in self.applied_config.items()
-                                   if k in live_ids}
         self.save()
 
     def save(self) -> None:

@@ -122,9 +122,8 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
         if existing is None:
             actions.append(Action(CREATE_NETWORK, network.name, "network missing",
                                   network=network))
-        elif options.recreate_networks and _network_drift(network, existing):
-            actions.append(Action(RECREATE_NETWORK, network.name,
-                                  _network_drift(network, existing), network=network))
+        elif options.recreate_networks and (drift := _network_drift(network, existing)):
+            actions.append(Action(RECREATE_NETWORK, network.name, drift, network=network))
             recreated_networks.add(network.name)
         else:
             unchanged.append(f"network {network.name}")

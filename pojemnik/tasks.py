@@ -12,7 +12,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -115,6 +115,13 @@ def _guard(work: Callable[[], Any]) -> Any:
         raise Exit(f"error from the Docker engine: {error}\nVolumes and data are "
                    "untouched; fix the cause and run again to continue from here.",
                    code=1) from error
+
+
+def _require_declared(kind: str, names: Iterable[str], declared: list[str]) -> None:
+    """A name given on the command line that the stack does not declare: say which exist."""
+    unknown = sorted(set(names) - set(declared))
+    if unknown:
+        raise Exit(f"unknown {kind} {unknown[0]!r}; declared: {', '.join(declared)}", code=2)
 
 
 def _names(value: str | None) -> frozenset[str] | None:
@@ -221,10 +228,7 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100") ->
     stack, _ = _stack(c)
     engine = _engine(c)
     services = [name] if name else [s.name for s in stack.services]
-    unknown = [s for s in services if s not in {x.name for x in stack.services}]
-    if unknown:
-        raise Exit(f"unknown service {unknown[0]!r}; declared: "
-                   + ", ".join(s.name for s in stack.services), code=2)
+    _require_declared("service", services, [s.name for s in stack.services])
     if follow and len(services) > 1:
         raise Exit("--follow needs one service: --name SERVICE", code=2)
     count: int | str = tail if tail == "all" else int(tail)
@@ -270,10 +274,7 @@ def images_build(c: Context, name: str = "", refresh: bool = False) -> None:
 
     stack, _ = _stack(c)
     names = _names(name) or frozenset(i.name for i in stack.images)
-    unknown = sorted(names - {i.name for i in stack.images})
-    if unknown:
-        raise Exit(f"unknown image {unknown[0]!r}; declared: "
-                   + ", ".join(i.name for i in stack.images), code=2)
+    _require_declared("image", names, [i.name for i in stack.images])
     _converge(c, Options(only_services=frozenset(), only_images=names, refresh=refresh,
                            now=time.time()))
 
@@ -357,10 +358,7 @@ def containers_run(c: Context, name: str = "") -> None:
 
     stack, _ = _stack(c)
     names = _names(name)
-    unknown = sorted((names or frozenset()) - {s.name for s in stack.services})
-    if unknown:
-        raise Exit(f"unknown service {unknown[0]!r}; declared: "
-                   + ", ".join(s.name for s in stack.services), code=2)
+    _require_declared("service", names or (), [s.name for s in stack.services])
     _converge(c, Options(only_services=names, build=False))
 
 
