@@ -164,27 +164,35 @@ def engine_for(connection: Connection, say: Say) -> Engine:
     open_connection(connection)
     version = check_docker(connection)
     say(f"{describe(connection)}: Docker {version}")
-    return Engine(docker_client(connection), port_free=lambda a, p, t: remote_port_free(
-        connection, a, p, t))
+    return Engine(docker_client(connection), port_free=RemotePorts(connection).free)
 
 
-def remote_port_free(connection: Connection, address: str, port: int, protocol: str) -> bool:
-    """Is nothing listening there on the host? (`ss`, from iproute2, on every Debian.)"""
-    flag = "-Hlun" if protocol == "udp" else "-Hltn"
-    result = connection.run(f"ss {flag}", hide=True, warn=True, in_stream=False)
-    if not result.ok:
-        return True  # cannot tell; Docker will refuse a taken port itself
-    for line in result.stdout.splitlines():
-        fields = line.split()
-        if len(fields) < 4:
-            continue
-        local = fields[3]
-        host, _, listening = local.rpartition(":")
-        host = host.strip("[]").split("%")[0]
-        if listening == str(port) and (host in ("*", "0.0.0.0", "::", address)
-                                       or address in ("0.0.0.0", "::")):
-            return False
-    return True
+class RemotePorts:
+    """Is nothing listening there on the host? One `ss` (iproute2, on every Debian) per
+    protocol for the whole task, not one SSH round trip per declared port."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.listening: dict[str, str | None] = {}  # protocol -> `ss` output
+
+    def free(self, address: str, port: int, protocol: str) -> bool:
+        if protocol not in self.listening:
+            flag = "-Hlun" if protocol == "udp" else "-Hltn"
+            result = self.connection.run(f"ss {flag}", hide=True, warn=True, in_stream=False)
+            self.listening[protocol] = result.stdout if result.ok else None
+        output = self.listening[protocol]
+        if output is None:
+            return True  # cannot tell; Docker will refuse a taken port itself
+        for line in output.splitlines():
+            fields = line.split()
+            if len(fields) < 4:
+                continue
+            host, _, listening = fields[3].rpartition(":")
+            host = host.strip("[]").split("%")[0]
+            if listening == str(port) and (host in ("*", "0.0.0.0", "::", address)
+                                           or address in ("0.0.0.0", "::")):
+                return False
+        return True
 
 
 def push_images(local: Engine, remote: Engine, tags: list[str], say: Say) -> None:
