@@ -98,8 +98,9 @@ def declare(settings: Settings) -> Stack:
                         Tmpfs("/tmp", size="16m")],
                 limits=Limits(memory="64m", cpus=1.0, pids=100),
                 depends_on=["php", "app"],
-                # Edited config/nginx/: `nginx -t` first, then a graceful reload.
-                reload=Reload(check=["nginx", "-t"], command=["nginx", "-s", "reload"]),
+                # Edited config/nginx/: `nginx -t` first, then a graceful reload that
+                # returns once the new workers (with the new config) are up.
+                reload=Reload(check=["nginx", "-t"], command=["proxy-reload"]),
             ),
         ],
     )

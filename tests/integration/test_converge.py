@@ -124,9 +124,11 @@ def test_edited_nginx_config_is_reloaded_without_dropping_requests(
     assert hammer.failures == []
     assert ids(client, scratch) == before, "no container may be recreated for a config edit"
     conn = http.client.HTTPConnection("127.0.0.1", scratch.http_port, timeout=10)
-    conn.request("GET", "/", headers={"Host": "updates.localhost"})
-    assert conn.getresponse().getheader("X-Reloaded") == "yes"
-    conn.close()
+    try:  # deploy returned: the new config must already be live
+        conn.request("GET", "/", headers={"Host": "updates.localhost"})
+        assert conn.getresponse().getheader("X-Reloaded") == "yes"
+    finally:
+        conn.close()
     assert "nothing to do" in scratch.invoke("deploy").stdout
 
 
