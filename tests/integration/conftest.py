@@ -14,8 +14,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docker
@@ -70,6 +72,26 @@ def free_subnets(client: docker.DockerClient, count: int) -> list[str]:
     raise RuntimeError("no free /24 in 10.213.0.0/16 for the test networks")
 
 
+STALE_AFTER = 3 * 3600  # seconds: a crashed run's leftovers, never a run still going
+
+
+def stale_projects(client: docker.DockerClient) -> set[str]:
+    """`pjtest-*` projects whose networks are older than STALE_AFTER: another test session
+    may be running beside this one, so only old leftovers are removed."""
+    found: set[str] = set()
+    now = time.time()
+    for network in client.api.networks(filters={"label": "pojemnik.project"}):
+        project = (network.get("Labels") or {}).get("pojemnik.project", "")
+        created = network.get("Created", "")
+        try:
+            stamp = datetime.fromisoformat(created[:26].rstrip("Z")).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        if project.startswith(TEST_PREFIX) and now - stamp.timestamp() > STALE_AFTER:
+            found.add(project)
+    return found
+
+
 def remove_projects(client: docker.DockerClient, match: str, images: bool = True) -> None:
     """Remove containers, networks, volumes and images of projects named `match*`."""
     def ours(labels: dict[str, str] | None) -> bool:
@@ -101,14 +123,20 @@ def client() -> Iterator[docker.DockerClient]:
 
 @pytest.fixture(scope="session")
 def stale_cleaned(client: docker.DockerClient) -> Iterator[None]:
-    """Remove what a crashed earlier run left; at the end, what this run made."""
-    remove_projects(client, TEST_PREFIX)
+    """Remove what a crashed earlier run left; each copy removes its own at the end."""
+    for project in sorted(stale_projects(client)):
+        remove_projects(client, project)
     yield
-    remove_projects(client, TEST_PREFIX)
+    for project in sorted(MADE):
+        remove_projects(client, project)
+
+
+MADE: set[str] = set()  # projects this session made: removed at its end, whatever happened
 
 
 def make_copy(client: docker.DockerClient, root: Path) -> Copy:
     project = f"{TEST_PREFIX}{secrets.token_hex(3)}"
+    MADE.add(project)
     isolated, services = free_subnets(client, 2)
     http_port, https_port = free_port(), free_port()
     env = {
