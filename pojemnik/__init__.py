@@ -4,7 +4,7 @@ declaration -> validate -> observe -> plan -> apply. This module re-exports the
 declaration types; everything that touches Docker is imported only when used.
 """
 
-from .model import (
+from .declaration.model import (
     Bind,
     Healthcheck,
     Image,
@@ -20,19 +20,25 @@ from .model import (
     Volume,
     VolumeMount,
 )
-from .problems import InvalidStack, Problem
-from .settings import Settings
+from .declaration.problems import InvalidStack, Problem
+from .declaration.settings import Settings
+from .errors import DockerError, HostCommandError, OperationError, PojemnikError, SSHError
 
 __all__ = [
     "Bind",
+    "DockerError",
     "Healthcheck",
+    "HostCommandError",
     "Image",
     "InvalidStack",
     "Limits",
     "Network",
+    "OperationError",
+    "PojemnikError",
     "Port",
     "Problem",
     "Reload",
+    "SSHError",
     "Secret",
     "SecretMount",
     "Service",

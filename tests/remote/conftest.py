@@ -265,10 +265,10 @@ def ensure_base_image(client: docker.DockerClient) -> None:
     """The base image is never pulled by compose; make it from Debian packages if missing."""
     if any(BASE_IMAGE in (image.tags or []) for image in client.images.list()):
         return
-    from pojemnik.base import ensure_base
-    from pojemnik.engine import Engine
+    from pojemnik.engine.docker_engine import DockerEngine
+    from pojemnik.operations.base_image import ensure_base
 
-    ensure_base(Engine(client), BASE_IMAGE, lambda message: print(f"pjremote: {message}",
+    ensure_base(DockerEngine(client), BASE_IMAGE, lambda message: print(f"pjremote: {message}",
                                                                  file=sys.stderr))
 
 

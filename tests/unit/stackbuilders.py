@@ -28,8 +28,8 @@ from pojemnik import (
     Volume,
     VolumeMount,
 )
-from pojemnik import plan as p
-from pojemnik.state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
+from pojemnik.planning import plan as p
+from pojemnik.planning.state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
 
 PROJECT = "demo"
 DB_PASSWORD = "s3cr3t-hunter2-value"  # must never appear in rendered output
@@ -152,7 +152,7 @@ def converged(stack: Stack, hashes: dict[str, str] | None = None) -> Observed:
         spec = action.container
         image = images.get(spec.image)
         containers.append(ObservedContainer(spec.name, f"id-{spec.name}", dict(spec.labels),
-                                            "running", "healthy", image.id if image else ""))
+                                            "running", image.id if image else ""))
     return Observed(
         networks=networks,
         containers=containers,

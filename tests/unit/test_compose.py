@@ -5,7 +5,7 @@ from __future__ import annotations
 from stackbuilders import DB_PASSWORD
 
 from pojemnik import Stack
-from pojemnik.compose import compose_document, to_yaml
+from pojemnik.planning.compose import compose_document, to_yaml
 
 
 def test_document_keeps_networks_addresses_ports_and_limits(stack: Stack) -> None:

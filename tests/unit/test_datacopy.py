@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pojemnik.datacopy import Entry, Manifest, _parse_getfattr, difference
+from pojemnik.operations.datacopy_files import Entry, Manifest, _parse_getfattr, difference
 
 
 def f(digest: str, inode: str = "1", mtime: int = 100, mode: str = "644",
@@ -62,7 +62,7 @@ def test_getfattr_output_becomes_a_digest_per_path() -> None:
 
 
 def test_rsync_stats_and_itemized_changes_are_read() -> None:
-    from pojemnik.datacopy import ITEMIZED, _rsync_stats
+    from pojemnik.operations.datacopy_files import ITEMIZED, _rsync_stats
 
     output = ("cd+++++++++ nested/\n>f+++++++++ nested/deep.txt\n"
               "hf+++++++++ links/same.txt => links/original.txt\n.d..t...... ./\n"

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from pojemnik import Stack
-from pojemnik import plan as p
-from pojemnik.plan import make_plan
-from pojemnik.spec import memory_bytes
-from pojemnik.state import Observed
-from pojemnik.tasks import load_stack
-from pojemnik.validate import validate
+from pojemnik.declaration.loader import load_stack
+from pojemnik.declaration.units import memory_bytes
+from pojemnik.planning import plan as p
+from pojemnik.planning.checks import validate
+from pojemnik.planning.plan import make_plan
+from pojemnik.planning.state import Observed
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = {

@@ -7,10 +7,10 @@ from dataclasses import replace
 from stackbuilders import HASHES, PROJECT, converged, with_container, with_service
 
 from pojemnik import Stack
-from pojemnik import plan as p
-from pojemnik.model import LABEL_PROJECT, LABEL_SERVICE, LABEL_SPEC_HASH
-from pojemnik.plan import Options, make_plan, summary
-from pojemnik.state import Observed, ObservedContainer
+from pojemnik.declaration.model import LABEL_PROJECT, LABEL_SERVICE, LABEL_SPEC_HASH
+from pojemnik.planning import plan as p
+from pojemnik.planning.plan import Options, make_plan, summary
+from pojemnik.planning.state import Observed, ObservedContainer
 
 
 def kinds(plan: p.Plan) -> list[tuple[str, str]]:
@@ -116,7 +116,7 @@ def test_container_running_an_older_image_id_is_recreated(stack: Stack) -> None:
 
 
 def test_stopped_container_is_started(stack: Stack) -> None:
-    observed = with_container(converged(stack), "demo-db", state="exited", health=None)
+    observed = with_container(converged(stack), "demo-db", state="exited")
     plan = make_plan(stack, observed)
     assert kinds(plan) == [(p.START, "demo-db")]
     assert plan.actions[0].reason == "container exited"

@@ -7,10 +7,10 @@ from dataclasses import replace
 from stackbuilders import converged, with_service
 
 from pojemnik import Reload, Stack
-from pojemnik import plan as p
-from pojemnik.model import LABEL_CONFIG_HASH, LABEL_REFRESHED
-from pojemnik.plan import Options, make_plan
-from pojemnik.state import Observed
+from pojemnik.declaration.model import LABEL_CONFIG_HASH, LABEL_REFRESHED
+from pojemnik.planning import plan as p
+from pojemnik.planning.plan import Options, make_plan
+from pojemnik.planning.state import Observed
 
 NGINX = Reload(command=["nginx", "-s", "reload"], check=["nginx", "-t"])
 NOW = 1_800_000_000.0
@@ -128,7 +128,7 @@ def test_refresh_requested_skips_the_cache(stack: Stack) -> None:
 
 def test_changed_subnet_recreates_the_network_and_its_containers_only_when_asked(
         stack: Stack) -> None:
-    from pojemnik.validate import validate
+    from pojemnik.planning.checks import validate
 
     observed = converged(stack)
     networks = [replace(n, subnets=["10.9.99.0/24"]) if n.name == "demo-services" else n

@@ -10,11 +10,11 @@ import pytest
 from stackbuilders import DB_PASSWORD, converged, with_container, with_service
 
 from pojemnik import Stack
-from pojemnik import plan as p
-from pojemnik.base import BaseRecipe
-from pojemnik.plan import Options, make_plan
-from pojemnik.render import MASK, as_json, bash, table
-from pojemnik.state import Observed
+from pojemnik.operations.base_image import BaseRecipe
+from pojemnik.planning import plan as p
+from pojemnik.planning.plan import Options, make_plan
+from pojemnik.planning.render import MASK, as_json, bash, table
+from pojemnik.planning.state import Observed
 
 
 def flat(script: str) -> str:
@@ -69,7 +69,9 @@ def test_bash_builds_images_with_labels(fresh: p.Plan, stack: Stack) -> None:
     context = stack.root.resolve() / "images" / "php"
     assert (f"docker image build --tag demo/php:latest --file {context}/Dockerfile "
             "--build-arg BASE_IMAGE=debian:bookworm-slim") in script
-    assert "docker volume create --label pojemnik.project=demo-dbdata demo-dbdata" in script
+    # The labels pojemnik itself gives a volume, so a stack made by the script is its own.
+    assert ("docker volume create --label pojemnik.kind=volume --label pojemnik.name=dbdata "
+            "--label pojemnik.project=demo demo-dbdata") in script
 
 
 def secret_plans(stack: Stack) -> list[p.Plan]:

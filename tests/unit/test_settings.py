@@ -6,7 +6,7 @@ from pathlib import Path
 
 from stackbuilders import one, write
 
-from pojemnik.settings import Settings, parse_env_file
+from pojemnik.declaration.settings import Settings, parse_env_file
 
 
 def load(root: Path, example: str | None = None, env: str | None = None,
@@ -114,7 +114,7 @@ def test_precedence_example_then_dotenv_then_environment(tmp_path: Path) -> None
     assert settings.where("C") == "the environment"
     # Names known to neither file are still readable, but not listed as settings.
     assert settings.get("UNRELATED") == "x"
-    assert list(settings) == ["A", "B", "C"]
+    assert list(settings.values) == ["A", "B", "C"]
 
 
 def test_int_reads_numbers(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 
 from pojemnik import Network, Stack
-from pojemnik.spec import address_on, container_spec, gateway_of, memory_bytes, network_spec
+from pojemnik.declaration.units import address_on, gateway_of, memory_bytes
+from pojemnik.planning.spec import container_spec, network_spec
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,9 @@ from pathlib import Path
 from stackbuilders import add_service, one, with_network, with_service
 
 from pojemnik import Bind, Image, Limits, Network, Port, SecretMount, Service, Stack, VolumeMount
-from pojemnik.state import Observed, ObservedImage, ObservedNetwork
-from pojemnik.validate import startup_order, validate
+from pojemnik.declaration.order import startup_order
+from pojemnik.planning.checks import validate
+from pojemnik.planning.state import Observed, ObservedImage, ObservedNetwork
 
 
 def test_valid_stack_has_no_problems(stack: Stack) -> None:

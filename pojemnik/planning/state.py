@@ -1,4 +1,6 @@
-"""What the engine (and the host) reports: plain data, recorded by `engine.observe`.
+"""What the engine and the checkout report, as plain data: the engine's part recorded
+by the Docker boundary's `observe`, the checkout's (build-context hashes, secrets,
+config) by `operations.workspace`.
 
 Validation and planning read only these values, so they are tested with
 hand-written or recorded states and no Docker at all.
@@ -24,7 +26,6 @@ class ObservedContainer:
     id: str
     labels: dict[str, str]
     state: str  # "running", "exited", "created", ...
-    health: str | None = None  # "healthy", "unhealthy", "starting", or None without a check
     image: str = ""
     networks: list[str] = field(default_factory=list)  # engine names it is attached to
 

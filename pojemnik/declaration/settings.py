@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,9 +103,6 @@ class Settings:
 
     def __getitem__(self, name: str) -> str:
         return self.get(name)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
 
     def int(self, name: str, default: int = 0) -> int:
         raw = self.get(name, str(default))

@@ -1,4 +1,4 @@
-"""Copy the data from the previous installation: files, then databases, verified.
+"""Copy files from the previous installation, verified.
 
 Files travel from the old host to the new one through this machine (the hosts need not
 see each other), as one tar stream of only what differs, with owners (numeric), modes,
@@ -6,10 +6,6 @@ hard links, symlinks, xattrs and ACLs: what `rsync -aHAX --numeric-ids` keeps. B
 sides are described by a checksum manifest before (to know what to send, so a second run
 sends nothing and an interrupted one resumes) and after (to verify). Nothing on the
 destination is deleted unless asked.
-
-Databases are moved by dump and restore (pg_dump | psql into the new database
-container), never by copying a live data directory, and verified by per-table row
-counts and content digests.
 """
 
 from __future__ import annotations
@@ -17,19 +13,17 @@ from __future__ import annotations
 import hashlib
 import re
 import shlex
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .engine import EngineError, Say
-from .remote import describe, finish_channel, open_channel
+from ..console import Say
+from ..errors import HostCommandError, OperationError
+from ..ssh.channels import finish_channel, open_channel, pipe, run
+from ..ssh.connection import describe
 
 if TYPE_CHECKING:
     from fabric import Connection
-    from paramiko import Channel
 
-CHUNK = 1 << 20
 ITEMIZED = re.compile(r"^([<>ch.][fdLDS]\S{9}|\*deleting) ")
 TAR_FLAGS = "--numeric-owner --xattrs --xattrs-include='*' --acls"
 
@@ -69,26 +63,18 @@ class Manifest:
         return {p for p, e in self.entries.items() if e.kind == "f" and e.inode == inode}
 
 
-def _run(connection: Connection, command: str) -> str:
-    result = connection.run(command, hide=True, warn=True, in_stream=False)
-    if not result.ok:
-        raise EngineError(f"{describe(connection)}: `{command[:80]}` failed: "
-                          f"{result.stderr.strip() or result.stdout.strip()}")
-    return str(result.stdout)
-
-
 def manifest(connection: Connection, root: str) -> Manifest:
     """Describe every entry under `root` on a host (empty if it does not exist yet)."""
     q = shlex.quote(root)
     exists = connection.run(f"test -d {q}", hide=True, warn=True, in_stream=False).ok
     if not exists:
         return Manifest()
-    listing = _run(connection, f"cd {q} && find . -mindepth 1 -printf "
+    listing = run(connection, f"cd {q} && find . -mindepth 1 -printf "
                    "'%y\\t%m\\t%U:%G\\t%s\\t%T@\\t%i\\t%l\\t%P\\n'")
-    digests = _run(connection, f"cd {q} && find . -type f -print0 | xargs -0r sha256sum")
+    digests = run(connection, f"cd {q} && find . -type f -print0 | xargs -0r sha256sum")
     has_getfattr = connection.run("command -v getfattr", hide=True, warn=True,
                                   in_stream=False).ok
-    xattrs = _run(connection, f"cd {q} && getfattr -R -P -d -m - -e hex . 2>/dev/null; "
+    xattrs = run(connection, f"cd {q} && getfattr -R -P -d -m - -e hex . 2>/dev/null; "
                   "true") if has_getfattr else ""
     by_path: dict[str, str] = {}
     for line in digests.splitlines():
@@ -143,21 +129,6 @@ def difference(source: Manifest, destination: Manifest) -> Difference:
     return Difference(sorted(send), extra, len(source.entries) - len(send), size)
 
 
-def _pipe(reader: Channel, writer: Channel, total: int, say: Say, label: str) -> int:
-    sent = shown = 0
-    while True:
-        data = reader.recv(CHUNK)
-        if not data:
-            break
-        writer.sendall(data)
-        sent += len(data)
-        if total > 16 * CHUNK and sent - shown >= total // 10:
-            shown = sent
-            say(f"{label}: {min(100, 100 * sent // total)}% ({sent / 2**20:.1f} MiB)")
-    writer.shutdown_write()
-    return sent
-
-
 @dataclass(frozen=True)
 class FilesReport:
     copied: int
@@ -181,7 +152,7 @@ def copy_files(source: Connection, source_path: str, destination: Connection,
         say(f"files: sending {len(before.send)} entries ({before.bytes / 2**20:.1f} MiB) "
             f"from {describe(source)}:{source_path} to {describe(destination)}:"
             f"{destination_path}")
-        _run(destination, f"mkdir -p {shlex.quote(destination_path)}")
+        run(destination, f"mkdir -p {shlex.quote(destination_path)}")
         # -C and --no-recursion are positional: they must come before the file list.
         create = open_channel(source, f"tar --create --file=- {TAR_FLAGS} -C "
                               f"{shlex.quote(source_path)} --no-recursion --null "
@@ -190,119 +161,26 @@ def copy_files(source: Connection, source_path: str, destination: Connection,
         create.shutdown_write()
         extract = open_channel(destination, "tar --extract --file=- --same-permissions "
                                f"--same-owner {TAR_FLAGS} -C {shlex.quote(destination_path)}")
-        _pipe(create, extract, before.bytes, say, "files")
+        pipe(create, extract, before.bytes, say, "files")
         finish_channel(create, source, "tar --create")
         finish_channel(extract, destination, "tar --extract")
     deleted = 0
     if delete and before.extra:
         for start in range(0, len(before.extra), 200):
             batch = " ".join(shlex.quote(p) for p in before.extra[start:start + 200])
-            _run(destination, f"cd {shlex.quote(destination_path)} && rm -rf -- {batch}")
+            run(destination, f"cd {shlex.quote(destination_path)} && rm -rf -- {batch}")
         deleted = len(before.extra)
     # Verify: both sides described afresh must now agree on every source entry.
     source_after = manifest(source, source_path)
     destination_after = manifest(destination, destination_path)
     after = difference(source_after, destination_after)
     if after.send:
-        raise EngineError(f"verification failed: {len(after.send)} entries differ after the "
+        raise OperationError(f"verification failed: {len(after.send)} entries differ after the "
                           f"copy, e.g. {after.send[:5]}; nothing was deleted, run again")
     if source_after.hardlinks() - destination_after.hardlinks():
-        raise EngineError("verification failed: hard links were not kept")
+        raise OperationError("verification failed: hard links were not kept")
     return FilesReport(len(before.send), before.bytes, before.unchanged, deleted,
                        len(source_after.entries))
-
-
-# --- databases ---------------------------------------------------------------------------
-
-COUNTS_SQL = (
-    "SELECT format('SELECT %L, count(*), md5(coalesce(string_agg(t::text, %L ORDER BY "
-    "t::text), %L)) FROM %I.%I t', schemaname || '.' || tablename, ',', '', schemaname, "
-    "tablename) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') "
-    "ORDER BY 1 \\gexec\n")
-
-
-@dataclass(frozen=True)
-class DatabaseReport:
-    restored: bool
-    tables: dict[str, int]  # table -> rows, equal on both sides
-
-
-def _postgres_on_host(connection: Connection) -> Callable[[str], str]:
-    """The command that runs psql/pg_dump as the postgres user on a plain host."""
-    prefix = "cd / && runuser -u postgres -- " if connection.user == "root" else ""
-
-    def command(tool: str) -> str:
-        return f"{prefix}{tool}"
-
-    return command
-
-
-def _table_stats(connection: Connection, psql: str) -> dict[str, tuple[int, str]]:
-    channel = open_channel(connection, f"{psql} -At -F '|'")
-    channel.sendall(COUNTS_SQL.encode())
-    channel.shutdown_write()
-    output = b""
-    while chunk := channel.recv(CHUNK):
-        output += chunk
-    finish_channel(channel, connection, "counting rows")
-    stats: dict[str, tuple[int, str]] = {}
-    for line in output.decode().splitlines():
-        table, count, digest = line.split("|")
-        stats[table] = (int(count), digest)
-    return stats
-
-
-def copy_database(source: Connection, destination: Connection, container: str,
-                  database: str, say: Say, dry: bool = False) -> DatabaseReport:
-    on_source = _postgres_on_host(source)
-    source_psql = on_source(f"psql -X -v ON_ERROR_STOP=1 -d {shlex.quote(database)}")
-    target_psql = (f"docker exec -i {shlex.quote(container)} psql -X -v ON_ERROR_STOP=1 "
-                   f"-d {shlex.quote(database)}")
-    wanted = _table_stats(source, source_psql)
-    current = _table_stats(destination, target_psql)
-    counts = {table: rows for table, (rows, _) in wanted.items()}
-    if wanted == current:
-        say(f"database {database}: already the same ({len(wanted)} tables); nothing restored")
-        return DatabaseReport(False, counts)
-    if dry:
-        say(f"database {database}: would be replaced by a dump of {describe(source)} "
-            f"({', '.join(f'{t}: {n} rows' for t, n in counts.items())})")
-        return DatabaseReport(False, counts)
-    owner = _run(destination, f"{target_psql} -Atc "
-                 f"\"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = "
-                 f"current_database()\"").strip()
-    # Restore into a fresh database beside the live one; swap only once it verifies, and
-    # keep the replaced one: a failure at any point loses nothing.
-    incoming = f"{database}_incoming"
-    kept = f"{database}_before_copy_{time.strftime('%Y%m%d%H%M%S')}"
-    admin = (f"docker exec -i {shlex.quote(container)} psql -X -v ON_ERROR_STOP=1 -q "
-             "-d postgres")
-    _run(destination, f"{admin} -c {shlex.quote(f'DROP DATABASE IF EXISTS {incoming}')} "
-         f"-c {shlex.quote(f'CREATE DATABASE {incoming} OWNER {owner}')}")
-    say(f"database {database}: dump from {describe(source)}, restore into {container} "
-        f"(as role {owner})")
-    dump = open_channel(source, on_source("pg_dump --no-owner --no-privileges "
-                                          f"{shlex.quote(database)}"))
-    restore = open_channel(destination, f"docker exec -i {shlex.quote(container)} psql -X "
-                           f"-q -v ON_ERROR_STOP=1 -d {incoming}")
-    # Objects belong to the database's owner in the new stack, as the apps expect.
-    restore.sendall(f"SET ROLE {owner};\n".encode())
-    _pipe(dump, restore, 0, say, f"database {database}")
-    finish_channel(dump, source, "pg_dump")
-    finish_channel(restore, destination, "restore (psql)")
-    incoming_psql = target_psql.replace(f"-d {shlex.quote(database)}", f"-d {incoming}")
-    after = _table_stats(destination, incoming_psql)
-    if after != wanted:
-        bad = sorted(t for t in set(wanted) | set(after) if wanted.get(t) != after.get(t))
-        raise EngineError(f"database {database}: verification failed for tables {bad}; "
-                          f"the live database is untouched ({incoming} holds the attempt)")
-    swap = (f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-            f"'{database}' AND pid <> pg_backend_pid()")
-    _run(destination, f"{admin} -c {shlex.quote(swap)} "
-         f"-c {shlex.quote(f'ALTER DATABASE {database} RENAME TO {kept}')} "
-         f"-c {shlex.quote(f'ALTER DATABASE {incoming} RENAME TO {database}')}")
-    say(f"database {database}: swapped in; the previous one is kept as {kept}")
-    return DatabaseReport(True, counts)
 
 
 def copy_files_direct(source: Connection, source_path: str, destination: Connection,
@@ -316,10 +194,10 @@ def copy_files_direct(source: Connection, source_path: str, destination: Connect
     assert transport is not None
     key = transport.get_remote_server_key()
     name = host if port == "22" else f"[{host}]:{port}"
-    pinned = _run(destination, "mktemp").strip()
+    pinned = run(destination, "mktemp").strip()
     try:
         line = f"{name} {key.get_name()} {key.get_base64()}"
-        _run(destination, f"printf '%s\\n' {shlex.quote(line)} > {pinned}")
+        run(destination, f"printf '%s\\n' {shlex.quote(line)} > {pinned}")
         ssh = (f"ssh -p {port} -o BatchMode=yes -o StrictHostKeyChecking=yes "
                f"-o UserKnownHostsFile={pinned} -o ConnectTimeout=10")
         flags = "-aHAX --numeric-ids --partial --stats --itemize-changes"
@@ -328,15 +206,21 @@ def copy_files_direct(source: Connection, source_path: str, destination: Connect
         remote = f"{source.user}@{host}:{source_path.rstrip('/')}/"
         say(f"files: {describe(destination)} pulls {remote} directly (rsync)")
         mkdir = "" if dry else f"mkdir -p {shlex.quote(destination_path)} && "
-        result = destination.run(
-            f"{mkdir}rsync {flags} -e {shlex.quote(ssh)} "
-            f"{shlex.quote(remote)} {shlex.quote(destination_path.rstrip('/') + '/')}",
-            hide=True, warn=True, in_stream=False)
+        # The new host logs in to the old one with your key, via your agent: forwarded
+        # for this one command only.
+        forwarding, destination.forward_agent = destination.forward_agent, True
+        try:
+            result = destination.run(
+                f"{mkdir}rsync {flags} -e {shlex.quote(ssh)} "
+                f"{shlex.quote(remote)} {shlex.quote(destination_path.rstrip('/') + '/')}",
+                hide=True, warn=True, in_stream=False)
+        finally:
+            destination.forward_agent = forwarding
     finally:
         destination.run(f"rm -f {pinned}", hide=True, warn=True, in_stream=False)
     if not result.ok:
         # 23/24: some files were not (or not completely) transferred: never a success.
-        raise EngineError(f"rsync on {describe(destination)} failed (exit {result.exited}); "
+        raise HostCommandError(f"rsync on {describe(destination)} failed (exit {result.exited}); "
                           "what was copied is kept, run again to resume:\n"
                           f"{result.stderr.strip()[-2000:]}")
     stats = _rsync_stats(result.stdout)
@@ -349,7 +233,7 @@ def copy_files_direct(source: Connection, source_path: str, destination: Connect
     source_after = manifest(source, source_path)
     after = difference(source_after, manifest(destination, destination_path))
     if after.send:
-        raise EngineError(f"verification failed: {len(after.send)} entries differ after "
+        raise OperationError(f"verification failed: {len(after.send)} entries differ after "
                           f"the copy, e.g. {after.send[:5]}")
     copied = stats.get("Number of regular files transferred", 0)
     deleted = stats.get("Number of deleted files", 0)

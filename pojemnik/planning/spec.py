@@ -12,7 +12,7 @@ import ipaddress
 import json
 from dataclasses import asdict, dataclass, field
 
-from .model import (
+from ..declaration.model import (
     LABEL_KIND,
     LABEL_NAME,
     LABEL_PROJECT,
@@ -23,12 +23,15 @@ from .model import (
     Network,
     Port,
     Reload,
+    Secret,
     SecretMount,
     Service,
     Stack,
     Tmpfs,
     VolumeMount,
 )
+from ..declaration.units import address_on, gateway_of
+from .hardening import CAP_DROP, SECURITY_OPT, memory_swap
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,13 @@ class ImageSpec:
     dockerfile: str
     build_args: dict[str, str]
     labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    name: str
+    path: str  # the file in the checkout that holds it
+    length: int
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,9 @@ class ContainerSpec:
     limits: Limits
     read_only: bool
     cap_add: list[str]
+    cap_drop: list[str]
+    security_opt: list[str]
+    memory_swap: int  # bytes; equal to the memory limit: no swap on top of it
     labels: dict[str, str] = field(default_factory=dict)
     reload: Reload | None = None  # not part of the fingerprint: changing it needs no new container
 
@@ -107,23 +120,6 @@ def labels(stack: Stack, kind: str, name: str, service: str | None = None) -> di
     if service is not None:
         result[LABEL_SERVICE] = service
     return result
-
-
-def gateway_of(network: Network) -> str:
-    """The declared gateway, or Docker's own choice for a bridge: the first host address."""
-    if network.gateway:
-        return network.gateway
-    return str(next(ipaddress.ip_network(network.subnet, strict=False).hosts()))
-
-
-def address_on(network: Network, host: int | str | None) -> str | None:
-    """A service's fixed address: a host number inside the subnet, or a full address."""
-    if host is None:
-        return None
-    if isinstance(host, int):
-        subnet = ipaddress.ip_network(network.subnet, strict=False)
-        return str(subnet.network_address + host)
-    return str(ipaddress.ip_address(host))
 
 
 def network_spec(stack: Stack, network: Network) -> NetworkSpec:
@@ -189,6 +185,9 @@ def container_spec(stack: Stack, service: Service) -> ContainerSpec:
         limits=service.limits,
         read_only=service.read_only,
         cap_add=list(service.cap_add),
+        cap_drop=list(CAP_DROP),
+        security_opt=list(SECURITY_OPT),
+        memory_swap=memory_swap(service.limits),
         labels=labels(stack, "container", service.name, service=service.name),
         reload=service.reload,
     )
@@ -198,10 +197,5 @@ def volume_labels(stack: Stack, volume: str) -> dict[str, str]:
     return labels(stack, "volume", volume)
 
 
-def memory_bytes(memory: str) -> int:
-    """'64m' -> 67108864, like docker's --memory."""
-    units = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-    text = memory.strip().lower()
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
+def secret_spec(stack: Stack, secret: Secret) -> SecretSpec:
+    return SecretSpec(secret.name, str(stack.secret_path(secret.name)), secret.length)

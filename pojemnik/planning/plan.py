@@ -7,27 +7,32 @@ says why it is there; what is already as declared appears only in `unchanged`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-from .model import (
+from ..declaration.model import (
     LABEL_CONFIG_HASH,
     LABEL_CONTEXT_HASH,
     LABEL_REFRESHED,
     LABEL_SERVICE,
     LABEL_SPEC_HASH,
+    SecretMount,
+    Service,
     Stack,
+    VolumeMount,
 )
+from ..declaration.order import startup_order
 from .spec import (
     ContainerSpec,
     ImageSpec,
     NetworkSpec,
+    SecretSpec,
     container_spec,
     image_spec,
     network_spec,
+    secret_spec,
+    volume_labels,
 )
 from .state import Observed, ObservedImage, ObservedNetwork
-from .validate import startup_order
 
 # Kinds of action, in the order they run.
 BUILD_BASE = "build-base"
@@ -52,6 +57,8 @@ class Action:
     image: ImageSpec | None = None
     network: NetworkSpec | None = None
     container: ContainerSpec | None = None
+    secret: SecretSpec | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # volumes
     wave: int = 0  # containers: start after every earlier wave is healthy
     fresh: bool = False  # builds: skip the layer cache so package updates really run
 
@@ -63,14 +70,15 @@ class Plan:
     unchanged: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)  # reported; removed only when asked
 
-    def __iter__(self) -> Iterator[Action]:
-        return iter(self.actions)
-
     def __bool__(self) -> bool:
         return bool(self.actions)
 
     def of_kind(self, *kinds: str) -> list[Action]:
         return [a for a in self.actions if a.kind in kinds]
+
+    def only(self, *kinds: str) -> Plan:
+        """This plan reduced to actions of these kinds (e.g. `networks.create`)."""
+        return replace(self, actions=self.of_kind(*kinds))
 
 
 @dataclass(frozen=True)
@@ -90,32 +98,66 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
     unchanged: list[str] = []
     services = [s for s in stack.services
                 if options.only_services is None or s.name in options.only_services]
+    built = _image_actions(stack, observed, options, services, actions, unchanged)
+    recreated = _network_actions(stack, observed, options, services, actions, unchanged)
+    _resource_actions(stack, observed, services, actions)
+    wanted = {s.name for s in services}
+    for wave_number, wave in enumerate(startup_order(stack)):
+        for name in wave:
+            if name not in wanted:
+                continue
+            spec = _labelled_spec(stack, name, observed)
+            action = (_on_recreated_network(spec, observed, recreated, wave_number)
+                      or _container_action(spec, observed, built, stack, wave_number)
+                      or _reload_action(spec, observed, stack, wave_number))
+            if action:
+                actions.append(action)
+            else:
+                unchanged.append(f"container {spec.name}")
+    declared = {s.name for s in stack.services}
+    orphans = sorted(c.name for c in observed.containers
+                     if c.labels.get(LABEL_SERVICE) not in declared)
+    if options.remove_orphans:
+        actions += [Action(REMOVE_ORPHAN, name, "no longer declared") for name in orphans]
+    return Plan(stack.project, actions, unchanged, orphans)
+
+
+def _image_actions(stack: Stack, observed: Observed, options: Options,
+                   services: list[Service], actions: list[Action],
+                   unchanged: list[str]) -> set[str]:
+    """Builds (and the base image first); returns the names of images built."""
     wanted_images = {s.image for s in services if stack.image(s.image)}
     if options.only_images is not None:
         wanted_images = set(options.only_images)
-
     built: set[str] = set()
-    if options.build and wanted_images:
-        if stack.base_image not in observed.images:
-            actions.append(Action(BUILD_BASE, stack.base_image,
-                                  "base image not present: build it from Debian packages"))
-        for name in sorted(wanted_images):
-            image = image_spec(stack, name)
-            reason, fresh = _build_reason(stack, image.tag, name, observed, options)
-            if reason:
-                labels = {**image.labels,
-                          LABEL_CONTEXT_HASH: observed.context_hashes.get(name, ""),
-                          **_refreshed_label(observed, image.tag, fresh, options)}
-                image = replace(image, labels=labels)
-                actions.append(Action(BUILD, image.tag, reason, image=image, fresh=fresh))
-                built.add(name)
-            else:
-                unchanged.append(f"image {image.tag}")
+    if not options.build or not wanted_images:
+        return built
+    if stack.base_image not in observed.images:
+        actions.append(Action(BUILD_BASE, stack.base_image,
+                              "base image not present: build it from Debian packages"))
+    for name in sorted(wanted_images):
+        image = image_spec(stack, name)
+        reason, fresh = _build_reason(stack, image.tag, name, observed, options)
+        if reason:
+            labels = {**image.labels,
+                      LABEL_CONTEXT_HASH: observed.context_hashes.get(name, ""),
+                      **_refreshed_label(observed, image.tag, fresh, options)}
+            image = replace(image, labels=labels)
+            actions.append(Action(BUILD, image.tag, reason, image=image, fresh=fresh))
+            built.add(name)
+        else:
+            unchanged.append(f"image {image.tag}")
+    return built
 
-    needed_networks = {n for s in services for n in s.networks}
-    recreated_networks: set[str] = set()
+
+def _network_actions(stack: Stack, observed: Observed, options: Options,
+                     services: list[Service], actions: list[Action],
+                     unchanged: list[str]) -> set[str]:
+    """Networks to create or recreate; returns the engine names of those recreated."""
+    needed = {n for s in services for n in s.networks}
+    recreated: set[str] = set()
     for net in stack.networks:
-        if net.name not in needed_networks:
+        if net.name not in needed:
             continue
         network = network_spec(stack, net)
         existing = observed.network(network.name)
@@ -124,46 +166,36 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
                                   network=network))
         elif options.recreate_networks and (drift := _network_drift(network, existing)):
             actions.append(Action(RECREATE_NETWORK, network.name, drift, network=network))
-            recreated_networks.add(network.name)
+            recreated.add(network.name)
         else:
             unchanged.append(f"network {network.name}")
+    return recreated
 
-    needed_volumes = {m.volume for s in services for m in s.mounts if hasattr(m, "volume")}
+
+def _resource_actions(stack: Stack, observed: Observed, services: list[Service],
+                      actions: list[Action]) -> None:
+    """Volumes and secrets that the chosen services mount and that do not exist yet."""
+    volumes = {m.volume for s in services for m in s.mounts if isinstance(m, VolumeMount)}
     for volume in stack.volumes:
         name = stack.volume_name(volume.name)
-        if volume.name in needed_volumes and name not in observed.volumes:
-            actions.append(Action(CREATE_VOLUME, name, "volume missing"))
-    needed_secrets = {m.secret for s in services for m in s.mounts if hasattr(m, "secret")}
+        if volume.name in volumes and name not in observed.volumes:
+            actions.append(Action(CREATE_VOLUME, name, "volume missing",
+                                  labels=volume_labels(stack, volume.name)))
+    secrets = {m.secret for s in services for m in s.mounts if isinstance(m, SecretMount)}
     for secret in stack.secrets:
-        if secret.name in needed_secrets and secret.name not in observed.secrets:
+        if secret.name in secrets and secret.name not in observed.secrets:
             actions.append(Action(CREATE_SECRET, secret.name,
-                                  "secret file missing: generate a random value"))
+                                  "secret file missing: generate a random value",
+                                  secret=secret_spec(stack, secret)))
 
-    wanted = {s.name for s in services}
-    for wave_number, wave in enumerate(startup_order(stack)):
-        for name in wave:
-            if name not in wanted:
-                continue
-            spec = container_spec(stack, stack.service(name))
-            labels = {**spec.labels,
-                      LABEL_SPEC_HASH: json.dumps(spec.fingerprint(), sort_keys=True)}
-            if name in observed.config_hashes:
-                labels[LABEL_CONFIG_HASH] = observed.config_hashes[name]
-            spec = replace(spec, labels=labels)
-            action = (_on_recreated_network(spec, observed, recreated_networks, wave_number)
-                      or _container_action(spec, observed, built, stack, wave_number)
-                      or _reload_action(spec, observed, stack, wave_number))
-            if action:
-                actions.append(action)
-            else:
-                unchanged.append(f"container {spec.name}")
 
-    declared = {s.name for s in stack.services}
-    orphans = sorted(c.name for c in observed.containers
-                     if c.labels.get(LABEL_SERVICE) not in declared)
-    if options.remove_orphans:
-        actions += [Action(REMOVE_ORPHAN, name, "no longer declared") for name in orphans]
-    return Plan(stack.project, actions, unchanged, orphans)
+def _labelled_spec(stack: Stack, name: str, observed: Observed) -> ContainerSpec:
+    """The container's spec with the labels that let a later plan see its drift."""
+    spec = container_spec(stack, stack.service(name))
+    labels = {**spec.labels, LABEL_SPEC_HASH: json.dumps(spec.fingerprint(), sort_keys=True)}
+    if name in observed.config_hashes:
+        labels[LABEL_CONFIG_HASH] = observed.config_hashes[name]
+    return replace(spec, labels=labels)
 
 
 def _build_reason(stack: Stack, tag: str, name: str, observed: Observed,

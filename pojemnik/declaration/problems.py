@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..errors import PojemnikError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -16,7 +18,7 @@ class Problem:
         return f"{self.where}: {self.message}\n    fix: {self.fix}"
 
 
-class InvalidStack(Exception):
+class InvalidStack(PojemnikError):
     """Raised with every problem at once, so the user fixes them in one go."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:

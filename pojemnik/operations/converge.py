@@ -1,25 +1,30 @@
 """Carry out a plan through the engine: the imperative shell around the pure core.
 
-`converge` is the whole of `invoke deploy`: observe -> validate -> plan -> apply.
-Nothing is changed unless validation passed. Volumes are never removed here, so a
-failure halfway loses no data, and running again picks up where it stopped.
+`converge` is the whole of `invoke deploy`: validate the declaration -> observe ->
+validate against the engine -> plan -> apply. Nothing is changed unless validation
+passed. Volumes are never removed here, so a failure halfway loses no data, and running
+again picks up where it stopped.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from . import plan as p
-from .base import ensure_base
-from .engine import Engine, Say
+from ..console import Say
+from ..declaration.model import LABEL_CONFIG_HASH, Stack
+from ..declaration.problems import InvalidStack, Problem
+from ..declaration.validate import check_declaration
+from ..engine.backend import Engine
+from ..errors import DockerError, OperationError
+from ..planning import plan as p
+from ..planning.checks import check_against_engine
+from ..planning.state import Observed, ObservedImage
+from .base_image import ensure_base
 from .local_state import LocalState
-from .model import LABEL_CONFIG_HASH, Stack
-from .problems import InvalidStack
-from .spec import volume_labels
-from .validate import validate
+from .secrets import write_secret
+from .workspace import context_hashes, with_workspace
 
 BUILD_WORKERS = 2  # a small server has few cores; more parallel builds only thrash
 
@@ -30,43 +35,73 @@ class Outcome:
     applied: bool
 
 
+def observe(stack: Stack, engine: Engine, state: LocalState) -> Observed:
+    ports = [(port.address, port.host, port.protocol)
+             for service in stack.services for port in service.ports]
+    return with_workspace(stack, engine.observe(stack.project, ports), state)
+
+
 def checked_plan(stack: Stack, engine: Engine, options: p.Options,
-                 extra_problems: list | None = None) -> p.Plan:
-    """Observe, validate (raising every problem at once), plan. Changes nothing."""
-    observed = engine.observe(stack)
+                 extra_problems: list[Problem] | None = None,
+                 state: LocalState | None = None) -> p.Plan:
+    """Validate, observe, validate against the engine (raising every problem at once),
+    plan. Changes nothing."""
+    return _checked(stack, engine, options, extra_problems or [], state)[0]
+
+
+def _checked(stack: Stack, engine: Engine, options: p.Options, extra_problems: list[Problem],
+             state: LocalState | None) -> tuple[p.Plan, Observed]:
     images_only = options.only_services == frozenset()
-    problems = list(extra_problems or []) + validate(stack, observed, images_only,
-                                                     options.recreate_networks)
+    problems = [*extra_problems, *check_declaration(stack, images_only)]
     if problems:
         raise InvalidStack(problems)
-    return p.make_plan(stack, observed, options)
+    observed = observe(stack, engine, state or LocalState.load(stack.state_path()))
+    problems = check_against_engine(stack, observed, images_only, options.recreate_networks)
+    if problems:
+        raise InvalidStack(problems)
+    return p.make_plan(stack, observed, options), observed
 
 
 def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
-             dry: bool = False, extra_problems: list | None = None,
+             dry: bool = False, extra_problems: list[Problem] | None = None,
              ship_files: Callable[[], None] | None = None) -> Outcome:
-    plan = checked_plan(stack, engine, options, extra_problems)
+    state = LocalState.load(stack.state_path())
+    plan, observed = _checked(stack, engine, options, extra_problems or [], state)
     if dry or not plan:
         return Outcome(plan, applied=False)
     if plan.of_kind(p.BUILD_BASE):
         # The base image's id is part of every image's build hash: plan again with it.
-        ensure_base(engine, stack.base_image, say)
-        plan = checked_plan(stack, engine, options, extra_problems)
-    apply(plan, stack, engine, say, ship_files)
+        base_id = ensure_base(engine, stack.base_image, say)
+        observed = replace(observed, context_hashes=context_hashes(stack, base_id),
+                           images={**observed.images, stack.base_image: _base(stack, base_id)})
+        plan = p.make_plan(stack, observed, options)
+    apply(plan, engine, say, state, ship_files)
     return Outcome(plan, applied=True)
 
 
-def apply(plan: p.Plan, stack: Stack, engine: Engine, say: Say,
+def create_networks(stack: Stack, engine: Engine, say: Say,
+                    extra_problems: list[Problem] | None = None) -> None:
+    """Just the networks of a deploy (`networks.create`), checked the same way."""
+    state = LocalState.load(stack.state_path())
+    plan = checked_plan(stack, engine, p.Options(build=False), extra_problems, state)
+    apply(plan.only(p.CREATE_NETWORK), engine, say, state)
+
+
+def _base(stack: Stack, image_id: str) -> ObservedImage:
+    return ObservedImage(stack.base_image, image_id)
+
+
+def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState,
           ship_files: Callable[[], None] | None = None) -> None:
     """`ship_files` mirrors mounted files to a remote host, once secrets exist and before
     any container that mounts them starts."""
     for action in plan.of_kind(p.BUILD_BASE):
         ensure_base(engine, action.target, say)
-    builds = plan.of_kind(p.BUILD)
+    builds = [(a.image, a.fresh) for a in plan.of_kind(p.BUILD) if a.image]
     if builds:
         with ThreadPoolExecutor(max_workers=BUILD_WORKERS) as pool:
-            for future in [pool.submit(engine.build, a.image, say, a.fresh)
-                           for a in builds if a.image]:
+            for future in [pool.submit(engine.build, image, say, fresh)
+                           for image, fresh in builds]:
                 future.result()
     for action in plan.of_kind(p.RECREATE_NETWORK):
         assert action.network
@@ -80,16 +115,15 @@ def apply(plan: p.Plan, stack: Stack, engine: Engine, say: Say,
         engine.create_network(action.network)
     for action in plan.of_kind(p.CREATE_VOLUME):
         say(f"volume {action.target}: creating")
-        name = action.target.removeprefix(f"{stack.project}-")
-        engine.create_volume(action.target, volume_labels(stack, name))
+        engine.create_volume(action.target, action.labels)
     for action in plan.of_kind(p.CREATE_SECRET):
-        write_secret(stack, action.target, say)
+        assert action.secret
+        write_secret(action.secret, say)
     if ship_files is not None and plan.of_kind(p.CREATE, p.RECREATE, p.START, p.RELOAD):
         ship_files()
     for action in plan.of_kind(p.REMOVE_ORPHAN):
         say(f"container {action.target}: removing ({action.reason})")
         engine.remove_container(action.target)
-    state = LocalState.load(stack.state_path())
     _containers(plan, engine, say, state)
 
 
@@ -110,7 +144,6 @@ def _containers(plan: p.Plan, engine: Engine, say: Say, state: LocalState) -> No
 def _one_container(action: p.Action, engine: Engine, say: Say) -> None:
     say(f"container {action.target}: {action.kind} ({action.reason})")
     if action.kind == p.RELOAD:
-        assert action.container
         reload_config(engine, action)
         say(f"container {action.target}: config reloaded")
         return
@@ -128,33 +161,16 @@ def _one_container(action: p.Action, engine: Engine, say: Say) -> None:
 def reload_config(engine: Engine, action: p.Action) -> None:
     """Check the new config inside the running container, then reload it gracefully.
     A failed check leaves the running config in place and fails the deploy."""
-    from .engine import EngineError
-
     assert action.container
     reload = action.container.reload
     assert reload is not None
     if reload.check:
         code, output = engine.exec(action.target, list(reload.check))
         if code != 0:
-            raise EngineError(
+            raise OperationError(
                 f"{action.target}: the new config is rejected by `{' '.join(reload.check)}`; "
                 f"the running config is kept.\n{output.rstrip()}")
     code, output = engine.exec(action.target, list(reload.command))
     if code != 0:
-        raise EngineError(f"{action.target}: `{' '.join(reload.command)}` failed "
+        raise DockerError(f"{action.target}: `{' '.join(reload.command)}` failed "
                           f"(exit {code}):\n{output.rstrip()}")
-
-
-def write_secret(stack: Stack, name: str, say: Say) -> None:
-    """A random value in a file only root on the host can reach (the folder is 0700);
-    the file itself is world-readable so the non-root user inside the container can
-    read its bind mount."""
-    path = stack.secret_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.parent.chmod(0o700)
-    if path.exists():
-        return
-    length = next(s.length for s in stack.secrets if s.name == name)
-    path.write_text(secrets.token_urlsafe(length))
-    path.chmod(0o644)
-    say(f"secret {name}: generated in {path.relative_to(stack.root)}")

@@ -12,9 +12,10 @@ import re
 import shlex
 from dataclasses import asdict
 
+from ..declaration.model import LABEL_PROJECT
+from ..declaration.units import memory_bytes
 from . import plan as p
-from .model import LABEL_PROJECT
-from .spec import ContainerSpec, ImageSpec, NetworkSpec, memory_bytes
+from .spec import ContainerSpec, ImageSpec, NetworkSpec
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE|API_?KEY|CREDENTIAL", re.IGNORECASE)
 MASK = "******"
@@ -87,8 +88,9 @@ def _commands(action: p.Action, base_command: str) -> list[str]:
                 "| xargs -r docker rm --force",
                 f"docker network rm {name}", network_command(action.network)]
     if action.kind == p.CREATE_VOLUME:
-        return [f"docker volume create --label pojemnik.project={shlex.quote(action.target)} "
-                f"{shlex.quote(action.target)}"]
+        # The same labels pojemnik gives a volume, so `invoke` recognises the script's.
+        return [" ".join(["docker volume create", *_flags("--label", action.labels),
+                          shlex.quote(action.target)])]
     if action.kind == p.CREATE_SECRET:
         return [f"# secret {action.target}: pojemnik writes a random value to .secrets/"]
     if action.kind == p.START:
@@ -149,11 +151,12 @@ def container_commands(spec: ContainerSpec) -> list[str]:
         parts.append(f"--user {q(spec.user)}")
     if spec.read_only:
         parts.append("--read-only")
-    parts += ["--cap-drop ALL", *[f"--cap-add {q(c)}" for c in spec.cap_add],
-              "--security-opt no-new-privileges"]
+    parts += [*[f"--cap-drop {q(c)}" for c in spec.cap_drop],
+              *[f"--cap-add {q(c)}" for c in spec.cap_add],
+              *[f"--security-opt {q(o)}" for o in spec.security_opt]]
     limits = spec.limits
     parts += [f"--memory {memory_bytes(limits.memory)}",
-              f"--memory-swap {memory_bytes(limits.memory)}",
+              f"--memory-swap {spec.memory_swap}",
               f"--cpus {limits.cpus}", f"--pids-limit {limits.pids}",
               f"--restart {q(spec.restart)}"]
     if spec.healthcheck is not None:

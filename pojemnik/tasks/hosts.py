@@ -15,7 +15,7 @@ from typing import Any
 from fabric.executor import Executor
 from invoke import Exit
 
-from .tasks import HOST_PREFIX, say
+from ..console import HOST_PREFIX, say
 
 MAX_PARALLEL = 8
 

@@ -13,8 +13,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import Engine, EngineError, Say
-from .model import LABEL_BASE
+from ..console import Say
+from ..declaration.model import LABEL_BASE
+from ..engine.backend import Engine
+from ..errors import DockerError, OperationError
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 SUITES = ("bookworm", "trixie", "bullseye", "sid")
@@ -41,13 +43,11 @@ class BaseRecipe:
 
 
 def try_pull(engine: Engine, ref: str, say: Say) -> bool:
-    import docker
-
     try:
         say(f"pulling {ref} ...")
-        engine.client.images.pull(ref)
+        engine.pull(ref)
         return True
-    except docker.errors.APIError as error:
+    except DockerError as error:
         say(f"cannot pull {ref} ({_short(error)}); building it from Debian packages instead")
         return False
 
@@ -70,14 +70,14 @@ def build_base(engine: Engine, recipe: BaseRecipe, say: Say) -> str:
                        f"&& rm -rf {rootfs}/var/cache/apt/archives/*.deb "
                        f"&& tar -C {rootfs} -cf {tarball} ."]
         else:
-            raise EngineError(
+            raise OperationError(
                 f"base image {recipe.ref} is not present and cannot be pulled, and neither "
                 "mmdebstrap nor debootstrap is installed: `apt-get install mmdebstrap`, "
                 "or set BASE_IMAGE in .env to an image you have")
         say(f"building base image {recipe.ref} from Debian {recipe.suite} ({recipe.mirror}) ...")
         result = subprocess.run(command, check=False)  # its progress streams to the terminal
         if result.returncode != 0:
-            raise EngineError(f"making the {recipe.suite} root filesystem failed "
+            raise OperationError(f"making the {recipe.suite} root filesystem failed "
                               f"(exit {result.returncode}); see the output above")
         say(f"importing {tarball.stat().st_size // 2**20} MiB as {recipe.ref}")
         image_id = engine.import_rootfs(tarball, recipe.ref,
@@ -85,11 +85,11 @@ def build_base(engine: Engine, recipe: BaseRecipe, say: Say) -> str:
     return image_id
 
 
-def ensure_base(engine: Engine, ref: str, say: Say) -> None:
-    if ref in engine.image_ids():
-        return
-    if not try_pull(engine, ref, say):
+def ensure_base(engine: Engine, ref: str, say: Say) -> str:
+    """The base image's id: present, pulled, or built from Debian packages."""
+    if ref not in engine.image_ids() and not try_pull(engine, ref, say):
         build_base(engine, BaseRecipe.for_ref(ref), say)
+    return engine.image_ids()[ref]
 
 
 def _short(error: Exception) -> str:

@@ -1,0 +1,54 @@
+"""Read a repository's declaration: `declare(settings)` from its stack file, with `.env`."""
+
+from __future__ import annotations
+
+import importlib.util
+import traceback
+from pathlib import Path
+
+from .model import Stack
+from .problems import InvalidStack, Problem
+from .settings import Settings
+
+
+def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Problem]]:
+    """Import `declare(settings)` from the stack file and call it with the merged settings.
+
+    A stack file that cannot be imported, or whose `declare` fails, is a problem naming
+    the file and line, not a traceback."""
+    path = root / stack_file
+    if not path.is_file():
+        raise InvalidStack([Problem(str(path), "no stack declaration here",
+                                    f"create {stack_file} with def declare(settings) -> Stack")])
+    settings = Settings.load(root)
+    try:
+        spec = importlib.util.spec_from_file_location(f"pojemnik_stack_{abs(hash(path))}", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        declare = getattr(module, "declare", None)
+        if not callable(declare):
+            raise InvalidStack([Problem(stack_file, "no declare(settings) function",
+                                        "define def declare(settings) -> Stack")])
+        stack = declare(settings)
+    except SyntaxError as error:
+        raise InvalidStack([Problem(f"{stack_file}:{error.lineno}",
+                                    f"syntax error: {error.msg}",
+                                    "fix the Python syntax there")]) from error
+    except InvalidStack:
+        raise
+    except Exception as error:
+        raise InvalidStack([Problem(f"{stack_file}:{_line_in(error, path)}",
+                                    f"declare() failed: {type(error).__name__}: {error}",
+                                    "fix the declaration there")]) from error
+    if not isinstance(stack, Stack):
+        raise InvalidStack([Problem(stack_file, f"declare() returned {type(stack).__name__}",
+                                    "return a pojemnik.Stack")])
+    return stack, settings.problems
+
+
+def _line_in(error: BaseException, path: Path) -> int | str:
+    """The innermost line of the stack file in the error's traceback."""
+    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__)
+             if Path(frame.filename) == path]
+    return lines[-1] if lines and lines[-1] is not None else "?"

@@ -1,0 +1,237 @@
+"""Check a declaration against itself, before anything is observed or changed.
+
+Pure: takes the stack, returns every problem found (never stops at the first), each
+with the file/field and the fix. A stack with problems is never applied. Checks
+against what the engine reports come after observing, in `planning.checks`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+from collections.abc import Iterator
+
+from .model import Network, Port, Stack
+from .problems import Problem
+from .units import gateway_of
+from .validate_services import NAME, check_service
+
+IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
+    """`images_only`: just what building needs (e.g. building here to ship to another
+    host, while this engine runs a stack on the same subnets and ports)."""
+    v = _Validator(stack)
+    v.project()
+    v.images()
+    if images_only:
+        return v.problems
+    subnets = v.networks()
+    v.resources()
+    for service in stack.services:
+        check_service(stack, service, v.add)
+    v.duplicate_services()
+    v.addresses(subnets)
+    v.ports()
+    v.cycles()
+    return v.problems
+
+
+class _Validator:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.problems: list[Problem] = []
+
+    def add(self, field: str, message: str, fix: str) -> None:
+        self.problems.append(Problem(f"{self.stack.source}: {field}", message, fix))
+
+    def project(self) -> None:
+        if not NAME.match(self.stack.project):
+            self.add(
+                "project",
+                f"project name {self.stack.project!r} cannot be used in Docker object names",
+                "set POJEMNIK_PROJECT to lowercase letters, digits, '-', '_' or '.'",
+            )
+
+    # --- networks -------------------------------------------------------------
+
+    def networks(self) -> dict[str, IPNet]:
+        subnets: dict[str, IPNet] = {}
+        for name in _duplicates(n.name for n in self.stack.networks):
+            self.add(f"networks.{name}", "declared more than once",
+                     "give each network a unique name")
+        for net in self.stack.networks:
+            subnet = self._subnet(net)
+            if subnet is None:
+                continue
+            for other, other_subnet in subnets.items():
+                if subnet.overlaps(other_subnet):
+                    self.add(
+                        f"networks.{net.name}.subnet",
+                        f"{subnet} overlaps {other_subnet} of network {other!r}",
+                        "give each network its own range, e.g. 10.0.10.0/24 and 10.0.20.0/24",
+                    )
+            subnets[net.name] = subnet
+        return subnets
+
+    def _subnet(self, net: Network) -> IPNet | None:
+        field = f"networks.{net.name}.subnet"
+        try:
+            subnet = ipaddress.ip_network(net.subnet, strict=True)
+        except ValueError as error:
+            self.add(field, f"{net.subnet!r} is not a valid subnet ({error})",
+                     "write it in CIDR form with host bits zero, e.g. 10.0.20.0/24")
+            return None
+        if subnet.num_addresses < 4:
+            self.add(field, f"{subnet} is too small for containers",
+                     "use a /29 or larger (a /24 is usual)")
+            return None
+        if net.gateway is not None:
+            try:
+                gateway = ipaddress.ip_address(net.gateway)
+            except ValueError:
+                self.add(f"networks.{net.name}.gateway", f"{net.gateway!r} is not an IP address",
+                         f"use an address inside {subnet}, e.g. {next(subnet.hosts())}")
+            else:
+                if gateway not in subnet or gateway in (subnet.network_address,
+                                                        subnet.broadcast_address):
+                    self.add(f"networks.{net.name}.gateway",
+                             f"gateway {gateway} is not a host address of {subnet}",
+                             f"use an address inside {subnet}, e.g. {next(subnet.hosts())}")
+        return subnet
+
+    # --- images, volumes, secrets --------------------------------------------
+
+    def images(self) -> None:
+        for name in _duplicates(i.name for i in self.stack.images):
+            self.add(f"images.{name}", "declared more than once", "give each image a unique name")
+        for image in self.stack.images:
+            field = f"images.{image.name}"
+            if not NAME.match(image.name):
+                self.add(field, f"image name {image.name!r} is not a valid docker name",
+                         "use lowercase letters, digits, '-', '_' or '.'")
+            context = self.stack.root / image.context_path
+            if not context.is_dir():
+                self.add(f"{field}.context", f"build context {image.context_path}/ does not exist",
+                         f"create {image.context_path}/ with a Dockerfile, or fix the path")
+            elif not (context / image.dockerfile).is_file():
+                self.add(f"{field}.dockerfile",
+                         f"{image.context_path}/{image.dockerfile} does not exist",
+                         f"add {image.dockerfile} to {image.context_path}/")
+
+    def resources(self) -> None:
+        for name in _duplicates(v.name for v in self.stack.volumes):
+            self.add(f"volumes.{name}", "declared more than once", "give each volume a unique name")
+        for name in _duplicates(s.name for s in self.stack.secrets):
+            self.add(f"secrets.{name}", "declared more than once", "give each secret a unique name")
+
+    def duplicate_services(self) -> None:
+        for name in _duplicates(s.name for s in self.stack.services):
+            self.add(f"services.{name}", "declared more than once",
+                     "give each service a unique name")
+
+    # --- cross-service checks -------------------------------------------------
+
+    def addresses(self, subnets: dict[str, IPNet]) -> None:
+        taken: dict[tuple[str, str], str] = {}
+        networks = {n.name: n for n in self.stack.networks}
+        for service in self.stack.services:
+            for net, host in service.networks.items():
+                if host is None or net not in subnets:
+                    continue
+                where = f"services.{service.name}.networks.{net}"
+                subnet = subnets[net]
+                try:
+                    ip = (subnet.network_address + host if isinstance(host, int)
+                          else ipaddress.ip_address(host))
+                except (ValueError, ipaddress.AddressValueError) as error:
+                    self.add(where, f"{host!r} is not an address ({error})",
+                             f"give a host number (3 means {subnet.network_address + 3}) "
+                             "or a full address")
+                    continue
+                if ip not in subnet:
+                    self.add(where, f"address {ip} is outside the subnet {subnet}",
+                             f"pick an address inside {subnet}")
+                    continue
+                reserved = {
+                    subnet.network_address: "the network address",
+                    subnet.broadcast_address: "the broadcast address",
+                }
+                # An unparsable declared gateway is reported by networks().
+                with contextlib.suppress(ValueError):
+                    reserved[ipaddress.ip_address(gateway_of(networks[net]))] = "the gateway"
+                if ip in reserved:
+                    self.add(where, f"address {ip} is {reserved[ip]} of {subnet}",
+                             f"pick a host address from {subnet.network_address + 2} up")
+                    continue
+                key = (net, str(ip))
+                if key in taken:
+                    self.add(where, f"address {ip} is also given to service {taken[key]!r}",
+                             "give each service its own address")
+                else:
+                    taken[key] = service.name
+
+    def ports(self) -> None:
+        seen: list[tuple[Port, str]] = []
+        for service in self.stack.services:
+            for i, port in enumerate(service.ports):
+                where = f"services.{service.name}.ports[{i}]"
+                for other, owner in seen:
+                    if _same_host_port(port, other):
+                        self.add(where, f"host port {port.address}:{port.host}/{port.protocol} "
+                                 f"is also published by service {owner!r}",
+                                 "publish each host port once (change one, e.g. in .env)")
+                        break
+                seen.append((port, service.name))
+
+    def cycles(self) -> None:
+        graph = {s.name: [d for d in s.depends_on if d != s.name] for s in self.stack.services}
+        for cycle in _find_cycles(graph):
+            self.add(f"services.{cycle[0]}.depends_on",
+                     "dependency cycle: " + " -> ".join([*cycle, cycle[0]]),
+                     "remove one of these dependencies")
+
+
+
+def _same_host_port(a: Port, b: Port) -> bool:
+    if a.host != b.host or a.protocol != b.protocol:
+        return False
+    wildcard = {"0.0.0.0", "::"}
+    return a.address == b.address or a.address in wildcard or b.address in wildcard
+
+
+def _duplicates(names: Iterator[str] | list[str]) -> list[str]:
+    seen: set[str] = set()
+    dups: list[str] = []
+    for name in names:
+        if name in seen and name not in dups:
+            dups.append(name)
+        seen.add(name)
+    return dups
+
+
+def _find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Each cycle once, as found by depth-first search."""
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if nxt not in graph:
+                continue
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):])
+            elif state.get(nxt) is None:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in graph:
+        if state.get(node) is None:
+            visit(node)
+    return cycles
+

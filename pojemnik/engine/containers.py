@@ -1,0 +1,134 @@
+"""Containers through the Docker API: create from a spec, wait for health, exec."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import docker
+from docker.types import Healthcheck, Mount
+from docker.utils.socket import STDERR, frames_iter
+
+from ..declaration.units import memory_bytes
+from ..errors import DockerError
+from ..planning.spec import ContainerSpec
+
+
+def create_container(api: docker.APIClient, spec: ContainerSpec) -> str:
+    """`docker create` + `network connect` for each further network (one per call
+    on API 1.41), then `docker start`."""
+    first = spec.networks[0] if spec.networks else None
+    networking = None
+    if first is not None:
+        networking = api.create_networking_config({
+            first.network: api.create_endpoint_config(ipv4_address=first.ip,
+                                                      aliases=first.aliases)})
+    healthcheck = None
+    if spec.healthcheck is not None:
+        check = spec.healthcheck
+        healthcheck = Healthcheck(
+            test=["CMD", *check.test], interval=int(check.interval * 1e9),
+            timeout=int(check.timeout * 1e9), retries=check.retries,
+            start_period=int(check.start_period * 1e9))
+    container = api.create_container(
+        image=spec.image, name=spec.name, command=spec.command,
+        environment=dict(spec.environment), labels=spec.labels, user=spec.user,
+        ports=[(p.container, p.protocol) for p in spec.ports],
+        host_config=_host_config(api, spec), networking_config=networking,
+        healthcheck=healthcheck, detach=True,
+    )
+    for attachment in spec.networks[1:]:
+        api.connect_container_to_network(container["Id"], attachment.network,
+                                         ipv4_address=attachment.ip,
+                                         aliases=attachment.aliases)
+    api.start(container["Id"])
+    return str(container["Id"])
+
+
+def _host_config(api: docker.APIClient, spec: ContainerSpec) -> dict[str, Any]:
+    limits = spec.limits
+    return dict(api.create_host_config(
+        port_bindings={f"{p.container}/{p.protocol}": (p.address, p.host) for p in spec.ports},
+        mounts=[Mount(m.target, m.source, type=m.type, read_only=m.read_only)
+                for m in spec.mounts],
+        tmpfs=dict(spec.tmpfs),
+        read_only=spec.read_only,
+        cap_drop=spec.cap_drop, cap_add=list(spec.cap_add) or None,
+        security_opt=spec.security_opt,
+        mem_limit=memory_bytes(limits.memory),
+        memswap_limit=spec.memory_swap,
+        nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids,
+        restart_policy=_restart_policy(spec.restart),
+        network_mode=spec.networks[0].network if spec.networks else "none",
+        init=False,
+    ))
+
+
+def _restart_policy(restart: str) -> dict[str, Any]:
+    name, _, count = restart.partition(":")
+    policy: dict[str, Any] = {"Name": "" if name == "no" else name}
+    if count:
+        policy["MaximumRetryCount"] = int(count)
+    return policy
+
+
+def wait_healthy(api: docker.APIClient, name: str, timeout: float) -> None:
+    """Until the container is healthy (or running, with no healthcheck)."""
+    deadline = time.monotonic() + timeout
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        state = api.inspect_container(name)["State"]
+        health = (state.get("Health") or {}).get("Status")
+        if state["Status"] in ("exited", "dead"):
+            break
+        if health == "healthy" or (health is None and state["Status"] == "running"):
+            return
+        if health == "unhealthy":
+            break
+        time.sleep(0.5)
+    logs = api.logs(name, tail=20).decode(errors="replace").rstrip()
+    checks = (state.get("Health") or {}).get("Log") or []
+    last_check = checks[-1]["Output"].strip() if checks else ""
+    detail = f"state {state.get('Status')}, health {(state.get('Health') or {}).get('Status')}"
+    raise DockerError(
+        f"{name} did not become healthy ({detail}).\n"
+        + (f"last healthcheck output: {last_check}\n" if last_check else "")
+        + (f"last log lines:\n{logs}" if logs else "no log output"))
+
+
+def exec_stream(api: docker.APIClient, name: str, command: list[str],
+                stdin: Iterable[bytes], output: Callable[[bytes], None]) -> tuple[int, str]:
+    """`docker exec -i`: stream `stdin` into the command while its output streams out."""
+    run = api.exec_create(name, command, stdin=True, stdout=True, stderr=True)
+    raw = api.exec_start(run["Id"], socket=True)
+    sock: socket.socket = getattr(raw, "_sock", raw)
+    failure: list[BaseException] = []
+
+    def feed() -> None:
+        try:
+            for chunk in stdin:
+                sock.sendall(chunk)
+        except BaseException as error:  # reported below, after the output is read
+            failure.append(error)
+        finally:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_WR)  # the command sees the end of its input
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    errors = bytearray()
+    for stream, data in frames_iter(raw, tty=False):
+        if stream == STDERR:
+            errors += data[:65536 - len(errors)]
+        else:
+            output(data)
+    writer.join()
+    raw.close()
+    if failure:
+        raise failure[0]
+    code = api.exec_inspect(run["Id"])["ExitCode"]
+    return int(code if code is not None else -1), errors.decode(errors="replace")

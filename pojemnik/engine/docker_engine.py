@@ -1,0 +1,296 @@
+"""One Docker engine through the Docker SDK: the only code that speaks Docker's API.
+
+`DockerEngine` implements `backend.Engine`. Every SDK error (and a connection lost
+under it, e.g. SSH) leaves this module as an `errors.DockerError` naming the engine.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import inspect
+import socket
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+import requests
+from docker.types import IPAMConfig, IPAMPool
+
+from ..console import Say
+from ..declaration.model import LABEL_PROJECT, LABEL_SERVICE
+from ..errors import DockerError
+from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
+from ..planning.state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
+from . import containers
+from .backend import ContainerRow, HostPort, ImageRow
+
+PortFree = Callable[[str, int, str], bool]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _translated(method: F) -> F:
+    """SDK and transport errors become DockerError, for plain calls and generators."""
+    def translate(self: DockerEngine, error: Exception) -> DockerError:
+        if isinstance(error, docker.errors.DockerException):
+            return DockerError(f"the Docker engine ({self.where}) refused: {error}")
+        return DockerError(f"lost the connection to the Docker engine ({self.where}): {error}")
+
+    caught = (docker.errors.DockerException, requests.RequestException, ConnectionError)
+    if inspect.isgeneratorfunction(method):
+        @functools.wraps(method)
+        def generator(self: DockerEngine, *args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from method(self, *args, **kwargs)
+            except caught as error:
+                raise translate(self, error) from error
+        return generator  # type: ignore[return-value]
+
+    @functools.wraps(method)
+    def plain(self: DockerEngine, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except caught as error:
+            raise translate(self, error) from error
+    return plain  # type: ignore[return-value]
+
+
+def project_filter(project: str) -> dict[str, str]:
+    return {"label": f"{LABEL_PROJECT}={project}"}
+
+
+class DockerEngine:
+    def __init__(self, client: docker.DockerClient, where: str = "local",
+                 port_free: PortFree | None = None,
+                 on_close: Callable[[], None] | None = None) -> None:
+        self.client = client
+        self.api = client.api
+        self.where = where
+        # Whether a host port is free, asked on the engine's host (a remote one over SSH).
+        self.port_free = port_free or local_port_free
+        self._on_close = on_close
+
+    def close(self) -> None:
+        self.client.close()
+        if self._on_close is not None:
+            self._on_close()
+
+    # --- observe ----------------------------------------------------------------
+
+    @_translated
+    def observe(self, project: str, ports: Sequence[HostPort]) -> Observed:
+        networks = [
+            ObservedNetwork(
+                name=n["Name"], id=n["Id"],
+                subnets=[c["Subnet"] for c in (n.get("IPAM") or {}).get("Config") or []
+                         if "Subnet" in c],
+                internal=bool(n.get("Internal")), labels=n.get("Labels") or {},
+            )
+            for n in self.api.networks()
+        ]
+        rows = self.api.containers(all=True, filters=project_filter(project))
+        observed_containers = [
+            ObservedContainer(
+                name=row["Names"][0].lstrip("/"), id=row["Id"], labels=row.get("Labels") or {},
+                state=row["State"], image=row.get("ImageID", ""),
+                networks=sorted((row.get("NetworkSettings") or {}).get("Networks") or {}),
+            )
+            for row in rows
+        ]
+        images: dict[str, ObservedImage] = {}
+        for image in self.api.images():
+            for tag in image.get("RepoTags") or []:
+                images[tag] = ObservedImage(tag, image["Id"], image.get("Labels") or {},
+                                            float(image.get("Created") or 0))
+        volumes = [v["Name"] for v in
+                   self.api.volumes(filters=project_filter(project)).get("Volumes") or []]
+        own_ports = {(p.get("IP", ""), p.get("PublicPort"), p.get("Type"))
+                     for row in rows for p in row.get("Ports") or [] if p.get("PublicPort")}
+        busy = [port for port in ports
+                if port not in own_ports and not self.port_free(*port)]
+        return Observed(networks, observed_containers, images, volumes, busy)
+
+    @_translated
+    def image_ids(self) -> dict[str, str]:
+        return {tag: image["Id"] for image in self.api.images()
+                for tag in image.get("RepoTags") or []}
+
+    @_translated
+    def list_images(self, tags: Iterable[str]) -> list[ImageRow]:
+        wanted = set(tags)
+        return [ImageRow(image.get("RepoTags") or [], image["Id"], int(image.get("Size") or 0),
+                         int(image.get("Created") or 0))
+                for image in self.api.images() if wanted & set(image.get("RepoTags") or [])]
+
+    @_translated
+    def project_containers(self, project: str) -> list[ContainerRow]:
+        rows = self.api.containers(all=True, filters=project_filter(project))
+        return sorted(
+            (ContainerRow(
+                name=row["Names"][0].lstrip("/"),
+                service=(row.get("Labels") or {}).get(LABEL_SERVICE, ""),
+                image=row["Image"], state=row["State"], status=row["Status"],
+                ports=", ".join(f"{p['IP']}:{p['PublicPort']}->{p['PrivatePort']}/{p['Type']}"
+                                for p in row.get("Ports") or [] if p.get("PublicPort")))
+             for row in rows),
+            key=lambda r: r.name)
+
+    # --- images -----------------------------------------------------------------
+
+    @_translated
+    def build(self, spec: ImageSpec, say: Say, nocache: bool = False) -> str:
+        """Build one image, streaming the builder's output line by line."""
+        say(f"[{spec.name}] building {spec.tag} from {spec.context}")
+        image_id = ""
+        stream = self.api.build(
+            path=spec.context, dockerfile=spec.dockerfile, tag=spec.tag,
+            buildargs=spec.build_args, labels=spec.labels, rm=True, forcerm=True,
+            nocache=nocache, pull=False, decode=True,
+        )
+        for chunk in stream:
+            if "error" in chunk:
+                raise DockerError(f"building {spec.tag} failed: {chunk['error'].strip()}")
+            for line in str(chunk.get("stream", "")).splitlines():
+                if line.strip():
+                    say(f"[{spec.name}] {line}")
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+        return image_id
+
+    @_translated
+    def pull(self, ref: str) -> None:
+        self.client.images.pull(ref)
+
+    @_translated
+    def import_rootfs(self, tarball: Path, ref: str, changes: list[str]) -> str:
+        repository, _, tag = ref.rpartition(":") if ":" in ref.split("/")[-1] else (ref, "", "")
+        result = self.api.import_image_from_file(str(tarball), repository=repository,
+                                                 tag=tag or "latest", changes=changes)
+        return str(result)
+
+    @_translated
+    def save_image(self, tag: str) -> Iterator[bytes]:
+        yield from self.api.get_image(tag, chunk_size=1 << 20)
+
+    @_translated
+    def load_image(self, chunks: Iterable[bytes]) -> None:
+        for _ in self.api.load_image(chunks):
+            pass
+
+    # --- networks and volumes ---------------------------------------------------
+
+    @_translated
+    def create_network(self, spec: NetworkSpec) -> None:
+        ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=spec.subnet, gateway=spec.gateway)])
+        self.api.create_network(spec.name, driver="bridge", ipam=ipam, internal=spec.internal,
+                                labels=spec.labels, check_duplicate=True)
+
+    @_translated
+    def remove_network(self, name: str) -> None:
+        """Remove a network after removing this project's containers on it (volumes stay).
+        Anyone else's container attached makes the engine refuse, which is reported."""
+        network = self.api.inspect_network(name)
+        project = (network.get("Labels") or {}).get(LABEL_PROJECT)
+        for endpoint in (network.get("Containers") or {}).values():
+            labels = self.api.inspect_container(endpoint["Name"])["Config"]["Labels"] or {}
+            if project and labels.get(LABEL_PROJECT) == project:
+                self.remove_container(endpoint["Name"])
+        self.api.remove_network(name)
+
+    @_translated
+    def remove_networks(self, project: str) -> list[str]:
+        removed = []
+        for network in self.api.networks(filters=project_filter(project)):
+            self.api.remove_network(network["Id"])
+            removed.append(network["Name"])
+        return removed
+
+    @_translated
+    def create_volume(self, name: str, labels: dict[str, str]) -> None:
+        self.api.create_volume(name=name, labels=labels)
+
+    @_translated
+    def remove_volumes(self, project: str) -> list[str]:
+        found = self.api.volumes(filters=project_filter(project))
+        removed = []
+        for volume in found.get("Volumes") or []:
+            self.api.remove_volume(volume["Name"])
+            removed.append(volume["Name"])
+        return removed
+
+    # --- containers -------------------------------------------------------------
+
+    @_translated
+    def create_container(self, spec: ContainerSpec) -> str:
+        return containers.create_container(self.api, spec)
+
+    @_translated
+    def start(self, name: str) -> None:
+        self.api.start(name)
+
+    @_translated
+    def remove_container(self, name: str) -> None:
+        """Stop gracefully (SIGTERM, then 10 s), then remove. Volumes stay."""
+        try:
+            self.api.stop(name, timeout=10)
+            self.api.remove_container(name, v=False, force=True)
+        except docker.errors.NotFound:
+            pass
+
+    @_translated
+    def container_id(self, name: str) -> str:
+        return str(self.api.inspect_container(name)["Id"])
+
+    @_translated
+    def wait_healthy(self, name: str, timeout: float = 180.0) -> None:
+        containers.wait_healthy(self.api, name, timeout)
+
+    @_translated
+    def logs(self, name: str, follow: bool, tail: int | str) -> Iterator[bytes]:
+        try:
+            if follow:
+                yield from self.api.logs(name, stream=True, follow=True, tail=tail)
+            else:
+                yield self.api.logs(name, tail=tail)
+        except docker.errors.NotFound as error:
+            raise DockerError(f"{name} does not exist; `invoke deploy` starts it") from error
+
+    @_translated
+    def exec(self, name: str, command: list[str]) -> tuple[int, str]:
+        run = self.api.exec_create(name, command, stdout=True, stderr=True)
+        output = self.api.exec_start(run["Id"]).decode(errors="replace")
+        return int(self.api.exec_inspect(run["Id"])["ExitCode"]), output
+
+    @_translated
+    def exec_stream(self, name: str, command: list[str], stdin: Iterable[bytes],
+                    output: Callable[[bytes], None]) -> tuple[int, str]:
+        return containers.exec_stream(self.api, name, command, stdin, output)
+
+
+def connect_local(base_url: str | None = None) -> DockerEngine:
+    """The engine on this machine (DOCKER_HOST and friends, as the docker CLI reads them)."""
+    try:
+        client = (docker.DockerClient(base_url=base_url) if base_url
+                  else docker.from_env())
+        client.ping()
+    except docker.errors.DockerException as error:
+        raise DockerError(
+            f"cannot reach the Docker engine ({error}); is it running, and may this "
+            "user use it (group `docker`)?") from error
+    return DockerEngine(client)
+
+
+def local_port_free(address: str, port: int, protocol: str) -> bool:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
+    with socket.socket(family, kind) as probe:
+        # As servers (and docker-proxy) do: a port whose last connections linger in
+        # TIME_WAIT is free to listen on again.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError as error:
+            # Only "in use" means busy; e.g. an address not on this host is for Docker to judge.
+            return error.errno != errno.EADDRINUSE
+    return True

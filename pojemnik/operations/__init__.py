@@ -1,0 +1,1 @@
+"""Operations: what tasks do, one module each, written against the two boundaries."""

@@ -1,0 +1,219 @@
+"""Move a PostgreSQL database from the old host into the new stack's database container.
+
+By dump and restore (pg_dump | psql), never by copying a live data directory. The dump
+is restored into a fresh database beside the live one, verified table by table (row
+count and a streaming, order-independent digest of the rows), and only then swapped in:
+new connections are blocked, sessions ended, and both renames happen in one transaction.
+The replaced database is kept as `<name>_before_copy_<time>` (the newest KEEP of them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..console import Say
+from ..engine.backend import Engine
+from ..errors import HostCommandError, OperationError
+from ..ssh.channels import CHUNK, finish_channel, open_channel
+from ..ssh.connection import describe
+
+if TYPE_CHECKING:
+    from fabric import Connection
+
+KEEP = 3  # replaced databases kept
+TABLES_SQL = ("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
+              "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")
+MODULUS = 1 << 256
+
+
+@dataclass(frozen=True)
+class DatabaseReport:
+    restored: bool
+    tables: dict[str, int]  # table -> rows, equal on both sides
+    kept: str = ""  # the replaced database's new name
+    dropped: tuple[str, ...] = ()  # older replaced databases removed
+
+
+class RowDigest:
+    """Rows as COPY prints them (one per line), hashed and summed: the same for the same
+    rows in any order, so neither side sorts a table, and nothing is held in memory."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.total = 0
+        self.rest = b""
+
+    def feed(self, data: bytes) -> None:
+        lines = (self.rest + data).split(b"\n")
+        self.rest = lines.pop()
+        for line in lines:
+            self.rows += 1
+            self.total = (self.total + int.from_bytes(hashlib.sha256(line).digest())) % MODULUS
+
+    def result(self) -> tuple[int, str]:
+        if self.rest:
+            self.feed(b"\n")
+        return self.rows, f"{self.total:064x}"
+
+
+Stats = dict[str, tuple[int, str]]
+
+
+class OldHost:
+    """The old server's PostgreSQL, as the postgres user on the host itself."""
+
+    def __init__(self, connection: Connection, database: str) -> None:
+        self.connection = connection
+        self.database = database
+        self.prefix = "cd / && runuser -u postgres -- " if connection.user == "root" else ""
+
+    def psql(self, sql: str) -> str:
+        return f"{self.prefix}psql -X -v ON_ERROR_STOP=1 -At -d {shlex.quote(self.database)} " \
+               f"-c {shlex.quote(sql)}"
+
+    def stream(self, command: str, output: Callable[[bytes], None], what: str) -> None:
+        channel = open_channel(self.connection, command)
+        channel.shutdown_write()
+        while chunk := channel.recv(CHUNK):
+            output(chunk)
+        finish_channel(channel, self.connection, what)
+
+    def stats(self) -> Stats:
+        listing = bytearray()
+        self.stream(self.psql(TABLES_SQL), listing.extend, "listing tables")
+        stats = {}
+        for table in listing.decode().split():
+            digest = RowDigest()
+            self.stream(self.psql(f"COPY {table} TO STDOUT"), digest.feed, f"reading {table}")
+            stats[table] = digest.result()
+        return stats
+
+    def dump(self) -> Iterator[bytes]:
+        channel = open_channel(self.connection, f"{self.prefix}pg_dump --no-owner "
+                               f"--no-privileges {shlex.quote(self.database)}")
+        channel.shutdown_write()
+        while chunk := channel.recv(CHUNK):
+            yield chunk
+        finish_channel(channel, self.connection, "pg_dump")
+
+
+class NewStack:
+    """The new stack's database container, through the engine (`docker exec -i`)."""
+
+    def __init__(self, engine: Engine, container: str) -> None:
+        self.engine = engine
+        self.container = container
+
+    def run(self, database: str, sql: str = "", stdin: Iterator[bytes] | None = None,
+            output: Callable[[bytes], None] | None = None) -> str:
+        command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", database]
+        if sql:
+            command += ["-c", sql]
+        collected = bytearray()
+        code, errors = self.engine.exec_stream(self.container, command, stdin or iter(()),
+                                               output or collected.extend)
+        if code != 0:
+            raise HostCommandError(f"{self.container}: psql -d {database} failed "
+                                   f"(exit {code}): {errors.strip()}")
+        return collected.decode(errors="replace")
+
+    def stats(self, database: str) -> Stats:
+        stats = {}
+        for table in self.run(database, TABLES_SQL).split():
+            digest = RowDigest()
+            self.run(database, f"COPY {table} TO STDOUT", output=digest.feed)
+            stats[table] = digest.result()
+        return stats
+
+    def databases(self) -> list[str]:
+        return self.run("postgres", "SELECT datname FROM pg_database").split()
+
+
+def copy_database(source: Connection, engine: Engine, container: str, database: str,
+                  say: Say, dry: bool = False) -> DatabaseReport:
+    old, new = OldHost(source, database), NewStack(engine, container)
+    if database not in new.databases():
+        raise OperationError(f"database {database} does not exist in {container}; deploy the "
+                             "new stack first (`deploy`), then copy into it")
+    wanted = old.stats()
+    counts = {table: rows for table, (rows, _) in wanted.items()}
+    if wanted == new.stats(database):
+        say(f"database {database}: already the same ({len(wanted)} tables); nothing restored")
+        return DatabaseReport(False, counts)
+    if dry:
+        say(f"database {database}: would be replaced by a dump of {describe(source)} "
+            f"({', '.join(f'{t}: {n} rows' for t, n in counts.items())})")
+        return DatabaseReport(False, counts)
+    incoming = restore(old, new, database, say)
+    after = new.stats(incoming)
+    if after != wanted:
+        bad = sorted(t for t in set(wanted) | set(after) if wanted.get(t) != after.get(t))
+        raise OperationError(f"database {database}: verification failed for tables {bad}; "
+                             f"the live database is untouched ({incoming} holds the attempt)")
+    kept = f"{database}_before_copy_{time.strftime('%Y%m%d%H%M%S')}"
+    swap(new, database, incoming, kept)
+    say(f"database {database}: swapped in; the previous one is kept as {kept}")
+    dropped = prune(new, database)
+    for name in dropped:
+        say(f"database {name}: dropped (only the newest {KEEP} replaced ones are kept)")
+    return DatabaseReport(True, counts, kept, tuple(dropped))
+
+
+def restore(old: OldHost, new: NewStack, database: str, say: Say) -> str:
+    """The dump restored into `<database>_incoming`, owned by the live one's owner."""
+    owner = new.run(database, "SELECT pg_get_userbyid(datdba) FROM pg_database "
+                    "WHERE datname = current_database()").strip()
+    incoming = f"{database}_incoming"
+    new.run("postgres", f"DROP DATABASE IF EXISTS {incoming}")
+    new.run("postgres", f"CREATE DATABASE {incoming} OWNER {owner}")
+    say(f"database {database}: dump from {describe(old.connection)}, restore into "
+        f"{new.container} (as role {owner})")
+
+    def script() -> Iterator[bytes]:
+        # Objects belong to the database's owner in the new stack, as the apps expect.
+        yield f"SET ROLE {owner};\n".encode()
+        yield from old.dump()
+
+    new.run(incoming, stdin=script())
+    return incoming
+
+
+def swap(new: NewStack, database: str, incoming: str, kept: str) -> None:
+    """No new connections, end the sessions, then both renames in one transaction. On any
+    failure the live database is where it was and accepts connections again."""
+    try:
+        new.run("postgres", f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+        new.run("postgres", SESSIONS_ENDED.format(database=database))
+        new.run("postgres", f"BEGIN; ALTER DATABASE {database} RENAME TO {kept}; "
+                f"ALTER DATABASE {incoming} RENAME TO {database}; COMMIT;")
+    finally:
+        live = database if kept not in new.databases() else kept
+        new.run("postgres", f"ALTER DATABASE {live} ALLOW_CONNECTIONS true")
+
+
+# Sessions are ended asynchronously: wait (up to 10 s) until none is left.
+SESSIONS_ENDED = """DO $$
+BEGIN
+  FOR i IN 1..100 LOOP
+    PERFORM pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE datname = '{database}' AND pid <> pg_backend_pid();
+    EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = '{database}'
+                          AND pid <> pg_backend_pid());
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$"""
+
+
+def prune(new: NewStack, database: str) -> list[str]:
+    """Drop all but the newest KEEP `<database>_before_copy_*` databases."""
+    kept = sorted(name for name in new.databases()
+                  if name.startswith(f"{database}_before_copy_"))
+    dropped = kept[:-KEEP] if len(kept) > KEEP else []
+    for name in dropped:
+        new.run("postgres", f"DROP DATABASE {name}")
+    return dropped

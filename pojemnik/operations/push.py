@@ -1,0 +1,39 @@
+"""`images.push`: images built here shipped to a host's engine, so a small server need not
+build. Streamed (`docker save` here, `docker load` there), skipped where the host has the
+same image id. Labels (the build-context hash) travel with the image, so the host's plan
+then sees them as built."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..console import Say
+from ..engine.backend import Engine
+from ..errors import OperationError
+
+
+def push_images(local: Engine, remote: Engine, tags: list[str], say: Say) -> None:
+    here, there = local.image_ids(), remote.image_ids()
+    for tag in tags:
+        if tag not in here:
+            raise OperationError(f"image {tag} is not built here; run `invoke images.build` "
+                                 "(and `invoke images.base`) first")
+        if there.get(tag) == here[tag]:
+            say(f"image {tag}: already on the host")
+            continue
+        say(f"image {tag}: sending ({here[tag][7:19]})")
+        sent = 0
+
+        def chunks(tag: str = tag) -> Iterable[bytes]:
+            nonlocal sent
+            for chunk in local.save_image(tag):
+                sent += len(chunk)
+                if sent // (64 << 20) != (sent - len(chunk)) // (64 << 20):
+                    say(f"image {tag}: {sent >> 20} MiB sent")
+                yield chunk
+
+        remote.load_image(chunks())
+        if remote.image_ids().get(tag) != here[tag]:
+            raise OperationError(f"image {tag}: the host did not end up with {here[tag][:19]}")
+        say(f"image {tag}: loaded ({sent >> 20} MiB)")
+

@@ -1,0 +1,1 @@
+"""Planning: declaration + observed state -> actions, and their renderings. Pure."""

@@ -1,0 +1,97 @@
+"""Check a declaration against what the engine reports: taken subnets and ports, images
+that exist nowhere. Pure, like the static checks it follows (`declaration.validate`)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ..declaration.model import Network, Stack
+from ..declaration.problems import Problem
+from ..declaration.validate import IPNet, check_declaration
+from .state import Observed
+
+
+def validate(stack: Stack, observed: Observed | None = None, images_only: bool = False,
+             recreate_networks: bool = False) -> list[Problem]:
+    """Every problem at once: the declaration's own, then those against the engine.
+    `recreate_networks`: the user agreed that networks whose settings changed are
+    recreated."""
+    problems = check_declaration(stack, images_only)
+    if observed is not None:
+        problems += check_against_engine(stack, observed, images_only, recreate_networks)
+    return problems
+
+
+def check_against_engine(stack: Stack, observed: Observed, images_only: bool = False,
+                         recreate_networks: bool = False) -> list[Problem]:
+    checks = _EngineChecks(stack, observed, recreate_networks)
+    if not images_only:
+        checks.subnets()
+        checks.images()
+        checks.ports()
+    return checks.problems
+
+
+class _EngineChecks:
+    def __init__(self, stack: Stack, observed: Observed, recreate_networks: bool) -> None:
+        self.stack = stack
+        self.observed = observed
+        self.recreate_networks = recreate_networks
+        self.problems: list[Problem] = []
+
+    def add(self, field: str, message: str, fix: str) -> None:
+        self.problems.append(Problem(f"{self.stack.source}: {field}", message, fix))
+
+    def subnets(self) -> None:
+        for net in self.stack.networks:
+            try:
+                subnet = ipaddress.ip_network(net.subnet, strict=True)
+            except ValueError:
+                continue  # reported by the declaration's own checks
+            self._engine_overlap(net, subnet)
+
+    def _engine_overlap(self, net: Network, subnet: IPNet) -> None:
+        own_name = self.stack.network_name(net.name)
+        for existing in self.observed.networks:
+            for raw in existing.subnets:
+                try:
+                    other = ipaddress.ip_network(raw, strict=False)
+                except ValueError:
+                    continue
+                if existing.name == own_name:
+                    if other != subnet and not self.recreate_networks:
+                        self.add(
+                            f"networks.{net.name}.subnet",
+                            f"network {own_name} already exists with subnet {other}, "
+                            f"declared {subnet}; changing it means recreating the network "
+                            "and every container on it",
+                            "deploy with --recreate-networks (containers are recreated, "
+                            f"volumes kept), or set the subnet back to {other}",
+                        )
+                elif subnet.version == other.version and subnet.overlaps(other):
+                    self.add(
+                        f"networks.{net.name}.subnet",
+                        f"{subnet} overlaps {other} of existing docker network "
+                        f"{existing.name!r}",
+                        "choose a free range (see `docker network inspect`), or remove "
+                        "that network",
+                    )
+
+    def images(self) -> None:
+        for service in self.stack.services:
+            if self.stack.image(service.image) is None \
+                    and service.image not in self.observed.images:
+                declared = ", ".join(i.name for i in self.stack.images) or "none"
+                self.add(f"services.{service.name}.image", f"unknown image {service.image!r} "
+                         "(not declared, and not present on the engine)",
+                         f"use a declared image ({declared}) or add images/{service.image}/")
+
+    def ports(self) -> None:
+        busy = set(self.observed.busy_ports)
+        for service in self.stack.services:
+            for i, port in enumerate(service.ports):
+                if (port.address, port.host, port.protocol) in busy:
+                    self.add(f"services.{service.name}.ports[{i}]",
+                             f"host port {port.address}:{port.host}/{port.protocol} is "
+                             "already in use by another program or container",
+                             "stop what uses it, or choose another port (e.g. HTTP_PORT in .env)")

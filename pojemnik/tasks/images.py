@@ -1,0 +1,75 @@
+"""`images.*`: build, list, push, and the base image."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from invoke import Context, Exit, task
+
+from ..console import say
+from .context import engine_of, guard, is_remote, names, print_table, require_declared, stack_of
+from .stack import converge_task
+
+
+@task(help={"name": "image to build (default: all), comma-separated for several",
+            "refresh": "ignore the layer cache so apt-get update/upgrade really run again"})
+def build(c: Context, name: str = "", refresh: bool = False) -> None:
+    """Build images from images/<name>/ (`docker image build`) whose context changed."""
+    from ..planning.plan import Options
+
+    stack = stack_of(c)
+    wanted = names(name) or frozenset(i.name for i in stack.images)
+    require_declared("image", wanted, [i.name for i in stack.images])
+    converge_task(c, Options(only_services=frozenset(), only_images=wanted, refresh=refresh,
+                             now=time.time()))
+
+
+@task(help={"json": "machine-readable output"})
+def list_(c: Context, json_: bool = False) -> None:
+    """List the stack's images and the base image (`docker image list`)."""
+    stack = stack_of(c)
+    tags = {stack.image_tag(i.name) for i in stack.images} | {stack.base_image}
+    with engine_of(c) as engine:
+        images = guard(lambda: engine.list_images(tags))
+    rows = [{"tags": image.tags, "id": image.id[7:19], "size_mb": round(image.size / 2**20),
+             "created": image.created} for image in images]
+    if json_:
+        print(json.dumps(rows, indent=2))
+        return
+    print_table(["TAG", "ID", "SIZE"], [[", ".join(r["tags"]), str(r["id"]),  # type: ignore[arg-type]
+                                         f"{r['size_mb']} MB"] for r in rows])
+
+
+@task(help={"name": "image to push (default: all, and the base image)"})
+def push(c: Context, name: str = "") -> None:
+    """Ship images built here to the host (fab -H): no builds on a small server."""
+    from ..engine.docker_engine import connect_local
+    from ..operations.push import push_images
+
+    if not is_remote(c):
+        raise Exit("images.push sends images to a remote host: fab -H user@server "
+                   "images.push (build them first with invoke images.build)", code=2)
+    stack = stack_of(c)
+    wanted = names(name) or frozenset(i.name for i in stack.images)
+    require_declared("image", wanted, [i.name for i in stack.images])
+    tags = [stack.image_tag(n) for n in sorted(wanted)]
+    if not name:
+        tags.insert(0, stack.base_image)
+    local = guard(lambda: connect_local(c.config.pojemnik.get("docker_host")))
+    try:
+        with engine_of(c) as remote:
+            guard(lambda: push_images(local, remote, tags, say))
+    finally:
+        local.close()
+
+
+@task
+def base(c: Context) -> None:
+    """Make BASE_IMAGE if missing: pull it, or build it from Debian packages."""
+    from ..operations.base_image import ensure_base
+
+    stack = stack_of(c)
+    with engine_of(c) as engine:
+        guard(lambda: ensure_base(engine, stack.base_image, say))
+    say(f"base image {stack.base_image}: present")

@@ -1,0 +1,64 @@
+"""`networks.create`, `containers.run` and `export.compose`: parts of a deploy, alone."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from invoke import Context, task
+
+from ..console import say
+from ..declaration.problems import InvalidStack, Problem
+from .context import declared, engine_of, guard, names, require_declared, stack_of
+from .stack import converge_task
+
+
+@task
+def networks_create(c: Context) -> None:
+    """Create the declared networks (`docker network create --subnet ...`)."""
+    from ..operations.converge import create_networks
+
+    stack, problems = declared(c)
+    with engine_of(c) as engine:
+        guard(lambda: create_networks(stack, engine, say, problems))
+    say(f"{len(stack.networks)} networks present")
+
+
+@task(help={"name": "service to run (default: all), comma-separated for several"})
+def containers_run(c: Context, name: str = "") -> None:
+    """Run services with their networks, IPs, ports, mounts (`docker run`); no builds.
+
+    Networks, volumes and secrets they need are created too; images must be present.
+    """
+    from ..planning.plan import Options
+
+    stack = stack_of(c)
+    wanted = names(name)
+    require_declared("service", wanted or (), [s.name for s in stack.services])
+    converge_task(c, Options(only_services=wanted, build=False))
+
+
+@task(help={"output": "file to write (default compose.yaml; - for standard output)"})
+def export_compose(c: Context, output: str = "compose.yaml") -> None:
+    """Write an equivalent compose.yaml (networks, fixed IPs, ports, mounts, limits)."""
+    from ..declaration.validate import check_declaration
+    from ..operations.secrets import write_all
+    from ..planning.compose import compose_document, to_yaml
+
+    stack = stack_of(c)
+    guard(lambda: _valid(check_declaration(stack)))
+    # The file mounts the secret files; make them now so `docker compose up` finds them.
+    write_all(stack, say)
+    text = (f"# Compose file exported by pojemnik from {stack.source} (project "
+            f"{stack.project}).\n# Same network and volume names: `invoke down` then "
+            "`docker compose up -d` keeps the data.\n" + to_yaml(compose_document(stack)) + "\n")
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text)
+        say(f"wrote {output}")
+
+
+def _valid(problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidStack(problems)

@@ -1,0 +1,134 @@
+"""The stack's own tasks: deploy, plan, check, ps, logs, down."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from invoke import Context, Exit, task
+
+from ..console import say
+from .context import (
+    declared,
+    engine_of,
+    guard,
+    is_remote,
+    print_table,
+    render_plan,
+    require_declared,
+    stack_of,
+)
+
+if TYPE_CHECKING:
+    from ..planning.plan import Options
+
+
+def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "table") -> None:
+    """Deploy (or, dry, show the plan) with these planning options."""
+    from ..operations.deploy import deploy as run_deploy
+    from ..planning.plan import summary
+
+    stack, problems = declared(c)
+    with engine_of(c) as engine:
+        outcome = guard(lambda: run_deploy(stack, engine, options, say, dry=dry,
+                                           problems=problems,
+                                           host=c if is_remote(c) else None))
+    if dry or not outcome.applied:
+        print(render_plan(outcome.plan, fmt, stack))
+    if not dry:
+        say(f"{stack.project}: {summary(outcome.plan)}")
+
+
+@task(help={"dry": "print the plan, change nothing",
+            "format": "with --dry: table, json or bash",
+            "remove_orphans": "also remove containers of services no longer declared",
+            "recreate_networks": "recreate networks whose subnet changed, with their "
+                                 "containers (volumes are kept)"})
+def deploy(c: Context, dry: bool = False, format: str = "table",
+           remove_orphans: bool = False, recreate_networks: bool = False) -> None:
+    """Build, create networks and run every service in dependency order, waiting for health."""
+    from ..planning.plan import Options
+
+    converge_task(c, Options(remove_orphans=remove_orphans,
+                             recreate_networks=recreate_networks, now=time.time()),
+                  dry=dry, fmt=format)
+
+
+@task(help={"format": "table (default), json, or bash: the equivalent docker commands",
+            "refresh": "plan image rebuilds with fresh package updates"})
+def plan(c: Context, format: str = "table", refresh: bool = False) -> None:
+    """Show what `deploy` would do and why, without doing it."""
+    from ..operations.converge import checked_plan
+    from ..planning.plan import Options
+
+    stack, problems = declared(c)
+    options = Options(refresh=refresh, now=time.time())
+    with engine_of(c) as engine:
+        result = guard(lambda: checked_plan(stack, engine, options, problems))
+    print(render_plan(result, format, stack))
+
+
+@task
+def check(c: Context) -> None:
+    """Validate the declaration and .env against the engine; change nothing."""
+    from ..operations.converge import checked_plan
+    from ..planning.plan import Options
+
+    stack, problems = declared(c)
+    with engine_of(c) as engine:
+        guard(lambda: checked_plan(stack, engine, Options(build=False), problems))
+    say(f"{stack.project}: {len(stack.services)} services, {len(stack.networks)} networks, "
+        f"{len(stack.images)} images: no problems")
+
+
+@task(help={"json": "machine-readable output"})
+def ps(c: Context, json_: bool = False) -> None:
+    """List the stack's containers, stopped ones too (`docker ps --all`)."""
+    stack = stack_of(c)
+    with engine_of(c) as engine:
+        rows = guard(lambda: engine.project_containers(stack.project))
+    if json_:
+        print(json.dumps([asdict(r) for r in rows], indent=2))
+        return
+    print_table(["NAME", "SERVICE", "IMAGE", "STATUS", "PORTS"],
+                [[r.name, r.service, r.image, r.status, r.ports] for r in rows])
+
+
+@task(help={"name": "service (default: all)", "follow": "keep streaming new lines",
+            "tail": "lines from the end (default 100; 'all' for everything)"})
+def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100") -> None:
+    """Show a service's logs (`docker logs`); --follow streams them."""
+    stack = stack_of(c)
+    services = [name] if name else [s.name for s in stack.services]
+    require_declared("service", services, [s.name for s in stack.services])
+    if follow and len(services) > 1:
+        raise Exit("--follow needs one service: --name SERVICE", code=2)
+    if tail != "all" and not tail.isdigit():
+        raise Exit(f"--tail {tail!r}: give a number of lines, or 'all'", code=2)
+    count: int | str = tail if tail == "all" else int(tail)
+    with engine_of(c) as engine:
+        for service in services:
+            container = stack.container_name(service)
+            if len(services) > 1:
+                print(f"==> {container} <==", flush=True)
+
+            def show(container: str = container) -> None:
+                for chunk in engine.logs(container, follow, count):
+                    sys.stdout.write(chunk.decode(errors="replace"))
+                    sys.stdout.flush()
+
+            guard(show)
+
+
+@task(help={"volumes": "also remove the named volumes: DELETES the data (databases)"})
+def down(c: Context, volumes: bool = False) -> None:
+    """Remove the stack's containers and networks; volumes (data) are kept unless --volumes."""
+    from ..operations.teardown import down as tear_down
+
+    stack = stack_of(c)
+    with engine_of(c) as engine:
+        guard(lambda: tear_down(engine, stack.project, say, volumes=volumes))
+
