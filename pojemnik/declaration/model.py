@@ -233,10 +233,18 @@ class Stack:
             return str((self.root / relative).resolve())
         return f"{self.mount_root.rstrip('/')}/{relative}"
 
-    def mounted_paths(self) -> list[str]:
-        """Repository paths that containers bind-mount: what a remote host needs."""
-        paths = {m.source for s in self.services for m in s.mounts if isinstance(m, Bind)}
-        return sorted(paths)
+    def config_paths(self) -> list[str]:
+        """Repository paths bind-mounted read-only (config, code, sites): mirrored to a
+        remote host, the checkout being their truth."""
+        data = set(self.data_paths())
+        return sorted({m.source for s in self.services for m in s.mounts
+                       if isinstance(m, Bind) and m.read_only and m.source not in data})
+
+    def data_paths(self) -> list[str]:
+        """Repository paths bind-mounted writable somewhere: data the containers write
+        (uploads). On a remote host they are created if missing, never overwritten."""
+        return sorted({m.source for s in self.services for m in s.mounts
+                       if isinstance(m, Bind) and not m.read_only})
 
     def state_path(self) -> Path:
         """Local record of what was applied that the engine cannot hold (reloaded config)."""

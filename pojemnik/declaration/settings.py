@@ -31,7 +31,13 @@ def parse_env_file(path: Path) -> tuple[list[Entry], list[Problem]]:
     problems: list[Problem] = []
     if not path.exists():
         return entries, problems
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[:error.start].count(b"\n") + 1
+        return entries, [Problem(f"{path.name}:{line}", f"not UTF-8 text ({error.reason} "
+                                 f"at byte {error.start})",
+                                 f"save {path.name} as UTF-8")]
     for binding in parse_stream(io.StringIO(text)):
         raw = binding.original.string
         # The parser folds leading blank lines (which may hold spaces or tabs) into the

@@ -8,9 +8,9 @@ again picks up where it stopped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from ..console import Say
 from ..declaration.model import LABEL_CONFIG_HASH, Stack
@@ -23,10 +23,15 @@ from ..planning.checks import check_against_engine
 from ..planning.state import Observed, ObservedImage
 from .base_image import ensure_base
 from .local_state import LocalState
-from .secrets import write_secret
+from .secrets import LocalSecrets, SecretStore
 from .workspace import context_hashes, with_workspace
 
 BUILD_WORKERS = 2  # a small server has few cores; more parallel builds only thrash
+WAVE_WORKERS = 4  # containers started at once (each polls the engine until healthy)
+
+
+class ConfigRejected(OperationError):
+    """A service's config check refused the new config; the running one is kept."""
 
 
 @dataclass(frozen=True)
@@ -35,27 +40,45 @@ class Outcome:
     applied: bool
 
 
-def observe(stack: Stack, engine: Engine, state: LocalState) -> Observed:
+class Shipment(Protocol):
+    """Mounted files delivered where the engine is (a remote host's stack directory)."""
+
+    def ship(self) -> None: ...
+    def restore(self) -> None:
+        """Put back the files the last `ship` replaced (after a rejected config)."""
+        ...
+
+
+@dataclass
+class Target:
+    """Where a deploy acts beyond the engine: secrets and files (this machine by default)."""
+
+    secrets: SecretStore = field(default_factory=LocalSecrets)
+    shipment: Shipment | None = None
+
+
+def observe(stack: Stack, engine: Engine, state: LocalState, target: Target) -> Observed:
     ports = [(port.address, port.host, port.protocol)
              for service in stack.services for port in service.ports]
-    return with_workspace(stack, engine.observe(stack.project, ports), state)
+    return with_workspace(stack, engine.observe(stack.project, ports), state, target.secrets)
 
 
 def checked_plan(stack: Stack, engine: Engine, options: p.Options,
                  extra_problems: list[Problem] | None = None,
-                 state: LocalState | None = None) -> p.Plan:
+                 target: Target | None = None) -> p.Plan:
     """Validate, observe, validate against the engine (raising every problem at once),
     plan. Changes nothing."""
-    return _checked(stack, engine, options, extra_problems or [], state)[0]
+    state = LocalState.load(stack.state_path())
+    return _checked(stack, engine, options, extra_problems or [], state, target or Target())[0]
 
 
 def _checked(stack: Stack, engine: Engine, options: p.Options, extra_problems: list[Problem],
-             state: LocalState | None) -> tuple[p.Plan, Observed]:
+             state: LocalState, target: Target) -> tuple[p.Plan, Observed]:
     images_only = options.only_services == frozenset()
     problems = [*extra_problems, *check_declaration(stack, images_only)]
     if problems:
         raise InvalidStack(problems)
-    observed = observe(stack, engine, state or LocalState.load(stack.state_path()))
+    observed = observe(stack, engine, state, target)
     problems = check_against_engine(stack, observed, images_only, options.recreate_networks)
     if problems:
         raise InvalidStack(problems)
@@ -64,9 +87,10 @@ def _checked(stack: Stack, engine: Engine, options: p.Options, extra_problems: l
 
 def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
              dry: bool = False, extra_problems: list[Problem] | None = None,
-             ship_files: Callable[[], None] | None = None) -> Outcome:
+             target: Target | None = None) -> Outcome:
+    target = target or Target()
     state = LocalState.load(stack.state_path())
-    plan, observed = _checked(stack, engine, options, extra_problems or [], state)
+    plan, observed = _checked(stack, engine, options, extra_problems or [], state, target)
     if dry or not plan:
         return Outcome(plan, applied=False)
     if plan.of_kind(p.BUILD_BASE):
@@ -75,26 +99,25 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
         observed = replace(observed, context_hashes=context_hashes(stack, base_id),
                            images={**observed.images, stack.base_image: _base(stack, base_id)})
         plan = p.make_plan(stack, observed, options)
-    apply(plan, engine, say, state, ship_files)
+    apply(plan, engine, say, state, target)
     return Outcome(plan, applied=True)
 
 
 def create_networks(stack: Stack, engine: Engine, say: Say,
                     extra_problems: list[Problem] | None = None) -> None:
     """Just the networks of a deploy (`networks.create`), checked the same way."""
-    state = LocalState.load(stack.state_path())
-    plan = checked_plan(stack, engine, p.Options(build=False), extra_problems, state)
-    apply(plan.only(p.CREATE_NETWORK), engine, say, state)
+    plan = checked_plan(stack, engine, p.Options(build=False), extra_problems)
+    apply(plan.only(p.CREATE_NETWORK), engine, say, LocalState.load(stack.state_path()),
+          Target())
 
 
 def _base(stack: Stack, image_id: str) -> ObservedImage:
     return ObservedImage(stack.base_image, image_id)
 
 
-def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState,
-          ship_files: Callable[[], None] | None = None) -> None:
-    """`ship_files` mirrors mounted files to a remote host, once secrets exist and before
-    any container that mounts them starts."""
+def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Target) -> None:
+    """Secrets are made where the engine is; a remote host gets its mounted files once
+    they exist and before any container that mounts them starts."""
     for action in plan.of_kind(p.BUILD_BASE):
         ensure_base(engine, action.target, say)
     builds = [(a.image, a.fresh) for a in plan.of_kind(p.BUILD) if a.image]
@@ -118,20 +141,27 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState,
         engine.create_volume(action.target, action.labels)
     for action in plan.of_kind(p.CREATE_SECRET):
         assert action.secret
-        write_secret(action.secret, say)
-    if ship_files is not None and plan.of_kind(p.CREATE, p.RECREATE, p.START, p.RELOAD):
-        ship_files()
+        target.secrets.create(action.secret, say)
+    if target.shipment is not None and plan.of_kind(p.CREATE, p.RECREATE, p.START, p.RELOAD):
+        target.shipment.ship()
     for action in plan.of_kind(p.REMOVE_ORPHAN):
         say(f"container {action.target}: removing ({action.reason})")
         engine.remove_container(action.target)
-    _containers(plan, engine, say, state)
+    try:
+        _containers(plan, engine, say, state)
+    except ConfigRejected:
+        if target.shipment is not None:
+            # The host must not keep a config that a restart (OOM kill, reboot) would load.
+            target.shipment.restore()
+            say("files: the last good config is back on the host")
+        raise
 
 
 def _containers(plan: p.Plan, engine: Engine, say: Say, state: LocalState) -> None:
     actions = plan.of_kind(p.CREATE, p.RECREATE, p.START, p.RELOAD)
     for wave in sorted({a.wave for a in actions}):
         batch = [a for a in actions if a.wave == wave]
-        with ThreadPoolExecutor(max_workers=max(1, len(batch))) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(len(batch), WAVE_WORKERS))) as pool:
             for future in [pool.submit(_one_container, a, engine, say) for a in batch]:
                 future.result()
         # Remember which config each (re)loaded container runs, once the wave is healthy.
@@ -167,7 +197,7 @@ def reload_config(engine: Engine, action: p.Action) -> None:
     if reload.check:
         code, output = engine.exec(action.target, list(reload.check))
         if code != 0:
-            raise OperationError(
+            raise ConfigRejected(
                 f"{action.target}: the new config is rejected by `{' '.join(reload.check)}`; "
                 f"the running config is kept.\n{output.rstrip()}")
     code, output = engine.exec(action.target, list(reload.command))

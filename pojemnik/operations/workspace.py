@@ -1,6 +1,7 @@
 """What the checkout holds, as the planner needs it: build-context hashes, the secrets
-that exist, the content of watched config, and the config each container was reloaded
-with. The filesystem half of observing; the engine's half is `Engine.observe`."""
+that exist (where the engine is), the content of watched config, and the config each
+container was reloaded with. The filesystem half of observing; the engine's half is
+`Engine.observe`."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..declaration.model import Stack
-from ..planning.spec import image_spec
+from ..planning.spec import image_spec, secret_spec
 from ..planning.state import Observed
 from .hashing import context_hash, paths_hash
 from .local_state import LocalState
+from .secrets import SecretStore
 
 
 def context_hashes(stack: Stack, base_image_id: str) -> dict[str, str]:
@@ -25,13 +27,15 @@ def context_hashes(stack: Stack, base_image_id: str) -> dict[str, str]:
     return hashes
 
 
-def with_workspace(stack: Stack, observed: Observed, state: LocalState) -> Observed:
-    """The engine's observations completed with the checkout's."""
+def with_workspace(stack: Stack, observed: Observed, state: LocalState,
+                   secrets: SecretStore) -> Observed:
+    """The engine's observations completed with the checkout's (and the secrets that
+    exist where the engine is)."""
     base = observed.images.get(stack.base_image)
     return replace(
         observed,
         context_hashes=context_hashes(stack, base.id if base else ""),
-        secrets=[s.name for s in stack.secrets if stack.secret_path(s.name).is_file()],
+        secrets=secrets.present([secret_spec(stack, s) for s in stack.secrets]),
         config_hashes={s.name: paths_hash(stack.root, s.watched()) for s in stack.services
                        if s.reload is not None},
         applied_config=dict(state.applied_config),

@@ -56,7 +56,7 @@ class ImageSpec:
 @dataclass(frozen=True)
 class SecretSpec:
     name: str
-    path: str  # the file in the checkout that holds it
+    path: str  # the file that holds it, on the engine's host
     length: int
 
 
@@ -198,4 +198,6 @@ def volume_labels(stack: Stack, volume: str) -> dict[str, str]:
 
 
 def secret_spec(stack: Stack, secret: Secret) -> SecretSpec:
-    return SecretSpec(secret.name, str(stack.secret_path(secret.name)), secret.length)
+    """The secret's file as the engine's host sees it (what containers mount)."""
+    return SecretSpec(secret.name, stack.host_path(f"{stack.secrets_dir()}/{secret.name}"),
+                      secret.length)

@@ -23,6 +23,8 @@ from .context import (
 )
 
 if TYPE_CHECKING:
+    from ..declaration.model import Stack
+    from ..operations.converge import Target
     from ..planning.plan import Options
 
 
@@ -40,6 +42,15 @@ def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "t
         print(render_plan(outcome.plan, fmt, stack))
     if not dry:
         say(f"{stack.project}: {summary(outcome.plan)}")
+
+
+def target_of(c: Context, stack: Stack) -> Target | None:
+    """For a plan on a host: its secrets are the host's, not the checkout's."""
+    if not is_remote(c):
+        return None
+    from ..operations.deploy import remote_target
+
+    return remote_target(c, stack, say, dry=True)
 
 
 @task(help={"dry": "print the plan, change nothing",
@@ -67,7 +78,7 @@ def plan(c: Context, format: str = "table", refresh: bool = False) -> None:
     stack, problems = declared(c)
     options = Options(refresh=refresh, now=time.time())
     with engine_of(c) as engine:
-        result = guard(lambda: checked_plan(stack, engine, options, problems))
+        result = guard(lambda: checked_plan(stack, engine, options, problems, target_of(c, stack)))
     print(render_plan(result, format, stack))
 
 
@@ -79,7 +90,8 @@ def check(c: Context) -> None:
 
     stack, problems = declared(c)
     with engine_of(c) as engine:
-        guard(lambda: checked_plan(stack, engine, Options(build=False), problems))
+        guard(lambda: checked_plan(stack, engine, Options(build=False), problems,
+                                   target_of(c, stack)))
     say(f"{stack.project}: {len(stack.services)} services, {len(stack.networks)} networks, "
         f"{len(stack.images)} images: no problems")
 

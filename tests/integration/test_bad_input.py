@@ -8,13 +8,14 @@ engine holds no object of the project and no secret was written.
 from __future__ import annotations
 
 import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import docker
 import pytest
 
-from .conftest import Copy, make_copy
+from .conftest import INVOKE, Copy, make_copy
 
 pytestmark = pytest.mark.integration
 
@@ -74,6 +75,21 @@ CASES: dict[str, tuple[Breaker, list[str]]] = {
         lambda root, c: ((root / ".env").write_text("HTTP_PORT=8080\nthis is not a setting\n"),
                          {})[1],
         [".env:2", "cannot parse 'this is not a setting'"]),
+    "host port out of range": (
+        lambda root, c: {"HTTP_PORT": "70000"},
+        ["services.proxy.ports[0]", "host port 70000 is out of range"]),
+    "syntax error in stack.py": (
+        lambda root, c: (edit(root / "stack.py", "def declare(settings: Settings) -> Stack:",
+                              "def declare(settings: Settings) -> Stack"), {})[1],
+        ["stack.py:", "syntax error"]),
+    "declare() fails": (
+        lambda root, c: (edit(root / "stack.py", "    publish = settings[\"PUBLISH_ADDRESS\"]",
+                              "    publish = settings[\"PUBLISH_ADDRESS\"] + 1"), {})[1],
+        ["stack.py:", "declare() failed: TypeError"]),
+    ".env not UTF-8": (
+        lambda root, c: ((root / ".env").write_bytes(b"HTTP_PORT=8080\nNAME=caf\xe9\n"),
+                         {})[1],
+        [".env", "not UTF-8"]),
     "required variable unset": (
         lambda root, c: ((root / ".env.example").write_text(
             (root / ".env.example").read_text() + "\nADMIN_EMAIL=\n"), {})[1],
@@ -126,3 +142,32 @@ def test_subnet_overlapping_an_existing_network_is_refused(
     assert result.returncode == 2, output
     assert "overlaps" in output and squatter.name in output
     assert engine_objects(client, copy.project) == []
+
+
+TASKS = [["down", "--volumes"], ["ps"], ["logs"], ["images.list"], ["images.build"],
+         ["images.base"], ["networks.create"], ["containers.run"], ["export.compose"],
+         ["plan"], ["check"], ["deploy"]]
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t[0])
+def test_every_task_refuses_a_broken_env(client: docker.DockerClient, scratch_repo: Path,
+                                         task: list[str]) -> None:
+    """A typo (':' for '=') must not make `down --volumes` act on the default project."""
+    copy = make_copy(client, scratch_repo)
+    (scratch_repo / ".env").write_text(f"POJEMNIK_PROJECT: {copy.project}\n")
+    env = {k: v for k, v in copy.env.items() if k != "POJEMNIK_PROJECT"}
+    result = subprocess.run([*INVOKE, *task], cwd=scratch_repo, env=env, text=True,
+                            capture_output=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert ".env:1" in output and "cannot parse" in output
+    assert "Traceback" not in output
+    assert not (scratch_repo / "compose.yaml").exists()
+
+
+def test_a_bad_tail_is_a_message(client: docker.DockerClient, scratch_repo: Path) -> None:
+    copy = make_copy(client, scratch_repo)
+    result = copy.invoke("logs", "--tail", "x", check=False)
+    assert result.returncode == 2
+    assert "--tail 'x'" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

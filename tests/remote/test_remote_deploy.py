@@ -50,8 +50,8 @@ def test_remote_deploy_serves_the_sites(deployment: Deployment, server: RemoteHo
     # The bind mounts point at the documented directory on the server.
     mounts = server.run(f"docker inspect -f '{{{{json .Mounts}}}}' {deployment.project}-proxy")
     assert f"/srv/pojemnik/{deployment.project}/config/nginx" in mounts.text
-    secret = server.run(f"stat -c %a /srv/pojemnik/{deployment.project}/.secrets")
-    assert secret.text.strip() == "700"
+    secrets = server.run(f"stat -c %a /srv/pojemnik/{deployment.project}/.secrets")
+    assert secrets.text.strip() == "700"
 
 
 def test_second_remote_deploy_is_a_no_op(deployment: Deployment, server: RemoteHost) -> None:
@@ -65,16 +65,25 @@ def test_second_remote_deploy_is_a_no_op(deployment: Deployment, server: RemoteH
     assert sorted(before) == sorted(after) and len(after) == 4
 
 
-def test_a_fresh_checkout_takes_the_servers_secrets(deployment: Deployment,
-                                                   server: RemoteHost) -> None:
+def test_secrets_are_made_on_the_host_and_never_sent(deployment: Deployment,
+                                                     server: RemoteHost) -> None:
+    secret = f"/srv/pojemnik/{deployment.project}/.secrets/{deployment.project}/db_password"
+    on_server = server.run(f"cat {secret}").text
+    assert len(on_server) >= 32
+    assert server.run(f"stat -c %a {secret}").text.strip() == "644"  # in a 0700 directory
     local = REPO / ".secrets" / deployment.project / "db_password"
-    on_server = server.run(f"cat /srv/pojemnik/{deployment.project}/.secrets/"
-                           f"{deployment.project}/db_password").text
-    local.unlink()  # as in a new clone of the repository
-    result = deployment.fab(server, "deploy")
-    assert "secret db_password: taken from" in result.stdout
+    assert not local.exists()  # the checkout never held the server's password
+    # A checkout with a password of its own (e.g. from a local deploy) does not replace it.
+    local.parent.mkdir(parents=True, exist_ok=True)
+    local.write_text("the-checkouts-own-password")
+    try:
+        result = deployment.fab(server, "deploy")
+    finally:
+        local.unlink()
+    assert "differs from" in result.stdout and "the host's is kept" in result.stdout
+    assert "the-checkouts-own-password" not in result.stdout + result.stderr
     assert "nothing to do" in result.stdout
-    assert local.read_text() == on_server
+    assert server.run(f"cat {secret}").text == on_server
     assert "database: ok" in get(server, deployment.http_port, "php.localhost")[1]
 
 
