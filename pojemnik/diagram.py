@@ -85,14 +85,6 @@ def _service_lines(stack: Stack, service: Service) -> list[str]:
     return lines
 
 
-def _addresses(stack: Stack, service: Service) -> list[tuple[Network, str]]:
-    found = []
-    for name, host in service.networks.items():
-        network = stack.network(name)
-        found.append((network, address_on(network, host) or "(dynamic)"))
-    return found
-
-
 def _front_first(stack: Stack) -> list[Network]:
     """Networks by how many hops they are from a service that publishes ports."""
     distance: dict[str, int] = {}
@@ -114,7 +106,7 @@ def to_dot(stack: Stack) -> str:
 
 def _lines(stack: Stack) -> Iterator[str]:
     yield "digraph topology {"
-    yield (f'  graph [rankdir=LR, compound=true, fontname="{FONT}", fontsize=12, '
+    yield (f'  graph [rankdir=LR, fontname="{FONT}", fontsize=12, '
            'nodesep=0.25, ranksep=0.7, pad=0.3, newrank=true];')
     yield f'  node [fontname="{FONT}", fontsize=11, style=filled, penwidth=1.2];'
     yield f'  edge [fontname="{FONT}", fontsize=9, color="#555555", arrowsize=0.7];'
@@ -132,8 +124,8 @@ def _lines(stack: Stack) -> Iterator[str]:
     for service, port in published:
         node = _id("port", service.name, str(port.host), port.protocol)
         yield "    " + node + " " + _attrs(
-            label=f"{port.address}:{port.host}/{port.protocol}", shape="cds",
-            fillcolor=COLORS["port"]) + ";"
+            label=f"{port.address}:{port.host} → {port.container}/{port.protocol}",
+            shape="cds", fillcolor=COLORS["port"]) + ";"
     single = [s for s in stack.services if len(s.networks) == 1]
     order = [n.name for n in _front_first(stack)]
     for network in _front_first(stack):
@@ -145,7 +137,7 @@ def _lines(stack: Stack) -> Iterator[str]:
         for service in stack.services:
             if network.name not in service.networks:
                 continue
-            address = dict((n.name, a) for n, a in _addresses(stack, service))[network.name]
+            address = address_on(network, service.networks[network.name]) or "(dynamic)"
             if service in single:
                 yield "      " + _id("service", service.name) + " " + _attrs(
                     label=_html(*_service_lines(stack, service), address), shape="box",
@@ -169,6 +161,8 @@ def _lines(stack: Stack) -> Iterator[str]:
         yield "    " + _id("service", service.name) + " " + _attrs(
             label=_html(*lines), shape="box", style="rounded,filled",
             fillcolor=COLORS["service"]) + ";"
+        if not service.networks:
+            continue
         # Left to right: from the network nearest the published ports, through the
         # service, to the others (the article's proxy -> app -> database).
         first, *rest = sorted(service.networks, key=order.index)
@@ -177,6 +171,12 @@ def _lines(stack: Stack) -> Iterator[str]:
         for tail, head in ends:
             yield f"    {tail} -> {head} " + _attrs(dir="none", color="#6b8fb5",
                                                     penwidth="1.5") + ";"
+        # In those farther networks, their own services sit right of where it comes in.
+        for farther in rest:
+            for other in single:
+                if farther in other.networks:
+                    yield (f"    {_id('address', farther, service.name)} -> "
+                           f"{_id('service', other.name)} [style=invis];")
     yield ""
     # What services mount, by its host-side name: one node per directory, volume or
     # secret, with an edge per service that mounts it, labeled with the container path.
@@ -188,8 +188,7 @@ def _lines(stack: Stack) -> Iterator[str]:
     for service, port in published:
         node = _id("port", service.name, str(port.host), port.protocol)
         yield "  " + _id("clients") + " -> " + node + ";"
-        yield "  " + node + " -> " + _id("service", service.name) + " " + _attrs(
-            label=f"{port.container}/{port.protocol}") + ";"
+        yield "  " + node + " -> " + _id("service", service.name) + ";"
     for service in stack.services:
         for mount in service.mounts:
             target = _mount_target(mount)

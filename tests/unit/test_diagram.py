@@ -33,7 +33,7 @@ EXPECTED = [
     "isolated", "10.0.10.0/24", "services", "10.0.20.0/24",
     "proxy", "php", "app", "db",
     "10.0.20.3", "10.0.20.4", "10.0.20.5", "10.0.10.3", "10.0.10.4", "10.0.10.5",
-    "127.0.0.1:18080/tcp", "127.0.0.1:18443/tcp",
+    "127.0.0.1:18080 → 8080/tcp", "127.0.0.1:18443 → 8443/tcp",
 ]
 NO_DOT = shutil.which("dot") is None
 NO_DOT_REASON = "Graphviz's dot is not installed (apt-get install graphviz)"
@@ -91,7 +91,7 @@ def test_dot_of_an_unusual_stack(tmp_path: Path) -> None:
                         ports=[Port(16379, 6379, "127.0.0.1", "udp")])])
     text = d.to_dot(stack)
     assert "(dynamic)" in text and "image redis:7" in text
-    assert "127.0.0.1:16379/udp" in text and "(no services)" in text
+    assert "127.0.0.1:16379 → 6379/udp" in text and "(no services)" in text
     assert d.to_dot(replace(stack, project='a"b')).count('\\"') >= 1
 
 
