@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -262,7 +263,7 @@ def can_render(fmt: str) -> bool:
 
 
 @task(help={"output": "file to write: .svg (and a .png beside it), .png, or .dot for the "
-                      "Graphviz text; default: docs/topology.svg in the project"})
+                      "Graphviz text (- prints it); default: docs/topology.svg in the project"})
 def diagram(c: Context, output: str = "") -> None:
     """Draw the declared topology (ports, networks, addresses, mounts); no engine needed."""
     from .state import Observed
@@ -274,8 +275,11 @@ def diagram(c: Context, output: str = "") -> None:
     problems += validate(stack, Observed())
     if problems:
         raise Exit(str(InvalidStack(problems)), code=2)
-    path = Path(output) if output else root / "docs" / "topology.svg"
     text = to_dot(stack)
+    if output == "-":
+        sys.stdout.write(text)
+        return
+    path = Path(output) if output else root / "docs" / "topology.svg"
     try:
         for written in write(text, path):
             say(f"wrote {written}")

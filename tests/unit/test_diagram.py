@@ -134,6 +134,13 @@ def test_invoke_diagram_writes_dot_text_without_graphviz(tmp_path: Path) -> None
     assert output.read_text().startswith("digraph topology {")
 
 
+def test_invoke_diagram_prints_dot_text(tmp_path: Path) -> None:
+    result = run_diagram("--output", "-", path=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("digraph topology {")
+    assert '"service:proxy"' in result.stdout
+
+
 def test_invoke_diagram_without_graphviz_is_one_clear_error(tmp_path: Path) -> None:
     result = run_diagram("--output", str(tmp_path / "t.svg"), path=str(tmp_path))
     assert result.returncode == 1
