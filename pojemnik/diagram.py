@@ -20,7 +20,7 @@ from pathlib import Path
 
 from invoke import Context, Exit, task
 
-from .model import Bind, Network, SecretMount, Service, Stack, Tmpfs, VolumeMount
+from .model import Bind, Mount, Network, SecretMount, Service, Stack, Tmpfs, VolumeMount
 from .problems import InvalidStack
 from .spec import address_on, network_spec
 
@@ -202,7 +202,8 @@ def _lines(stack: Stack) -> Iterator[str]:
     yield "}"
 
 
-def _mount_target(mount: object) -> tuple[str, str, str] | None:
+def _mount_target(mount: Mount) -> tuple[str, str, str] | None:
+    """(kind, host-side name, ro/rw) of what a mount attaches; None for a tmpfs."""
     if isinstance(mount, Bind):
         return "bind", mount.source, "ro" if mount.read_only else "rw"
     if isinstance(mount, VolumeMount):
@@ -212,11 +213,8 @@ def _mount_target(mount: object) -> tuple[str, str, str] | None:
     return None
 
 
-def _container_path(mount: object) -> str:
-    if isinstance(mount, SecretMount):
-        return mount.path
-    assert isinstance(mount, Bind | VolumeMount)
-    return mount.target
+def _container_path(mount: Mount) -> str:
+    return mount.path if isinstance(mount, SecretMount) else mount.target
 
 
 def _mount_sources(stack: Stack) -> Iterator[tuple[str, str, str, str]]:
