@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
-from pojemnik.scaffold import Conflict, make_project, project_name
+from pojemnik.scaffold import Conflict, make, make_project, project_name
 from pojemnik.scaffold.cli import main
 from pojemnik.state import Observed
 from pojemnik.tasks import load_stack
@@ -105,3 +106,14 @@ def test_init_refuses_a_project_name_docker_cannot_use(
     ("site", "site"), ("My Site!", "my-site"), ("__", "site"), ("a.b_c", "a-b-c")])
 def test_project_name_from_the_directory(directory: str, name: str) -> None:
     assert project_name(Path("/srv") / directory) == name
+
+
+def test_pojemnik_is_a_console_script_of_the_package() -> None:
+    scripts = entry_points(group="console_scripts")
+    assert [e.value for e in scripts if e.name == "pojemnik"] == ["pojemnik.scaffold.cli:main"]
+
+
+def test_every_template_is_written(tmp_path: Path) -> None:
+    shipped = {p.name for p in Path(make.__file__).parent.joinpath("project-template").iterdir()}
+    assert shipped == {f.template for f in make.FILES}
+    assert sorted(str(p.relative_to(tmp_path)) for p in make_project(tmp_path)) == sorted(MADE)
