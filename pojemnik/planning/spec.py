@@ -12,23 +12,20 @@ import ipaddress
 import json
 from dataclasses import asdict, dataclass, field
 
+from ..declaration import model
 from ..declaration.model import (
     LABEL_KIND,
     LABEL_NAME,
     LABEL_PROJECT,
     LABEL_SERVICE,
-    Bind,
     Healthcheck,
     Limits,
     Network,
     Port,
     Reload,
     Secret,
-    SecretMount,
     Service,
     Stack,
-    Tmpfs,
-    VolumeMount,
 )
 from ..declaration.units import address_on, gateway_of
 from .hardening import CAP_DROP, SECURITY_OPT, memory_swap
@@ -150,16 +147,16 @@ def container_spec(stack: Stack, service: Service) -> ContainerSpec:
     mounts: list[MountSpec] = []
     tmpfs: dict[str, str] = {}
     for mount in service.mounts:
-        if isinstance(mount, Bind):
+        if isinstance(mount, model.Bind):
             source = stack.host_path(mount.source)
             mounts.append(MountSpec("bind", source, mount.target, mount.read_only))
-        elif isinstance(mount, VolumeMount):
+        elif isinstance(mount, model.VolumeMount):
             volume = stack.volume_name(mount.volume)
             mounts.append(MountSpec("volume", volume, mount.target, mount.read_only))
-        elif isinstance(mount, SecretMount):
+        elif isinstance(mount, model.SecretMount):
             source = stack.host_path(f"{stack.secrets_dir()}/{mount.secret}")
             mounts.append(MountSpec("bind", source, mount.path, True))
-        elif isinstance(mount, Tmpfs):
+        elif isinstance(mount, model.Tmpfs):
             tmpfs[mount.target] = f"rw,noexec,nosuid,size={mount.size},mode={mount.mode}"
     attachments = [
         Attachment(

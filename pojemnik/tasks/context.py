@@ -81,6 +81,12 @@ def engine_of(c: Context) -> Iterator[Engine]:
         engine.close()
 
 
+def remote_only(c: Context, usage: str) -> None:
+    """Tasks that act on a host only: say how to call them."""
+    if not is_remote(c):
+        raise Exit(f"this task runs on a remote host: {usage}", code=2)
+
+
 def require_declared(kind: str, names: Iterable[str], known: list[str]) -> None:
     """A name given on the command line that the stack does not declare: say which exist."""
     unknown = sorted(set(names) - set(known))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import time
 
-from invoke import Context, Exit, task
+from invoke import Context, task
 
 from ..console import say
-from .context import engine_of, guard, is_remote, names, print_table, require_declared, stack_of
+from .context import engine_of, guard, names, print_table, remote_only, require_declared, stack_of
 from .stack import converge_task
 
 
@@ -47,9 +47,8 @@ def push(c: Context, name: str = "") -> None:
     from ..engine.docker_engine import connect_local
     from ..operations.push import push_images
 
-    if not is_remote(c):
-        raise Exit("images.push sends images to a remote host: fab -H user@server "
-                   "images.push (build them first with invoke images.build)", code=2)
+    remote_only(c, "fab -H user@server images.push (build them first with invoke "
+                "images.build)")
     stack = stack_of(c)
     wanted = names(name) or frozenset(i.name for i in stack.images)
     require_declared("image", wanted, [i.name for i in stack.images])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke import Context, Exit, task
 
 from ..console import say
-from .context import engine_of, guard, is_remote, stack_of
+from .context import engine_of, guard, remote_only, stack_of
 
 
 @task(help={"owner": "the user that deploys (default: the SSH user); joins group docker"})
@@ -13,9 +13,7 @@ def server_bootstrap(c: Context, owner: str = "") -> None:
     """Prepare a fresh Debian/Ubuntu host: Docker, the stack directory, a resource check."""
     from ..operations.bootstrap import bootstrap
 
-    if not is_remote(c):
-        raise Exit("server.bootstrap prepares a remote host: fab -H root@server "
-                   "server.bootstrap", code=2)
+    remote_only(c, "fab -H root@server server.bootstrap")
     stack = stack_of(c)
     guard(lambda: bootstrap(c, stack, say, owner))
 
@@ -44,9 +42,7 @@ def data_copy(c: Context, source: str, path: str = "", to: str = "", database: s
         describe_files,
     )
 
-    if not is_remote(c):
-        raise Exit("data.copy runs on the new host: fab -H root@new data.copy --source "
-                   "root@old --path /srv/data", code=2)
+    remote_only(c, "fab -H root@new data.copy --source root@old --path /srv/data")
     stack = stack_of(c)
     request = CopyRequest(path, to, database, stack.container_name(service), dry, delete,
                           direct)
