@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..console import Say
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed
 
@@ -53,7 +52,10 @@ class Engine(Protocol):
     def project_containers(self, project: str) -> list[ContainerRow]: ...
 
     # images
-    def build(self, spec: ImageSpec, say: Say, nocache: bool = False) -> str: ...
+    def build(self, spec: ImageSpec, on_line: Callable[[str], None],
+              nocache: bool = False) -> str:
+        """Build the image; the builder's output goes to `on_line`; returns its id."""
+        ...
     def pull(self, ref: str) -> None: ...
     def import_rootfs(self, tarball: Path, ref: str, changes: list[str]) -> str: ...
     def save_image(self, tag: str) -> Iterator[bytes]: ...

@@ -18,7 +18,6 @@ import docker
 import requests
 from docker.types import IPAMConfig, IPAMPool
 
-from ..console import Say
 from ..declaration.model import LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
@@ -139,9 +138,9 @@ class DockerEngine:
     # --- images -----------------------------------------------------------------
 
     @_translated
-    def build(self, spec: ImageSpec, say: Say, nocache: bool = False) -> str:
-        """Build one image, streaming the builder's output line by line."""
-        say(f"[{spec.name}] building {spec.tag} from {spec.context}")
+    def build(self, spec: ImageSpec, on_line: Callable[[str], None],
+              nocache: bool = False) -> str:
+        """Build one image, handing the builder's output to `on_line` line by line."""
         image_id = ""
         stream = self.api.build(
             path=spec.context, dockerfile=spec.dockerfile, tag=spec.tag,
@@ -153,7 +152,7 @@ class DockerEngine:
                 raise DockerError(f"building {spec.tag} failed: {chunk['error'].strip()}")
             for line in str(chunk.get("stream", "")).splitlines():
                 if line.strip():
-                    say(f"[{spec.name}] {line}")
+                    on_line(line)
             if "aux" in chunk and "ID" in chunk["aux"]:
                 image_id = chunk["aux"]["ID"]
         return image_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Protocol
 
 from ..console import Say
@@ -22,11 +23,11 @@ from ..planning import plan as p
 from ..planning.checks import check_against_engine
 from ..planning.state import Observed, ObservedImage
 from .base_image import ensure_base
+from .build import build_images
 from .local_state import LocalState
 from .secrets import LocalSecrets, SecretStore
 from .workspace import context_hashes, with_workspace
 
-BUILD_WORKERS = 2  # a small server has few cores; more parallel builds only thrash
 WAVE_WORKERS = 4  # containers started at once (each polls the engine until healthy)
 
 
@@ -55,6 +56,8 @@ class Target:
 
     secrets: SecretStore = field(default_factory=LocalSecrets)
     shipment: Shipment | None = None
+    logs: Path | None = None  # build logs; default .pojemnik/logs/<project>/ in the checkout
+    verbose: bool = False  # the builders' whole output, as it comes
 
 
 def observe(stack: Stack, engine: Engine, state: LocalState, target: Target) -> Observed:
@@ -89,6 +92,8 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
              dry: bool = False, extra_problems: list[Problem] | None = None,
              target: Target | None = None) -> Outcome:
     target = target or Target()
+    if target.logs is None:
+        target = replace(target, logs=stack.state_path().parent / "logs" / stack.project)
     state = LocalState.load(stack.state_path())
     plan, observed = _checked(stack, engine, options, extra_problems or [], state, target)
     if dry or not plan:
@@ -122,10 +127,8 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Tar
         ensure_base(engine, action.target, say)
     builds = [(a.image, a.fresh) for a in plan.of_kind(p.BUILD) if a.image]
     if builds:
-        with ThreadPoolExecutor(max_workers=BUILD_WORKERS) as pool:
-            for future in [pool.submit(engine.build, image, say, fresh)
-                           for image, fresh in builds]:
-                future.result()
+        build_images(engine, builds, say, target.logs or Path(".pojemnik/logs"),
+                     target.verbose)
     for action in plan.of_kind(p.RECREATE_NETWORK):
         assert action.network
         say(f"network {action.target}: recreating ({action.reason}); its containers go "

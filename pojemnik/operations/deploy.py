@@ -3,7 +3,7 @@ files handled on the host when the engine is remote."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..console import Say
@@ -20,10 +20,11 @@ if TYPE_CHECKING:
 
 
 def deploy(stack: Stack, engine: Engine, options: Options, say: Say, dry: bool = False,
-           problems: list[Problem] | None = None,
-           host: Connection | None = None) -> Outcome:
+           problems: list[Problem] | None = None, host: Connection | None = None,
+           verbose: bool = False) -> Outcome:
+    target = remote_target(host, stack, say, dry) if host else Target()
     return converge(stack, engine, options, say, dry=dry, extra_problems=problems,
-                    target=remote_target(host, stack, say, dry) if host else None)
+                    target=replace(target, verbose=verbose))
 
 
 def remote_target(host: Connection, stack: Stack, say: Say, dry: bool = False) -> Target:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..console import Say
+from ..console import Meter, Say
 from ..engine.backend import Engine
 from ..errors import OperationError
 
 
 def push_images(local: Engine, remote: Engine, tags: list[str], say: Say) -> None:
     here, there = local.image_ids(), remote.image_ids()
+    sizes = {tag: row.size for row in local.list_images(tags) for tag in row.tags}
     for tag in tags:
         if tag not in here:
             raise OperationError(f"image {tag} is not built here; run `invoke images.build` "
@@ -22,17 +23,18 @@ def push_images(local: Engine, remote: Engine, tags: list[str], say: Say) -> Non
             say(f"image {tag}: already on the host")
             continue
         say(f"image {tag}: sending ({here[tag][7:19]})")
-        sent = 0
+        meter = Meter(f"image {tag}", sizes.get(tag, 0), say)
 
-        def chunks(tag: str = tag) -> Iterable[bytes]:
-            nonlocal sent
+        def chunks(tag: str = tag, meter: Meter = meter) -> Iterable[bytes]:
             for chunk in local.save_image(tag):
-                sent += len(chunk)
-                if sent // (64 << 20) != (sent - len(chunk)) // (64 << 20):
-                    say(f"image {tag}: {sent >> 20} MiB sent")
+                meter.advance(len(chunk))
                 yield chunk
 
-        remote.load_image(chunks())
+        try:
+            remote.load_image(chunks())
+        finally:
+            meter.close()
+        sent = meter.sent
         if remote.image_ids().get(tag) != here[tag]:
             raise OperationError(f"image {tag}: the host did not end up with {here[tag][:19]}")
         say(f"image {tag}: loaded ({sent >> 20} MiB)")

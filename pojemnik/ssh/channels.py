@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import paramiko
 
-from ..console import Say
+from ..console import Meter, Say
 from ..errors import HostCommandError
 from .connection import describe
 
@@ -51,24 +51,30 @@ class ChannelWriter:
     """A file-like end of an SSH channel, for tarfile to stream into, showing progress."""
 
     def __init__(self, channel: paramiko.Channel, total: int, say: Say, label: str) -> None:
-        self.channel, self.total, self.say, self.label = channel, total, say, label
-        self.sent = self.shown = 0
+        self.channel = channel
+        self.meter = Meter(label, total, say)
+
+    @property
+    def sent(self) -> int:
+        return self.meter.sent
 
     def write(self, data: bytes) -> int:
         self.channel.sendall(data)
-        self.sent += len(data)
-        if self.total > 8 * CHUNK and self.sent - self.shown >= self.total // 10:
-            self.shown = self.sent
-            self.say(f"{self.label}: {min(100, 100 * self.sent // self.total)}% "
-                     f"({self.sent / 2**20:.1f} MiB)")
+        self.meter.advance(len(data))
         return len(data)
+
+    def close(self) -> None:
+        self.meter.close()
 
 
 def pipe(reader: paramiko.Channel, writer: paramiko.Channel, total: int, say: Say,
          label: str) -> int:
     """Copy one channel's output into another's input, then close that input."""
     progress = ChannelWriter(writer, total, say, label)
-    while data := reader.recv(CHUNK):
-        progress.write(data)
+    try:
+        while data := reader.recv(CHUNK):
+            progress.write(data)
+    finally:
+        progress.close()
     writer.shutdown_write()
     return progress.sent

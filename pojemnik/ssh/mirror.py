@@ -115,9 +115,12 @@ def send_tar(connection: Connection, local_root: Path, names: list[str], remote_
     channel = open_channel(connection, f"tar -xf - -C {shlex.quote(remote_dir)} "
                            "--no-same-owner")
     writer = ChannelWriter(channel, total, say, describe(connection))
-    with tarfile.open(fileobj=writer, mode="w|") as tar:  # type: ignore[call-overload]
-        for name in names:
-            tar.add(local_root / name, arcname=name, recursive=False)
+    try:
+        with tarfile.open(fileobj=writer, mode="w|") as tar:  # type: ignore[call-overload]
+            for name in names:
+                tar.add(local_root / name, arcname=name, recursive=False)
+    finally:
+        writer.close()
     channel.shutdown_write()
     finish_channel(channel, connection, f"unpacking in {remote_dir}")
 

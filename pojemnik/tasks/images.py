@@ -13,8 +13,9 @@ from .stack import converge_task
 
 
 @task(help={"name": "image to build (default: all), comma-separated for several",
-            "refresh": "ignore the layer cache so apt-get update/upgrade really run again"})
-def build(c: Context, name: str = "", refresh: bool = False) -> None:
+            "refresh": "ignore the layer cache so apt-get update/upgrade really run again",
+            "verbose": "show the builders' whole output (always in .pojemnik/logs/)"})
+def build(c: Context, name: str = "", refresh: bool = False, verbose: bool = False) -> None:
     """Build images from images/<name>/ (`docker image build`) whose context changed."""
     from ..planning.plan import Options
 
@@ -22,7 +23,7 @@ def build(c: Context, name: str = "", refresh: bool = False) -> None:
     wanted = names(name) or frozenset(i.name for i in stack.images)
     require_declared("image", wanted, [i.name for i in stack.images])
     converge_task(c, Options(only_services=frozenset(), only_images=wanted, refresh=refresh,
-                             now=time.time()))
+                             now=time.time()), verbose=verbose)
 
 
 @task(help={"json": "machine-readable output"})

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from ..planning.plan import Options
 
 
-def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "table") -> None:
+def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "table",
+                  verbose: bool = False) -> None:
     """Deploy (or, dry, show the plan) with these planning options."""
     from ..operations.deploy import deploy as run_deploy
     from ..planning.plan import summary
@@ -37,7 +38,8 @@ def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "t
     with engine_of(c) as engine:
         outcome = guard(lambda: run_deploy(stack, engine, options, say, dry=dry,
                                            problems=problems,
-                                           host=c if is_remote(c) else None))
+                                           host=c if is_remote(c) else None,
+                                           verbose=verbose))
     if dry or not outcome.applied:
         print(render_plan(outcome.plan, fmt, stack))
     if not dry:
@@ -57,15 +59,17 @@ def target_of(c: Context, stack: Stack) -> Target | None:
             "format": "with --dry: table, json or bash",
             "remove_orphans": "also remove containers of services no longer declared",
             "recreate_networks": "recreate networks whose subnet changed, with their "
-                                 "containers (volumes are kept)"})
+                                 "containers (volumes are kept)",
+            "verbose": "show the image builders' whole output (always in .pojemnik/logs/)"})
 def deploy(c: Context, dry: bool = False, format: str = "table",
-           remove_orphans: bool = False, recreate_networks: bool = False) -> None:
+           remove_orphans: bool = False, recreate_networks: bool = False,
+           verbose: bool = False) -> None:
     """Build, create networks and run every service in dependency order, waiting for health."""
     from ..planning.plan import Options
 
     converge_task(c, Options(remove_orphans=remove_orphans,
                              recreate_networks=recreate_networks, now=time.time()),
-                  dry=dry, fmt=format)
+                  dry=dry, fmt=format, verbose=verbose)
 
 
 @task(help={"format": "table (default), json, or bash: the equivalent docker commands",
