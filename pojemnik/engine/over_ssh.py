@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from fabric import Connection
 
 API_VERSION = "1.41"  # Docker 20.10, Debian bookworm's docker.io; newer engines accept it
-# Fewer pooled API connections than relayed channels: a request over the pool's size
-# then always finds a channel freed by one that the pool closes.
-POOL = SESSIONS - 2
 
 
 def connect_over_ssh(connection: Connection, say: Say) -> DockerEngine:
@@ -35,7 +32,11 @@ def connect_over_ssh(connection: Connection, say: Say) -> DockerEngine:
     say(f"{where}: Docker {version}")
     relay = CommandSocket(connection, "docker system dial-stdio")
     client = docker.DockerClient(base_url=relay.url, version=API_VERSION, timeout=600,
-                                 max_pool_size=POOL)
+                                 max_pool_size=SESSIONS)
+    # One request per connection: an idle kept-alive connection would hold one of the
+    # few SSH channels (docker-py keeps a pool per URL), and requests waiting for a
+    # channel would wait for ever. A channel is cheap to open on a connection that is.
+    client.api.headers["Connection"] = "close"
     return DockerEngine(client, where, port_free=RemotePorts(connection).free,
                         on_close=relay.close)
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from fabric import Connection
 
 SESSIONS = 6  # of sshd's default MaxSessions 10: the rest for commands and file transfers
+WAIT = 300.0  # seconds a connection waits for a free channel before it is given up
 
 
 class CommandSocket:
@@ -60,17 +61,24 @@ class CommandSocket:
             threading.Thread(target=self._relay, args=(client,), daemon=True).start()
 
     def _relay(self, client: socket.socket) -> None:
-        with self.slots, client:
-            try:
-                channel = open_channel(self.connection, self.command)
-            except (paramiko.SSHException, OSError, EOFError):
+        with client:
+            if not self.slots.acquire(timeout=WAIT):
                 return  # the client sees its connection closed, and reports it
-            with channel:
-                upstream = threading.Thread(target=_upstream, args=(client, channel),
-                                            daemon=True)
-                upstream.start()
-                _downstream(channel, client)
-                upstream.join()
+            try:
+                self._carry(client)
+            finally:
+                self.slots.release()
+
+    def _carry(self, client: socket.socket) -> None:
+        try:
+            channel = open_channel(self.connection, self.command)
+        except (paramiko.SSHException, OSError, EOFError):
+            return  # the client sees its connection closed, and reports it
+        with channel:
+            upstream = threading.Thread(target=_upstream, args=(client, channel), daemon=True)
+            upstream.start()
+            _downstream(channel, client)
+            upstream.join()
 
 
 def _upstream(client: socket.socket, channel: paramiko.Channel) -> None:
@@ -86,5 +94,6 @@ def _downstream(channel: paramiko.Channel, client: socket.socket) -> None:
     with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
         while data := channel.recv(CHUNK):
             client.sendall(data)
+    # The host's side is finished: so is the exchange (this also ends `_upstream`).
     with contextlib.suppress(OSError):
-        client.shutdown(socket.SHUT_WR)
+        client.shutdown(socket.SHUT_RDWR)
