@@ -20,6 +20,7 @@ LABEL_SPEC_HASH = "pojemnik.spec-hash"
 LABEL_BASE = "pojemnik.base"
 LABEL_CONFIG_HASH = "pojemnik.config-hash"
 LABEL_REFRESHED = "pojemnik.refreshed"
+LABEL_HEAL_AFTER = "pojemnik.heal-after"
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,9 @@ class Service:
     read_only: bool = True
     cap_add: Sequence[str] = ()
     reload: Reload | None = None
+    # The host's watcher (`healing.install`) restarts the container once its health
+    # check (declared, or the image's) failed this many times in a row; None: never.
+    heal_after: int | None = 3
 
     def watched(self) -> list[str]:
         """Repository paths whose content is live config of this service."""

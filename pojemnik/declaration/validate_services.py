@@ -33,6 +33,9 @@ def check_service(stack: Stack, service: Service, add: Add) -> None:
         elif dep == service.name:
             add(f"{field}.depends_on", "a service cannot depend on itself",
                 "remove it from depends_on")
+    if service.heal_after is not None and service.heal_after < 1:
+        add(f"{field}.heal_after", f"heal_after={service.heal_after} is not a count of checks",
+            "give 1 or more (3 is usual), or None to never restart it")
     _mounts(stack, field, service, add)
     _limits(field, service, add)
     if service.restart.split(":")[0] not in RESTART_POLICIES:

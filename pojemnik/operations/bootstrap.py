@@ -11,6 +11,7 @@ from ..declaration.units import memory_bytes
 from ..engine.over_ssh import check_docker
 from ..errors import OperationError
 from ..ssh.connection import describe, open_connection
+from .healing import install as install_healing
 from .remote_layout import remote_dir
 
 if TYPE_CHECKING:
@@ -59,4 +60,5 @@ def bootstrap(connection: Connection, stack: Stack, say: Say, owner: str = "") -
         problems.append(f"only {disk_kib // 1024} MiB free on /: images need about 2 GiB")
     if problems:
         raise OperationError(f"{where}: " + "; ".join(problems))
+    install_healing(connection, say)
     say(f"{where}: ready (Docker {check_docker(connection)})")

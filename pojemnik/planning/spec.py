@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..declaration import model
 from ..declaration.model import (
+    LABEL_HEAL_AFTER,
     LABEL_KIND,
     LABEL_NAME,
     LABEL_PROJECT,
@@ -92,6 +93,7 @@ class ContainerSpec:
     cap_drop: list[str]
     security_opt: list[str]
     memory_swap: int  # bytes; equal to the memory limit: no swap on top of it
+    heal_after: int | None  # failed checks before the host's watcher restarts it
     labels: dict[str, str] = field(default_factory=dict)
     reload: Reload | None = None  # not part of the fingerprint: changing it needs no new container
 
@@ -185,9 +187,17 @@ def container_spec(stack: Stack, service: Service) -> ContainerSpec:
         cap_drop=list(CAP_DROP),
         security_opt=list(SECURITY_OPT),
         memory_swap=memory_swap(service.limits),
-        labels=labels(stack, "container", service.name, service=service.name),
+        heal_after=service.heal_after,
+        labels=_container_labels(stack, service),
         reload=service.reload,
     )
+
+
+def _container_labels(stack: Stack, service: Service) -> dict[str, str]:
+    found = labels(stack, "container", service.name, service=service.name)
+    if service.heal_after is not None:  # acted on only while a health check fails
+        found[LABEL_HEAL_AFTER] = str(service.heal_after)
+    return found
 
 
 def volume_labels(stack: Stack, volume: str) -> dict[str, str]:

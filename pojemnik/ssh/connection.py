@@ -29,6 +29,9 @@ def trust_new_hosts() -> bool:
 
 
 def describe(connection: Connection) -> str:
+    """user@host:port, or "this machine" for invoke's local Context."""
+    if getattr(connection, "host", None) is None:
+        return "this machine"
     return f"{connection.user}@{connection.host}:{connection.port}"
 
 
