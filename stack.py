@@ -109,7 +109,10 @@ def declare(settings: Settings) -> Stack:
                         Bind("www/app.localhost", "/srv/app"),
                         SecretMount("db_password"), SecretMount("django_secret_key"),
                         Tmpfs("/tmp", size="16m")],
-                environment=DATABASE,
+                # APP_VERSION is shown on the page; APP_FAIL_HEALTH=1 fails the
+                # healthcheck on purpose, to see what a failed deploy does.
+                environment={**DATABASE, "APP_VERSION": settings.get("APP_VERSION", "1"),
+                             "APP_FAIL_HEALTH": settings.get("APP_FAIL_HEALTH", "0")},
                 limits=Limits(memory="192m", cpus=1.0, pids=100),
                 depends_on=["db"],
                 # Edited config or Django code: nginx reloads, uWSGI's master reloads

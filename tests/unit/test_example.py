@@ -109,3 +109,11 @@ def test_least_privilege_settings_follow_the_subnets(monkeypatch: pytest.MonkeyP
     assert stack.service("proxy").networks["services"] == 3
     assert stack.service("php").environment["FPM_ALLOWED_CLIENTS"] == "10.77.0.3"
 
+
+def test_app_version_and_failing_health_come_from_settings(
+        monkeypatch: pytest.MonkeyPatch, example: Stack) -> None:
+    assert example.service("app").environment["APP_VERSION"] == "1"
+    assert example.service("app").environment["APP_FAIL_HEALTH"] == "0"
+    monkeypatch.setenv("APP_VERSION", "7")
+    stack, _ = load_stack(ROOT)
+    assert stack.service("app").environment["APP_VERSION"] == "7"

@@ -1,0 +1,30 @@
+"""The example app shows APP_VERSION (issue #9 item 8): a new version deployed from `.env`
+(here the environment) is what the proxy serves, and the database still answers."""
+
+from __future__ import annotations
+
+import docker
+import pytest
+
+from .conftest import Copy
+from .test_deploy import get
+
+pytestmark = pytest.mark.integration
+
+
+def test_deployed_version_is_shown_through_the_proxy(client: docker.DockerClient,
+                                                     deployed: Copy) -> None:
+    status, body = get(deployed, "app.localhost")
+    assert status == 200 and "version: 1" in body and "database: ok" in body, body
+    try:
+        result = deployed.invoke("deploy", extra_env={"APP_VERSION": "7"})
+        assert "recreated 1" in result.stdout, result.stdout
+        env = client.api.inspect_container(f"{deployed.project}-app")["Config"]["Env"]
+        assert "APP_VERSION=7" in env and "APP_FAIL_HEALTH=0" in env
+        status, body = get(deployed, "app.localhost")
+        assert status == 200, body
+        assert "version: 7" in body and "database: ok" in body, body
+        assert get(deployed, "app.localhost", "/healthz") == (200, "ok\n")
+    finally:
+        deployed.invoke("deploy")  # back to the declared version for the other tests
+    assert "version: 1" in get(deployed, "app.localhost")[1]
