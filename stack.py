@@ -3,8 +3,13 @@
 One proxy on the `services` network publishing 80/443 and serving two static sites,
 a PHP site and a Django site behind it, and a database on the `isolated` network
 only (no route out), reached by the PHP and Django containers, which sit on both.
+
+Least privilege follows the declaration: the database takes the app's role only from
+the isolated network's subnet, and php-fpm answers only the proxy's address, so both
+are passed to those containers from here (and move when `.env` changes a subnet).
 """
 
+import ipaddress
 from pathlib import Path
 
 from pojemnik import (
@@ -28,16 +33,45 @@ DATABASE = {"DB_HOST": "db", "DB_NAME": "app", "DB_USER": "app",
             "DB_PASSWORD_FILE": "/run/secrets/db_password"}
 
 
+def address(network: Network, service: Service) -> str:
+    """The service's fixed address on the network ("" when the declaration is invalid,
+    which validation then reports)."""
+    host = service.networks.get(network.name)
+    try:
+        subnet = ipaddress.ip_network(network.subnet, strict=False)
+        return str(subnet.network_address + host if isinstance(host, int)
+                   else ipaddress.ip_address(host or ""))
+    except ValueError:
+        return ""
+
+
 def declare(settings: Settings) -> Stack:
     publish = settings["PUBLISH_ADDRESS"]
+    isolated = Network("isolated", subnet=settings["ISOLATED_SUBNET"], internal=True)
+    services = Network("services", subnet=settings["SERVICES_SUBNET"])
+    proxy = Service(
+        "proxy",
+        image="proxy",
+        networks={"services": 3},
+        ports=[Port(settings.int("HTTP_PORT", 80), 8080, publish),
+               Port(settings.int("HTTPS_PORT", 443), 8443, publish)],
+        mounts=[Bind("config/nginx", "/etc/nginx"),
+                Bind("www/updates.localhost", "/srv/updates.localhost"),
+                Bind("www/packages.localhost", "/srv/packages.localhost"),
+                Bind("www/php.localhost", "/srv/php.localhost"),
+                VolumeMount("proxy-tls", "/var/lib/proxy-tls"),
+                Tmpfs("/tmp", size="16m")],
+        limits=Limits(memory="64m", cpus=1.0, pids=100),
+        depends_on=["php", "app"],
+        # Edited config/nginx/: `nginx -t` first, then a graceful reload that
+        # returns once the new workers (with the new config) are up.
+        reload=Reload(check=["nginx", "-t"], command=["proxy-reload"]),
+    )
     return Stack(
         project=settings["POJEMNIK_PROJECT"],
         root=Path(__file__).parent,
         base_image=settings["BASE_IMAGE"],
-        networks=[
-            Network("isolated", subnet=settings["ISOLATED_SUBNET"], internal=True),
-            Network("services", subnet=settings["SERVICES_SUBNET"]),
-        ],
+        networks=[isolated, services],
         images=[Image("proxy"), Image("php"), Image("webserver-nginx"), Image("postgres")],
         volumes=[Volume("dbdata"), Volume("proxy-tls")],
         secrets=[Secret("db_password"), Secret("django_secret_key", length=50)],
@@ -49,8 +83,10 @@ def declare(settings: Settings) -> Stack:
                 mounts=[VolumeMount("dbdata", "/var/lib/postgresql/data"),
                         SecretMount("db_password"),
                         Tmpfs("/run/postgresql", size="1m")],
+                # pg_hba: role app, database app, from the isolated subnet only.
                 environment={"POSTGRES_PASSWORD_FILE": "/run/secrets/db_password",
-                             "DB_NAME": "app", "DB_USER": "app"},
+                             "DB_NAME": "app", "DB_USER": "app",
+                             "DB_ALLOWED_NETWORKS": isolated.subnet},
                 limits=Limits(memory="256m", cpus=1.0, pids=100),
             ),
             Service(
@@ -60,7 +96,8 @@ def declare(settings: Settings) -> Stack:
                 mounts=[Bind("www/php.localhost", "/srv/php.localhost"),
                         SecretMount("db_password"),
                         Tmpfs("/tmp", size="16m")],
-                environment=DATABASE,
+                # FastCGI from the proxy only (listen.allowed_clients).
+                environment={**DATABASE, "FPM_ALLOWED_CLIENTS": address(services, proxy)},
                 limits=Limits(memory="128m", cpus=1.0, pids=100),
                 depends_on=["db"],
             ),
@@ -72,7 +109,10 @@ def declare(settings: Settings) -> Stack:
                         Bind("www/app.localhost", "/srv/app"),
                         SecretMount("db_password"), SecretMount("django_secret_key"),
                         Tmpfs("/tmp", size="16m")],
-                environment=DATABASE,
+                # APP_VERSION is shown on the page; APP_FAIL_HEALTH=1 fails the
+                # healthcheck on purpose, to see what a failed deploy does.
+                environment={**DATABASE, "APP_VERSION": settings.get("APP_VERSION", "1"),
+                             "APP_FAIL_HEALTH": settings.get("APP_FAIL_HEALTH", "0")},
                 limits=Limits(memory="192m", cpus=1.0, pids=100),
                 depends_on=["db"],
                 # Edited config or Django code: nginx reloads, uWSGI's master reloads
@@ -84,23 +124,6 @@ def declare(settings: Settings) -> Stack:
                     watch=["config/webserver-nginx", "www/app.localhost"],
                 ),
             ),
-            Service(
-                "proxy",
-                image="proxy",
-                networks={"services": 3},
-                ports=[Port(settings.int("HTTP_PORT", 80), 8080, publish),
-                       Port(settings.int("HTTPS_PORT", 443), 8443, publish)],
-                mounts=[Bind("config/nginx", "/etc/nginx"),
-                        Bind("www/updates.localhost", "/srv/updates.localhost"),
-                        Bind("www/packages.localhost", "/srv/packages.localhost"),
-                        Bind("www/php.localhost", "/srv/php.localhost"),
-                        VolumeMount("proxy-tls", "/var/lib/proxy-tls"),
-                        Tmpfs("/tmp", size="16m")],
-                limits=Limits(memory="64m", cpus=1.0, pids=100),
-                depends_on=["php", "app"],
-                # Edited config/nginx/: `nginx -t` first, then a graceful reload that
-                # returns once the new workers (with the new config) are up.
-                reload=Reload(check=["nginx", "-t"], command=["proxy-reload"]),
-            ),
+            proxy,
         ],
     )

@@ -95,3 +95,25 @@ def test_example_starts_db_then_php_and_app_then_proxy(example: Stack) -> None:
     waves = {a.container.service: a.wave for a in plan.of_kind(p.CREATE) if a.container}
     assert waves["db"] < waves["php"] < waves["proxy"]
     assert waves["db"] < waves["app"] < waves["proxy"]
+
+
+def test_least_privilege_settings_follow_the_subnets(monkeypatch: pytest.MonkeyPatch) -> None:
+    changed = {"ISOLATED_SUBNET": "10.66.0.0/24", "SERVICES_SUBNET": "10.77.0.0/24"}
+    for name, value in {**SETTINGS, **changed}.items():
+        monkeypatch.setenv(name, value)
+    stack, problems = load_stack(ROOT)
+    assert problems == []
+    # pg_hba takes the app's role from the isolated subnet only
+    assert stack.service("db").environment["DB_ALLOWED_NETWORKS"] == "10.66.0.0/24"
+    # php-fpm answers the proxy's address only
+    assert stack.service("proxy").networks["services"] == 3
+    assert stack.service("php").environment["FPM_ALLOWED_CLIENTS"] == "10.77.0.3"
+
+
+def test_app_version_and_failing_health_come_from_settings(
+        monkeypatch: pytest.MonkeyPatch, example: Stack) -> None:
+    assert example.service("app").environment["APP_VERSION"] == "1"
+    assert example.service("app").environment["APP_FAIL_HEALTH"] == "0"
+    monkeypatch.setenv("APP_VERSION", "7")
+    stack, _ = load_stack(ROOT)
+    assert stack.service("app").environment["APP_VERSION"] == "7"

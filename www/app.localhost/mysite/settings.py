@@ -15,6 +15,10 @@ stored in this repository:
 * DJANGO_ALLOWED_HOSTS: comma separated, default
   "app.localhost,localhost,127.0.0.1,app".
 * DJANGO_DEBUG=1 enables debug mode (never in production).
+* APP_VERSION: shown on the home page ("version: <APP_VERSION>"), so a deploy
+  of a new version can be seen through the proxy.
+* APP_FAIL_HEALTH=1: /healthz answers 503, so the container's healthcheck fails
+  while the app still serves pages: a failed deploy, on purpose.
 """
 import os
 import secrets
@@ -38,6 +42,9 @@ SECRET_KEY_SOURCE = "file" if _key else "generated at start"
 SECRET_KEY = _key or secrets.token_urlsafe(50)
 
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
+
+APP_VERSION = os.environ.get("APP_VERSION", "") or "unknown"
+APP_FAIL_HEALTH = os.environ.get("APP_FAIL_HEALTH", "") == "1"
 
 ALLOWED_HOSTS = [
     host.strip()

@@ -5,7 +5,13 @@ from django.shortcuts import render
 
 
 def healthz(request):
-    """Liveness of nginx + uWSGI + Django; deliberately no database access."""
+    """Liveness of nginx + uWSGI + Django; deliberately no database access.
+
+    APP_FAIL_HEALTH=1 makes it fail on purpose (the rest of the app still works).
+    """
+    if settings.APP_FAIL_HEALTH:
+        return HttpResponse("failing on purpose: APP_FAIL_HEALTH=1\n",
+                            content_type="text/plain", status=503)
     return HttpResponse("ok\n", content_type="text/plain")
 
 
@@ -18,6 +24,7 @@ def home(request):
         "notes": [],
         "db": db,
         "secret_key_source": settings.SECRET_KEY_SOURCE,
+        "version": settings.APP_VERSION,
     }
     if settings.DB_PASSWORD_ERROR:
         context["reason"] = settings.DB_PASSWORD_ERROR
