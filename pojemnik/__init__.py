@@ -4,6 +4,7 @@ declaration -> validate -> observe -> plan -> apply. This module re-exports the
 declaration types; everything that touches Docker is imported only when used.
 """
 
+from .firewall.model import Firewall
 from .model import (
     Bind,
     Healthcheck,
@@ -25,6 +26,7 @@ from .settings import Settings
 
 __all__ = [
     "Bind",
+    "Firewall",
     "Healthcheck",
     "Image",
     "InvalidStack",

@@ -479,8 +479,10 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
     export = _collection("export", "compose", {"compose": export_compose})
     server = _collection("server", "bootstrap", {"bootstrap": server_bootstrap})
     data = _collection("data", "copy", {"copy": data_copy})
+    from .firewall.tasks import collection as firewall
+
     ns = Collection(deploy, plan, check, ps, logs, down, images, networks, containers, export,
-                    server, data)
+                    server, data, firewall())
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,
                                "docker_host": None}})
     return ns
