@@ -147,7 +147,8 @@ def _sources(opening: Opening, family: str) -> list[str | None]:
     address of this family (then the port is closed on it)."""
     if not opening.sources:
         return [None]
-    return [s for s in opening.sources if family_of(s) == family]
+    # 0.0.0.0/0 and ::/0: anyone of that family (iptables prints no -s for them).
+    return [None if s.endswith("/0") else s for s in opening.sources if family_of(s) == family]
 
 
 def render(openings_: Iterable[Opening], family: str, ping: bool = True) -> Ruleset:

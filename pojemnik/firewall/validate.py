@@ -11,7 +11,7 @@ import ipaddress
 from ..model import Stack
 from ..problems import Problem
 from .model import SSH, Firewall
-from .render import parse_port
+from .render import is_public_address, parse_port
 
 
 def firewall_problems(stack: Stack, firewall: Firewall | None) -> list[Problem]:
@@ -34,7 +34,8 @@ def firewall_problems(stack: Stack, firewall: Firewall | None) -> list[Problem]:
                                     f"{entry!r} is listed twice", "list each port once"))
         else:
             public.add(parsed)
-    stack_ports = {(p.host, p.protocol) for s in stack.services for p in s.ports}
+    stack_ports = {(p.host, p.protocol) for s in stack.services for p in s.ports
+                   if is_public_address(p.address)}
     for key, sources in firewall.allow.items():
         field = f"{where}.allow[{key!r}]"
         if key == SSH:
