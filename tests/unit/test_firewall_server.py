@@ -1,0 +1,56 @@
+"""The pure parts of talking to a server: reading its state, and the lock-out warning."""
+
+from __future__ import annotations
+
+import base64
+
+from pojemnik.firewall.render import Opening
+from pojemnik.firewall.server import LOAD_SCRIPT, locks_out, parse_state
+
+RULES_V4 = base64.b64encode(b"*filter\nCOMMIT\n").decode()
+OUTPUT = "\n".join([
+    "sshd-listen 0.0.0.0:2222",
+    "sshd-listen [::]:2222",
+    "ipv6",
+    "pending",
+    f"file rules.v4 {RULES_V4}",
+    "=== v4",
+    "*filter",
+    ":INPUT ACCEPT [0:0]",
+    ":POJEMNIK-INPUT - [0:0]",
+    "-A INPUT -j POJEMNIK-INPUT",
+    "-A POJEMNIK-INPUT -j DROP",
+    "COMMIT",
+    "=== v6",
+])
+
+
+def test_parse_state() -> None:
+    state = parse_state(OUTPUT, "10.214.3.1 50000 10.214.3.2 22")
+    assert state.facts.ssh_ports == (22, 2222) and state.facts.from_server
+    assert state.client == "10.214.3.1"
+    assert state.ipv6 and state.pending_restore and not state.systemd
+    assert state.files == {"rules.v4": "*filter\nCOMMIT\n"}
+    assert state.live["v4"]["POJEMNIK-INPUT"] == ["-A POJEMNIK-INPUT -j DROP"]
+    assert state.live["v6"] == {}
+
+
+def test_without_facts_ssh_is_assumed_on_22() -> None:
+    state = parse_state("=== v4\n=== v6\n", "")
+    assert state.facts.ssh_ports == (22,) and not state.facts.from_server
+
+
+def test_locks_out() -> None:
+    anyone = [Opening(22, "tcp")]
+    office = [Opening(22, "tcp", ("192.0.2.0/24",))]
+    assert not locks_out(anyone, "10.214.3.1", 22)
+    assert locks_out(office, "10.214.3.1", 22)
+    assert not locks_out(office, "192.0.2.9", 22)
+    assert locks_out([Opening(80, "tcp")], "10.214.3.1", 22)
+    assert not locks_out(office, "", 22)  # unknown: no warning
+
+
+def test_the_loader_never_flushes_dockers_chains() -> None:
+    assert "--noflush" in LOAD_SCRIPT
+    assert " -F" not in LOAD_SCRIPT and " -X" not in LOAD_SCRIPT
+    assert "DOCKER-USER" in LOAD_SCRIPT
