@@ -147,7 +147,8 @@ GATHER = f"""
 ss -Hltnp 2>/dev/null | grep '"sshd"' | awk '{{print "sshd-listen", $4}}'
 [ -d /run/systemd/system ] && echo systemd
 command -v ip6tables >/dev/null 2>&1 && [ -e /proc/net/if_inet6 ] && echo ipv6
-if [ -f {PIDFILE} ] || systemctl is-active -q {UNIT}.timer 2>/dev/null; then echo pending; fi
+if grep -qs 'load restore' /proc/"$(cat {PIDFILE} 2>/dev/null || echo none)"/cmdline \
+   || systemctl is-active -q {UNIT}.timer 2>/dev/null; then echo pending; fi
 for f in rules.v4 rules.v6 previous.v4 previous.v6; do
   [ -f {DIR}/$f ] && echo "file $f $(base64 -w0 < {DIR}/$f)"
 done
@@ -311,6 +312,9 @@ def safe_apply(connection: Connection, state: ServerState, rules: dict[str, str]
     new connection, then disarm. On a failed confirmation, wait for the server to restore
     the previous rules itself, check that with new connections, and report."""
     where = describe(connection)
+    if state.pending_restore:
+        raise EngineError(f"{where}: another apply is being confirmed (a restore of the "
+                          "previous rules is armed); wait for it to finish, then run again")
     install(connection, state, rules)
     how = schedule_restore(connection, timeout, state.systemd)
     due = time.monotonic() + timeout
