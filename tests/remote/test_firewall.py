@@ -124,6 +124,7 @@ def test_plan_here_and_on_the_server(deployment: Deployment, server_root: Remote
 def test_apply_leaves_only_the_declared_ports_reachable(deployment: Deployment, net: Net,
                                                        server: RemoteHost) -> None:
     result = deployment.fab(net.server, "firewall.apply", "--timeout", TIMEOUT)
+    print(f"\n--- firewall.apply ---\n{result.stdout}{result.stderr}")
     assert "restore of the previous rules armed (detached process" in result.stdout
     assert "applied and confirmed by a new SSH connection" in result.stdout
     for port in (22, deployment.http_port, deployment.https_port):
@@ -203,6 +204,7 @@ def test_rollback_puts_back_the_previous_rules(deployment: Deployment, net: Net)
 def test_after_a_dockerd_restart_the_rules_are_back_in_front(deployment: Deployment, net: Net,
                                                              server: RemoteHost) -> None:
     restart = net.server.run("pjremote-restart-dockerd", timeout=300).text
+    print(f"\n--- pjremote-restart-dockerd ---\n{restart}")
     assert "firewall hook run" in restart
     live = rules(net.server)
     assert live["FORWARD"][0] == "-A FORWARD -j DOCKER-USER"
@@ -229,6 +231,7 @@ def test_a_declaration_that_blocks_ssh_is_undone_by_the_server(deployment: Deplo
     result = deployment.fab(net.server, "firewall.apply", "--timeout", TIMEOUT,
                             extra_env=locked, check=False, timeout=300)
     output = result.stdout + result.stderr
+    print(f"\n--- firewall.apply with SSH_ALLOW_FROM=192.0.2.0/24 ---\n{output}")
     assert result.returncode != 0, output
     assert "WARNING: your address" in output
     assert "a NEW SSH connection FAILED after applying" in output
