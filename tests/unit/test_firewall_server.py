@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+from invoke import Context, Exit
+
 from pojemnik.firewall.render import Opening
-from pojemnik.firewall.server import LOAD_SCRIPT, locks_out, parse_state
+from pojemnik.firewall.server import (
+    BOOT_UNIT,
+    DIR,
+    DOCKER_DROP_IN,
+    LOAD_SCRIPT,
+    locks_out,
+    parse_state,
+)
+from pojemnik.firewall.tasks import apply, rollback, status
 
 RULES_V4 = base64.b64encode(b"*filter\nCOMMIT\n").decode()
 OUTPUT = "\n".join([
@@ -54,3 +65,16 @@ def test_the_loader_never_flushes_dockers_chains() -> None:
     assert "--noflush" in LOAD_SCRIPT
     assert " -F" not in LOAD_SCRIPT and " -X" not in LOAD_SCRIPT
     assert "DOCKER-USER" in LOAD_SCRIPT
+
+
+def test_persistence_hooks_rerun_the_loader_after_dockerd_starts_and_at_boot() -> None:
+    assert f"ExecStartPost={DIR}/load" in DOCKER_DROP_IN
+    assert f"ExecStart={DIR}/load" in BOOT_UNIT and "WantedBy=multi-user.target" in BOOT_UNIT
+
+
+def test_acting_tasks_need_a_server_and_say_so() -> None:
+    for body in (apply, status, rollback):
+        with pytest.raises(Exit) as stopped:
+            body(Context())
+        assert "fab -H root@server firewall." in str(stopped.value.message)
+        assert stopped.value.code == 2
