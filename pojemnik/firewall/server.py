@@ -286,7 +286,14 @@ def fresh_connection(connection: Connection) -> Connection:
 
 def confirm(connection: Connection) -> str | None:
     """Open a NEW connection and run a command; None if that worked, else why not."""
+    import logging
+
     fresh = fresh_connection(connection)
+    # A refused connection is an expected answer here: keep paramiko's transport thread
+    # from printing its traceback; the reason is returned instead.
+    transport_log = logging.getLogger("paramiko.transport")
+    level = transport_log.level
+    transport_log.setLevel(logging.CRITICAL)
     try:
         open_connection(fresh)
         result = fresh.run("true", hide=True, warn=True, in_stream=False)
@@ -297,6 +304,7 @@ def confirm(connection: Connection) -> str | None:
         return f"{type(error).__name__}: {error}"
     finally:
         fresh.close()
+        transport_log.setLevel(level)
 
 
 @dataclass(frozen=True)

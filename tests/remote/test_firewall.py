@@ -8,7 +8,9 @@ reaches its package mirror" is checked as outbound traffic from the server (and 
 container) to old-server, and name resolution as the server resolving `old-server`.
 
 The tests run in file order and share the server: plan, apply, re-apply, drift, rollback,
-a dockerd restart, then a declaration that locks SSH out. The fixture removes the rules,
+a dockerd restart from a blank state (as after a reboot: only the persisted files remain;
+the test server restarts dockerd and runs the hook a systemd ExecStartPost would run), then
+a declaration that locks SSH out. The fixture removes the rules,
 files, container and listener it made.
 """
 
@@ -203,9 +205,14 @@ def test_rollback_puts_back_the_previous_rules(deployment: Deployment, net: Net)
 
 def test_after_a_dockerd_restart_the_rules_are_back_in_front(deployment: Deployment, net: Net,
                                                              server: RemoteHost) -> None:
+    # As after a reboot: none of our rules are live, only the persisted files remain.
+    net.server.run(CLEANUP.replace("rm -rf /etc/pojemnik", "rm -rf"))
+    assert "POJEMNIK" not in net.server.run("iptables-save -t filter").text
+    assert net.connects(UNDECLARED_PORT)  # open again: the restart must close it
     restart = net.server.run("pjremote-restart-dockerd", timeout=300).text
     print(f"\n--- pjremote-restart-dockerd ---\n{restart}")
     assert "firewall hook run" in restart
+    assert "POJEMNIK" not in restart.split("before the hook:")[1].split("firewall hook")[0]
     live = rules(net.server)
     assert live["FORWARD"][0] == "-A FORWARD -j DOCKER-USER"
     assert live["DOCKER-USER"][0] == "-A DOCKER-USER -j POJEMNIK-DOCKER"
