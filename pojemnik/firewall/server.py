@@ -21,6 +21,7 @@ by itself when the timer fires, whatever happened to this SSH session.
 from __future__ import annotations
 
 import base64
+import logging
 import shlex
 import time
 from collections.abc import Callable
@@ -286,14 +287,7 @@ def fresh_connection(connection: Connection) -> Connection:
 
 def confirm(connection: Connection) -> str | None:
     """Open a NEW connection and run a command; None if that worked, else why not."""
-    import logging
-
     fresh = fresh_connection(connection)
-    # A refused connection is an expected answer here: keep paramiko's transport thread
-    # from printing its traceback; the reason is returned instead.
-    transport_log = logging.getLogger("paramiko.transport")
-    level = transport_log.level
-    transport_log.setLevel(logging.CRITICAL)
     try:
         open_connection(fresh)
         result = fresh.run("true", hide=True, warn=True, in_stream=False)
@@ -304,7 +298,6 @@ def confirm(connection: Connection) -> str | None:
         return f"{type(error).__name__}: {error}"
     finally:
         fresh.close()
-        transport_log.setLevel(level)
 
 
 @dataclass(frozen=True)
@@ -338,6 +331,20 @@ def safe_apply(connection: Connection, state: ServerState, rules: dict[str, str]
         raise EngineError(f"{where}: loading the rules failed, previous rules restored: "
                           f"{(result.stderr + result.stdout).strip()}")
     say(f"{where}: rules loaded; confirming with a new SSH connection")
+    # A refused connection is an expected answer here: keep paramiko's transport threads
+    # (which may report a banner timeout after `confirm` gave up) from printing tracebacks.
+    transport_log = logging.getLogger("paramiko.transport")
+    level = transport_log.level
+    transport_log.setLevel(logging.CRITICAL)
+    try:
+        return _confirm_or_wait(connection, state, timeout, due, how, say)
+    finally:
+        transport_log.setLevel(level)
+
+
+def _confirm_or_wait(connection: Connection, state: ServerState, timeout: int, due: float,
+                     how: str, say: Say) -> Outcome:
+    where = describe(connection)
     problem = confirm(connection)
     if problem is None:
         cancel_restore(connection, state.systemd)
