@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pojemnik import (
     Bind,
+    Firewall,
     Image,
     Limits,
     Network,
@@ -67,6 +68,8 @@ def declare(settings: Settings) -> Stack:
         # returns once the new workers (with the new config) are up.
         reload=Reload(check=["nginx", "-t"], command=["proxy-reload"]),
     )
+    # SSH from these networks only (comma-separated); unset: from anywhere.
+    ssh_from = [s.strip() for s in settings.get("SSH_ALLOW_FROM").split(",") if s.strip()]
     return Stack(
         project=settings["POJEMNIK_PROJECT"],
         root=Path(__file__).parent,
@@ -75,6 +78,9 @@ def declare(settings: Settings) -> Stack:
         images=[Image("proxy"), Image("php"), Image("webserver-nginx"), Image("postgres")],
         volumes=[Volume("dbdata"), Volume("proxy-tls")],
         secrets=[Secret("db_password"), Secret("django_secret_key", length=50)],
+        # `fab -H root@server firewall.apply`: SSH (on sshd's real port) and the proxy's
+        # ports when published on a public address; everything else inbound is dropped.
+        firewall=Firewall(allow={"ssh": ssh_from} if ssh_from else {}),
         services=[
             Service(
                 "db",

@@ -4,6 +4,7 @@ declaration -> validate -> observe -> plan -> apply. This module re-exports the
 declaration types; everything that touches Docker is imported only when used.
 """
 
+from .declaration.firewall import Firewall
 from .declaration.model import (
     Bind,
     Healthcheck,
@@ -27,6 +28,7 @@ from .errors import DockerError, HostCommandError, OperationError, PojemnikError
 __all__ = [
     "Bind",
     "DockerError",
+    "Firewall",
     "Healthcheck",
     "HostCommandError",
     "Image",

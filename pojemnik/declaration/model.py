@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .firewall import Firewall
+
 LABEL_PROJECT = "pojemnik.project"
 LABEL_SERVICE = "pojemnik.service"
 LABEL_KIND = "pojemnik.kind"
@@ -210,6 +212,8 @@ class Stack:
     # Where the engine's host sees the repository's files; None: `root` itself (a local
     # engine). A remote deploy mirrors the mounted files there first.
     mount_root: str | None = None
+    # The server's firewall (`fab -H root@server firewall.apply`); None: not managed.
+    firewall: Firewall | None = None
 
     # Docker object names are global on the engine: prefix them so a second
     # copy (staging) can run beside the first.

@@ -13,7 +13,7 @@ from typing import Any
 
 from invoke import Collection
 
-from . import diagram, healing, images, remote, resources, stack
+from . import diagram, firewall, healing, images, remote, resources, stack
 
 
 def _collection(name: str, default: str, tasks: dict[str, Any]) -> Collection:
@@ -36,6 +36,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
         _collection("server", "bootstrap", {"bootstrap": remote.server_bootstrap}),
         _collection("data", "copy", {"copy": remote.data_copy}),
         _collection("healing", "log", {"install": healing.install, "log": healing.log}),
+        firewall.collection(),
     ):
         ns.add_collection(collection)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,
