@@ -48,7 +48,8 @@ def test_config_is_switched_in_and_the_last_good_one_restored(
     assert server.run(f"cat {remote_root}/config/nginx/nginx.conf").text == "broken\n"
     # A new file renamed into place (a new inode), never the old one written over.
     assert server.run(f"stat -c %i {remote_root}/config/nginx/nginx.conf").text != inode
-    assert server.run(f"ls -A {remote_root}").text.split() == ["config"]  # no staging left
+    # Nothing left in the staging area; the replaced version kept aside for a restore.
+    assert server.run(f"ls -A {remote_root}").text.split() == [".pojemnik-previous", "config"]
 
     restore(connection, remote_root, result)
     assert server.run(f"cat {remote_root}/config/nginx/nginx.conf").text == "good\n"
