@@ -7,7 +7,8 @@ member (stream mode) and written again (PAX, so xattr and ACL headers `SCHILY.*`
 along) without any member that:
 
 - has an absolute name, a `..` component, or was not asked for;
-- lies under a symlink made by this archive or present at the destination;
+- lies under a symlink made by this archive or present at the destination, or is a
+  directory where such a symlink is (tar would keep the link and chown through it);
 - is a hard link to anything but an entry already passed on in this archive;
 - is a device node.
 
@@ -60,6 +61,9 @@ class Gate:
             return "not asked for"
         if through := self.symlink_above(name):
             return f"inside the symlink {through}"
+        if member.isdir() and (name in self.destination_symlinks or name in self.made_symlinks):
+            # GNU tar keeps a symlink to a directory and applies modes and owners through it.
+            return "a directory where the destination has a symlink"
         if member.ischr() or member.isblk():
             return "a device node"
         if member.islnk():

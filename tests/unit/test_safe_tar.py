@@ -65,6 +65,9 @@ def test_a_symlink_at_the_destination_is_never_written_through() -> None:
                                 symlinks={"data"})
     assert [m.name for m in members] == ["other/y"]
     assert set(refused) == {"data/sub", "data/sub/x"}
+    # The link itself replaced by a directory: tar would keep it and chown through it.
+    _, _, refused = relay(archive(member("data", tarfile.DIRTYPE)), {"data"}, {"data"})
+    assert refused == {"data": "a directory where the destination has a symlink"}
 
 
 def test_absolute_dotdot_and_unrequested_members_are_refused() -> None:
