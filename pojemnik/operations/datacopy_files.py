@@ -213,6 +213,10 @@ def relay_tar(source: Connection, source_path: str, destination: Connection,
     except tarfile.TarError as error:
         raise OperationError(f"{describe(source)}: its tar stream is not a valid archive "
                              f"({error}); nothing was deleted") from error
+    except OSError as error:  # the new host's tar stopped reading: say what it said
+        finish_channel(extract, destination, "tar --extract")
+        raise HostCommandError(f"{describe(destination)}: sending to tar --extract failed "
+                               f"({error}); nothing was deleted") from error
     finally:
         extract.shutdown_write()
         while reader.read(CHUNK):  # whatever follows the archive's end
