@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,21 @@ from .conftest import FAB, REPO, Deployment
 from .hosts import RemoteHost, known_hosts_line
 
 pytestmark = pytest.mark.remote
+
+
+@pytest.fixture(scope="module")
+def deployment(remote_env: object) -> Iterator[Deployment]:
+    """Only the project's settings: these tests need the server's engine, not the stack
+    deployed on it (the session's `deployment` builds, ships and deploys it)."""
+    project = f"pjremote-bare-{secrets.token_hex(3)}"
+    env = {**os.environ, "POJEMNIK_PROJECT": project, "HTTP_PORT": "38080",
+           "HTTPS_PORT": "38443", "PUBLISH_ADDRESS": "0.0.0.0",
+           "ISOLATED_SUBNET": "10.0.110.0/24", "SERVICES_SUBNET": "10.0.120.0/24"}
+    try:
+        yield Deployment(project, env, 38080, 38443)
+    finally:
+        shutil.rmtree(REPO / ".secrets" / project, ignore_errors=True)
+        (REPO / ".pojemnik" / f"{project}.json").unlink(missing_ok=True)
 
 
 def jump_config(server: RemoteHost, old_server: RemoteHost) -> str:
@@ -52,4 +71,4 @@ def test_a_jump_host_with_an_unknown_key_is_refused(deployment: Deployment,
     known.write_text(f"{server_line}\n{jump_line}\n")
     accepted = fab_ps(deployment, config, known, server)
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
-    assert f"{deployment.project}-proxy" in accepted.stdout
+    assert "deploy@server:22" in accepted.stdout + accepted.stderr  # reached, through the jump
