@@ -5,7 +5,9 @@ see each other), as one tar stream of only what differs, with owners (numeric), 
 hard links, symlinks, xattrs and ACLs: what `rsync -aHAX --numeric-ids` keeps. Both
 sides are described by a checksum manifest before (to know what to send, so a second run
 sends nothing and an interrupted one resumes) and after (to verify). Nothing on the
-destination is deleted unless asked.
+destination is deleted unless asked, and then only after the copy is verified, and never
+when the source is missing, not a directory, or empty (datacopy_guard). The relayed
+stream is filtered on the way (safe_tar): nothing is written outside the target.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from __future__ import annotations
 import hashlib
 import re
 import shlex
+import tarfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..console import Say
 from ..errors import HostCommandError, OperationError
-from ..ssh.channels import finish_channel, open_channel, pipe, run
+from ..ssh.channels import CHUNK, ChannelWriter, finish_channel, open_channel, run
 from ..ssh.connection import describe
+from .datacopy_guard import check_source, delete_extra
+from .safe_tar import Refused, filter_stream
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -142,45 +147,83 @@ class FilesReport:
 def copy_files(source: Connection, source_path: str, destination: Connection,
                destination_path: str, say: Say, dry: bool = False,
                delete: bool = False) -> FilesReport:
-    before = difference(manifest(source, source_path), manifest(destination, destination_path))
+    check_source(source, source_path, destination, destination_path, delete)
+    there = manifest(destination, destination_path)
+    before = difference(manifest(source, source_path), there)
     if dry:
         would = [f"send {p}" for p in before.send]
         would += [f"{'delete' if delete else 'keep (only on destination)'} {p}"
                   for p in before.extra]
         return FilesReport(0, 0, before.unchanged, 0, 0, would)
+    refused: list[Refused] = []
     if before.send:
         say(f"files: sending {len(before.send)} entries ({before.bytes / 2**20:.1f} MiB) "
             f"from {describe(source)}:{source_path} to {describe(destination)}:"
             f"{destination_path}")
         run(destination, f"mkdir -p {shlex.quote(destination_path)}")
-        # -C and --no-recursion are positional: they must come before the file list.
-        create = open_channel(source, f"tar --create --file=- {TAR_FLAGS} -C "
-                              f"{shlex.quote(source_path)} --no-recursion --null "
-                              "--files-from=-")
-        create.sendall(b"".join(p.encode() + b"\0" for p in before.send))
-        create.shutdown_write()
-        extract = open_channel(destination, "tar --extract --file=- --same-permissions "
-                               f"--same-owner {TAR_FLAGS} -C {shlex.quote(destination_path)}")
-        pipe(create, extract, before.bytes, say, "files")
-        finish_channel(create, source, "tar --create")
-        finish_channel(extract, destination, "tar --extract")
-    deleted = 0
-    if delete and before.extra:
-        for start in range(0, len(before.extra), 200):
-            batch = " ".join(shlex.quote(p) for p in before.extra[start:start + 200])
-            run(destination, f"cd {shlex.quote(destination_path)} && rm -rf -- {batch}")
-        deleted = len(before.extra)
-    # Verify: both sides described afresh must now agree on every source entry.
+        symlinks = {p for p, e in there.entries.items() if e.kind == "l"}
+        refused = relay_tar(source, source_path, destination, destination_path, before,
+                            symlinks, say)
+    source_after, after = verify(source, source_path, destination, destination_path, refused)
+    deleted = delete_extra(destination, destination_path, after.extra) if delete else 0
+    return FilesReport(len(before.send), before.bytes, before.unchanged, deleted,
+                       len(source_after.entries))
+
+
+def verify(source: Connection, source_path: str, destination: Connection,
+           destination_path: str, refused: list[Refused]) -> tuple[Manifest, Difference]:
+    """Both sides described afresh must now agree on every source entry; else (or if
+    entries were refused) an error, before anything is deleted."""
     source_after = manifest(source, source_path)
     destination_after = manifest(destination, destination_path)
     after = difference(source_after, destination_after)
+    problems = []
+    if refused:
+        problems.append(f"refused {len(refused)} entries of the old host's archive (they "
+                        "would have been written outside the target, or were not asked "
+                        f"for): {', '.join(map(str, refused[:20]))}")
     if after.send:
-        raise OperationError(f"verification failed: {len(after.send)} entries differ after the "
-                          f"copy, e.g. {after.send[:5]}; nothing was deleted, run again")
+        problems.append(f"verification failed: {len(after.send)} entries differ after the "
+                        f"copy, e.g. {after.send[:5]}")
     if source_after.hardlinks() - destination_after.hardlinks():
-        raise OperationError("verification failed: hard links were not kept")
-    return FilesReport(len(before.send), before.bytes, before.unchanged, deleted,
-                       len(source_after.entries))
+        problems.append("verification failed: hard links were not kept")
+    if problems:
+        raise OperationError("; ".join(problems) + "; nothing was deleted (--delete waits "
+                             "for a verified copy); what was copied is kept, run again to "
+                             "resume")
+    return source_after, after
+
+
+def relay_tar(source: Connection, source_path: str, destination: Connection,
+              destination_path: str, before: Difference, destination_symlinks: set[str],
+              say: Say) -> list[Refused]:
+    """The old host's tar stream, filtered here (safe_tar), into tar on the new host."""
+    # -C and --no-recursion are positional: they must come before the file list.
+    create = open_channel(source, f"tar --create --file=- {TAR_FLAGS} -C "
+                          f"{shlex.quote(source_path)} --no-recursion --null "
+                          "--files-from=-")
+    create.sendall(b"".join(p.encode() + b"\0" for p in before.send))
+    create.shutdown_write()
+    extract = open_channel(destination, "tar --extract --file=- --same-permissions "
+                           f"--same-owner {TAR_FLAGS} -C {shlex.quote(destination_path)}")
+    reader = create.makefile("rb")
+    try:
+        refused = filter_stream(reader, ChannelWriter(extract, before.bytes, say, "files"),
+                                before.send, destination_symlinks)
+    except tarfile.TarError as error:
+        raise OperationError(f"{describe(source)}: its tar stream is not a valid archive "
+                             f"({error}); nothing was deleted") from error
+    except OSError as error:  # the new host's tar stopped reading: say what it said
+        finish_channel(extract, destination, "tar --extract")
+        raise HostCommandError(f"{describe(destination)}: sending to tar --extract failed "
+                               f"({error}); nothing was deleted") from error
+    finally:
+        extract.shutdown_write()
+        while reader.read(CHUNK):  # whatever follows the archive's end
+            pass
+    finish_channel(create, source, "tar --create")
+    finish_channel(extract, destination, "tar --extract")
+    return refused
 
 
 def copy_files_direct(source: Connection, source_path: str, destination: Connection,
@@ -189,6 +232,7 @@ def copy_files_direct(source: Connection, source_path: str, destination: Connect
     """The new host pulls straight from the old one with `rsync -aHAX --numeric-ids`,
     authenticating with the ssh-agent forwarded from here for this command. The old
     host's key is the one this machine just verified, pinned for that one connection."""
+    check_source(source, source_path, destination, destination_path, delete)
     host, _, port = address.rpartition(":") if ":" in address else (address, "", "22")
     transport = source.client.get_transport()
     assert transport is not None
@@ -201,8 +245,10 @@ def copy_files_direct(source: Connection, source_path: str, destination: Connect
         ssh = (f"ssh -p {port} -o BatchMode=yes -o StrictHostKeyChecking=yes "
                f"-o UserKnownHostsFile={pinned} -o ConnectTimeout=10")
         flags = "-aHAX --numeric-ids --partial --stats --itemize-changes"
-        flags += " --delete" if delete else ""
-        flags += " --dry-run" if dry else ""
+        # rsync --delete would delete during the transfer, before anything is verified:
+        # only a dry run asks it (to list what would go); the real deletion follows the
+        # verification below, of exactly what the verified manifests show as extra.
+        flags += " --dry-run --delete" if dry and delete else " --dry-run" if dry else ""
         remote = f"{source.user}@{host}:{source_path.rstrip('/')}/"
         say(f"files: {describe(destination)} pulls {remote} directly (rsync)")
         mkdir = "" if dry else f"mkdir -p {shlex.quote(destination_path)} && "
@@ -230,13 +276,9 @@ def copy_files_direct(source: Connection, source_path: str, destination: Connect
                if ITEMIZED.match(line) and not line.startswith(".")]
     if dry:
         return FilesReport(0, 0, 0, 0, 0, changes)
-    source_after = manifest(source, source_path)
-    after = difference(source_after, manifest(destination, destination_path))
-    if after.send:
-        raise OperationError(f"verification failed: {len(after.send)} entries differ after "
-                          f"the copy, e.g. {after.send[:5]}")
+    source_after, after = verify(source, source_path, destination, destination_path, [])
     copied = stats.get("Number of regular files transferred", 0)
-    deleted = stats.get("Number of deleted files", 0)
+    deleted = delete_extra(destination, destination_path, after.extra) if delete else 0
     return FilesReport(copied, stats.get("Total transferred file size", 0),
                        len(source_after.entries) - copied, deleted, len(source_after.entries))
 

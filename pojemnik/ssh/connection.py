@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import paramiko
 
 from ..errors import SSHError
+from .known_hosts import RevokedHostKey, UnknownHostKey, install, load
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -41,56 +42,73 @@ def known_hosts_name(connection: Connection) -> str:
 
 def open_connection(connection: Connection, known_hosts: Path | None = None,
                     trust_new: bool | None = None) -> None:
-    """Open with strict host-key checking (Fabric alone accepts any key) and clear errors."""
+    """Open with strict host-key checking (Fabric alone accepts any key) and clear errors.
+
+    A ProxyJump host (`connection.gateway`, a Connection made from ssh_config) is opened
+    first, the same way, so its key is checked too."""
     if connection.is_connected:
         return
     path = known_hosts or known_hosts_path()
     trust = trust_new_hosts() if trust_new is None else trust_new
-    client = connection.client
-    if path.exists():
-        client.load_host_keys(str(path))
-    elif trust:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.touch(mode=0o600)
-        client.load_host_keys(str(path))
-    # Trust on first use only when asked: the new key is then saved to known_hosts.
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy() if trust
-                                       else paramiko.RejectPolicy())
+    gateway = connection.gateway
+    if gateway and not isinstance(gateway, str):
+        try:
+            open_connection(gateway, path, trust)
+        except SSHError as error:
+            raise SSHError(f"the jump host (ProxyJump) on the way to {describe(connection)} "
+                           f"was refused: {error}") from error
+    # Markers understood, comments kept; a new key (when trusted) is appended, one line.
+    install(connection.client, load(path), trust)
     if not connection.connect_timeout:
         connection.connect_timeout = int(os.environ.get("POJEMNIK_CONNECT_TIMEOUT")
                                          or CONNECT_TIMEOUT)
     # A host that accepts TCP but never speaks SSH must not hang us either.
     connection.connect_kwargs.setdefault("banner_timeout", connection.connect_timeout)
     connection.connect_kwargs.setdefault("auth_timeout", connection.connect_timeout)
-    where = describe(connection)
     try:
         connection.open()
-    except paramiko.BadHostKeyException as error:
-        raise SSHError(
+    except (paramiko.SSHException, OSError) as error:
+        raise explain(error, connection, path) from error
+
+
+def explain(error: Exception, connection: Connection, path: Path) -> SSHError:
+    """What a failure to connect means, and what to do about it."""
+    where, name = describe(connection), known_hosts_name(connection)
+    if isinstance(error, RevokedHostKey) or (
+            isinstance(error, paramiko.BadHostKeyException)
+            and load(path).is_revoked(error.key)):
+        key = error.key
+        return SSHError(
+            f"{where}: the host presented a REVOKED key ({key.get_name()} "
+            f"{key.get_fingerprint().hex()} is marked @revoked in {path}). Refusing to "
+            "connect: that key may be stolen. Get the server's new key from its "
+            f"administrator and list it in {path}.")
+    if isinstance(error, paramiko.BadHostKeyException):
+        return SSHError(
             f"{where}: the host key CHANGED (known_hosts {path} has another key for "
-            f"{known_hosts_name(connection)}; got {error.key.get_name()} "
+            f"{name}; got {error.key.get_name()} "
             f"{error.key.get_fingerprint().hex()}). Refusing to connect: this may be an "
             "attack. If the server was really reinstalled, remove the old key with "
-            f"`ssh-keygen -R '{known_hosts_name(connection)}' -f {path}`.") from error
-    except paramiko.AuthenticationException as error:
-        raise SSHError(
+            f"`ssh-keygen -R '{name}' -f {path}`.")
+    if isinstance(error, UnknownHostKey):
+        return SSHError(
+            f"{where}: unknown host key ({name} is not in {path}; it presented "
+            f"{error.key.get_name()} {error.key.get_fingerprint().hex()}). Verify the "
+            f"server's fingerprint and add it (`ssh-keyscan -p {connection.port} "
+            f"{connection.host} >> {path}`), or set POJEMNIK_TRUST_NEW_HOST=1 to trust it "
+            "on first use.")
+    if isinstance(error, paramiko.AuthenticationException):
+        return SSHError(
             f"{where}: authentication failed ({error}); check the user, and that your key "
             "(ssh-agent, ~/.ssh/id_*, or `fab -i KEY`) is in the server's "
-            "authorized_keys.") from error
-    except paramiko.SSHException as error:
+            "authorized_keys.")
+    if isinstance(error, paramiko.SSHException):
         if "banner" in str(error).lower() or "no existing session" in str(error).lower():
-            raise SSHError(f"{where}: no SSH answer within {connection.connect_timeout} s "
-                              f"({error})") from error
-        if "not found in known_hosts" in str(error):
-            raise SSHError(
-                f"{where}: unknown host key ({known_hosts_name(connection)} is not in "
-                f"{path}). Verify the server's fingerprint and add it (`ssh-keyscan -p "
-                f"{connection.port} {connection.host} >> {path}`), or set "
-                "POJEMNIK_TRUST_NEW_HOST=1 to trust it on first use.") from error
-        raise SSHError(f"{where}: SSH failed: {error}") from error
-    except TimeoutError as error:
-        raise SSHError(f"{where}: no answer within {connection.connect_timeout} s "
-                          "(host down, wrong port, or a firewall dropping packets)") from error
-    except OSError as error:
-        raise SSHError(f"{where}: cannot connect ({error})") from error
+            return SSHError(f"{where}: no SSH answer within {connection.connect_timeout} s "
+                            f"({error})")
+        return SSHError(f"{where}: SSH failed: {error}")
+    if isinstance(error, TimeoutError):
+        return SSHError(f"{where}: no answer within {connection.connect_timeout} s "
+                        "(host down, wrong port, or a firewall dropping packets)")
+    return SSHError(f"{where}: cannot connect ({error})")
 
