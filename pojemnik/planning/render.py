@@ -16,6 +16,7 @@ from ..declaration.model import LABEL_PROJECT
 from ..declaration.units import memory_bytes
 from . import plan as p
 from .spec import ContainerSpec, ImageSpec, NetworkSpec
+from .upstreams import upstream_files
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE|API_?KEY|CREDENTIAL", re.IGNORECASE)
 MASK = "******"
@@ -67,11 +68,24 @@ def bash(plan: p.Plan, base_command: str = "") -> str:
     lines = ["#!/usr/bin/env bash",
              f"# pojemnik plan for project {plan.project}: the docker commands it runs.",
              "set -euo pipefail", ""]
+    if plan.proxies and plan.of_kind(p.CREATE, p.RECREATE):
+        lines += _upstream_files(plan)
     for action in plan.actions:
         lines.append(f"# {action.kind} {action.target}: {action.reason}")
         lines += _commands(action, base_command)
         lines.append("")
     return "\n".join(lines)
+
+
+def _upstream_files(plan: p.Plan) -> list[str]:
+    """The proxies' upstream files, each service at its declared address."""
+    lines = ["# the proxy's upstream files (pojemnik rewrites them when a service moves)"]
+    for proxy in plan.proxies:
+        lines.append(f"mkdir -p {shlex.quote(proxy.directory)}")
+        for name, content in upstream_files(proxy, {}).items():
+            path = shlex.quote(f"{proxy.directory}/{name}")
+            lines.append(f"cat > {path} <<'EOF'\n{content}EOF")
+    return [*lines, ""]
 
 
 def _commands(action: p.Action, base_command: str) -> list[str]:

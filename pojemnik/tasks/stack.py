@@ -138,9 +138,11 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100") ->
 @task(help={"volumes": "also remove the named volumes: DELETES the data (databases)"})
 def down(c: Context, volumes: bool = False) -> None:
     """Remove the stack's containers and networks; volumes (data) are kept unless --volumes."""
+    from ..declaration.order import startup_order
     from ..operations.teardown import down as tear_down
 
     stack = stack_of(c)
     with engine_of(c) as engine:
-        guard(lambda: tear_down(engine, stack.project, say, volumes=volumes))
+        guard(lambda: tear_down(engine, stack.project, say, volumes=volumes,
+                                order=startup_order(stack)))
 
