@@ -73,6 +73,8 @@ def bash(plan: p.Plan, base_command: str = "") -> str:
     for action in plan.actions:
         lines.append(f"# {action.kind} {action.target}: {action.reason}")
         lines += _commands(action, base_command)
+        if action.start_first:
+            lines += _upstream_switch(plan, action)
         lines.append("")
     return "\n".join(lines)
 
@@ -116,6 +118,23 @@ def _commands(action: p.Action, base_command: str) -> list[str]:
                   if action.kind == p.RECREATE else [])
         return prefix + container_commands(action.container)
     return []
+
+
+def _upstream_switch(plan: p.Plan, action: p.Action) -> list[str]:
+    """A replacement on its other address: the proxies' upstream file follows it, then
+    each proxy reloads (the script replaces stop-first; pojemnik does it start-first)."""
+    assert action.container is not None
+    addresses: dict[str, dict[str, str] | None] = {
+        action.target: {a.network: a.ip or "" for a in action.container.networks}}
+    lines = []
+    for proxy in plan.proxies:
+        files = upstream_files(proxy, addresses)
+        for upstream in (u for u in proxy.upstreams if u.container == action.target):
+            path = shlex.quote(f"{proxy.directory}/{upstream.file}")
+            lines.append(f"cat > {path} <<'EOF'\n{files[upstream.file]}EOF")
+            lines.append(f"docker exec {shlex.quote(proxy.proxy)} "
+                         f"{shlex.join(proxy.reload.command if proxy.reload else ['true'])}")
+    return lines
 
 
 def _flags(flag: str, values: dict[str, str]) -> list[str]:
