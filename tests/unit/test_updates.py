@@ -145,3 +145,15 @@ def test_down_stops_in_reverse_dependency_order_orphans_last(stack: Stack) -> No
     assert startup_order(stack) == [["db"], ["app", "php"], ["proxy"]]
     assert stop_waves(rows, startup_order(stack)) == [
         ["demo-proxy"], ["demo-app", "demo-app-next", "demo-php"], ["demo-db"], ["demo-old"]]
+
+
+def test_start_first_needs_free_standby_addresses_and_no_host_ports(stack: Stack) -> None:
+    from pojemnik.declaration.validate import check_declaration
+
+    assert check_declaration(rolling(stack)) == []
+    clash = with_service(rolling(stack), "app", update=StartFirst({"services": 4,
+                                                                   "isolated": 105}))
+    (problem,) = check_declaration(clash)
+    assert "address 4 is already declared on services" in str(problem)
+    ports = with_service(rolling(stack), "proxy", update=StartFirst({"services": 103}))
+    assert "publishes host ports" in str(check_declaration(ports))
