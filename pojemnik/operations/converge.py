@@ -20,6 +20,7 @@ from ..engine.backend import Engine
 from ..planning import plan as p
 from ..planning.checks import check_against_engine
 from ..planning.state import Observed, ObservedImage
+from . import history
 from .base_image import ensure_base
 from .local_state import LocalState
 from .reload import ConfigRejected, reload_service
@@ -101,7 +102,12 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
         observed = replace(observed, context_hashes=context_hashes(stack, base_id),
                            images={**observed.images, stack.base_image: _base(stack, base_id)})
         plan = p.make_plan(stack, observed, options)
-    apply(plan, engine, say, state, target)
+    try:
+        apply(plan, engine, say, state, target)
+    except Exception as error:
+        history.record(stack, target.files, plan, f"failed: {str(error).splitlines()[0]}")
+        raise
+    history.record(stack, target.files, plan, "ok")
     return Outcome(plan, applied=True)
 
 

@@ -34,6 +34,8 @@ class HostFiles(Protocol):
         """Replace atomically: the directory never holds a half-written file."""
         ...
 
+    def append(self, directory: str, name: str, line: str) -> None: ...
+
 
 class LocalFiles:
     def read(self, directory: str, name: str) -> str | None:
@@ -46,6 +48,11 @@ class LocalFiles:
         temporary.write_text(content)
         temporary.chmod(0o644)  # read by the proxy's unprivileged user
         os.replace(temporary, Path(directory) / name)
+
+    def append(self, directory: str, name: str, line: str) -> None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        with (Path(directory) / name).open("a") as log:
+            log.write(line)
 
 
 class RemoteFiles:
@@ -65,6 +72,11 @@ class RemoteFiles:
         run(self.connection, f"mkdir -p {folder} && printf %s {encoded} | base64 -d > "
                              f"{temporary} && chmod 644 {temporary} && "
                              f"mv -f {temporary} {shlex.quote(f'{directory}/{name}')}")
+
+    def append(self, directory: str, name: str, line: str) -> None:
+        encoded = base64.b64encode(line.encode()).decode()
+        run(self.connection, f"mkdir -p {shlex.quote(directory)} && printf %s {encoded} | "
+                             f"base64 -d >> {shlex.quote(f'{directory}/{name}')}")
 
 
 @dataclass
