@@ -20,6 +20,9 @@ def check_updates(stack: Stack, service: Service, add: Add) -> None:
         with contextlib.suppress(ValueError):
             _standby(stack, service, service.update, f"{field}.update", add)
     if service.upstreams is not None:
+        if service.reload is None:
+            add(f"{field}.upstreams", "a proxy with upstream files needs a way to reload them",
+                "declare reload=Reload(check=[...], command=[...]) on it")
         for name in service.upstreams.ports:
             upstream = next((s for s in stack.services if s.name == name), None)
             if upstream is None:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from stackbuilders import converged, with_container, with_service
 
-from pojemnik import Stack, StartFirst, StopFirst, Upstreams
+from pojemnik import Reload, Stack, StartFirst, StopFirst, Upstreams
 from pojemnik.declaration.model import LABEL_SERVICE, LABEL_SPEC_HASH
 from pojemnik.declaration.order import startup_order
 from pojemnik.engine.backend import ContainerRow
@@ -34,7 +34,8 @@ def rolling(stack: Stack) -> Stack:
     stack = with_service(stack, "php", update=StartFirst({"services": 104, "isolated": 104}))
     stack = with_service(stack, "app", update=StartFirst({"services": 105, "isolated": 105}))
     return with_service(stack, "proxy", upstreams=Upstreams("/etc/pojemnik/upstreams",
-                                                            {"app": 8080, "php": 9000}))
+                                                            {"app": 8080, "php": 9000}),
+                        reload=Reload(["nginx", "-s", "reload"], check=["nginx", "-t"]))
 
 
 def test_upstream_file_names_the_service_and_its_address() -> None:
@@ -157,3 +158,5 @@ def test_start_first_needs_free_standby_addresses_and_no_host_ports(stack: Stack
     assert "address 4 is already declared on services" in str(problem)
     ports = with_service(rolling(stack), "proxy", update=StartFirst({"services": 103}))
     assert "publishes host ports" in str(check_declaration(ports))
+    unreloadable = with_service(rolling(stack), "proxy", reload=None)
+    assert "needs a way to reload" in str(check_declaration(unreloadable))
