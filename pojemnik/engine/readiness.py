@@ -3,7 +3,7 @@
 Docker's health status changes only every `interval` (after `start_period`), so waiting
 for it costs seconds per dependency wave. Instead the container's health command (the
 declared `Healthcheck.test`, else the image's HEALTHCHECK: both end up in the container's
-`Config.Healthcheck.Test`) is run with `exec` on a short backoff, 50 ms doubling to 1 s.
+`Config.Healthcheck.Test`) is run with `exec` on a short backoff, 50 ms doubling to 0.5 s.
 Docker's own healthcheck keeps running for monitoring.
 """
 
@@ -17,7 +17,7 @@ import docker
 from ..errors import DockerError
 
 FIRST_DELAY = 0.05
-MAX_DELAY = 1.0
+MAX_DELAY = 0.5
 HEALTHY = "healthy"
 NO_HEALTHCHECK = "running (no healthcheck)"
 
