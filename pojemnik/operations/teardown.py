@@ -33,11 +33,18 @@ def stop_waves(rows: Sequence[ContainerRow], order: Sequence[Sequence[str]]
 
 def down(engine: Engine, project: str, say: Say, volumes: bool = False,
          order: Sequence[Sequence[str]] = ()) -> None:
-    for wave in stop_waves(engine.project_containers(project), order):
-        say(f"containers {', '.join(wave)}: stopping (graceful), removing")
-        with ThreadPoolExecutor(max_workers=max(1, min(len(wave), STOP_WORKERS))) as pool:
-            for future in [pool.submit(engine.remove_container, name) for name in wave]:
-                future.result()
+    """A wave starts stopping once the one before has stopped; removing the stopped
+    containers goes on meanwhile."""
+    with ThreadPoolExecutor(max_workers=STOP_WORKERS) as removals:
+        removed = []
+        for wave in stop_waves(engine.project_containers(project), order):
+            say(f"containers {', '.join(wave)}: stopping (graceful), removing")
+            with ThreadPoolExecutor(max_workers=max(1, min(len(wave), STOP_WORKERS))) as pool:
+                for future in [pool.submit(engine.stop, name) for name in wave]:
+                    future.result()
+            removed += [removals.submit(engine.remove_container, name) for name in wave]
+        for future in removed:
+            future.result()
     for name in engine.remove_networks(project):
         say(f"network {name}: removed")
     if volumes:
