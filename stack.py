@@ -25,7 +25,10 @@ from pojemnik import (
     Service,
     Settings,
     Stack,
+    StartFirst,
+    StopFirst,
     Tmpfs,
+    Upstreams,
     Volume,
     VolumeMount,
 )
@@ -64,8 +67,13 @@ def declare(settings: Settings) -> Stack:
                 Tmpfs("/tmp", size="16m")],
         limits=Limits(memory="64m", cpus=1.0, pids=100),
         depends_on=["php", "app"],
-        # Edited config/nginx/: `nginx -t` first, then a graceful reload that
-        # returns once the new workers (with the new config) are up.
+        stop_signal="SIGQUIT",  # nginx: graceful (finish requests; SIGTERM: fast)
+        # `upstream app {...}` / `upstream php {...}`, written by pojemnik with each
+        # service's current address: switched (and reloaded) by a start-first update.
+        upstreams=Upstreams(target="/etc/pojemnik/upstreams", ports={"app": 8080, "php": 9000}),
+        # Edited config/nginx/ (or upstreams): `nginx -t` first, then a graceful
+        # reload that returns once the new workers (with the new config) are up
+        # and the old ones have finished their requests.
         reload=Reload(check=["nginx", "-t"], command=["proxy-reload"]),
     )
     # SSH from these networks only (comma-separated); unset: from anywhere.
@@ -94,6 +102,12 @@ def declare(settings: Settings) -> Stack:
                              "DB_NAME": "app", "DB_USER": "app",
                              "DB_ALLOWED_NETWORKS": isolated.subnet},
                 limits=Limits(memory="256m", cpus=1.0, pids=100),
+                # PostgreSQL's PID 1: SIGINT = fast shutdown (rolls back open transactions,
+                # then a clean checkpoint); SIGTERM would wait for every client to leave.
+                stop_signal="SIGINT", stop_grace=30,
+                # State: never two on one data directory. Before the old one stops, a dump.
+                update=StopFirst(before=["sh", "-c", "pg_dumpall -h /run/postgresql -U postgres"
+                                         " > /var/lib/postgresql/data/before-update.sql"]),
             ),
             Service(
                 "php",
@@ -106,6 +120,9 @@ def declare(settings: Settings) -> Stack:
                 environment={**DATABASE, "FPM_ALLOWED_CLIENTS": address(services, proxy)},
                 limits=Limits(memory="128m", cpus=1.0, pids=100),
                 depends_on=["db"],
+                stop_signal="SIGQUIT",  # php-fpm: graceful (SIGTERM would be immediate)
+                # Stateless: an update starts the new container beside the old one, on .104.
+                update=StartFirst(standby={"services": 104, "isolated": 104}),
             ),
             Service(
                 "app",
@@ -121,6 +138,10 @@ def declare(settings: Settings) -> Stack:
                              "APP_FAIL_HEALTH": settings.get("APP_FAIL_HEALTH", "0")},
                 limits=Limits(memory="192m", cpus=1.0, pids=100),
                 depends_on=["db"],
+                # supervisord's PID 1: SIGTERM stops its programs, each with its own signal
+                # (nginx QUIT: graceful; uWSGI TERM with die-on-term: finish and exit).
+                stop_signal="SIGTERM",
+                update=StartFirst(standby={"services": 105, "isolated": 105}),
                 # Edited config or Django code: nginx reloads, uWSGI's master reloads
                 # its workers gracefully (SIGHUP); no container is recreated.
                 reload=Reload(

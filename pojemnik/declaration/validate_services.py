@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 
 from .model import Bind, Port, SecretMount, Service, Stack, Tmpfs, VolumeMount
 from .units import memory_bytes
+from .validate_updates import check_updates
 
 Add = Callable[[str, str, str], None]  # field, message, fix
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -43,6 +44,7 @@ def check_service(stack: Stack, service: Service, add: Add) -> None:
             "use one of: " + ", ".join(sorted(RESTART_POLICIES)))
     for i, port in enumerate(service.ports):
         _port(f"{field}.ports[{i}]", port, add)
+    check_updates(stack, service, add)
 
 
 def _mounts(stack: Stack, field: str, service: Service, add: Add) -> None:

@@ -1,11 +1,10 @@
-"""Containers through the Docker API: create from a spec, wait for health, exec."""
+"""Containers through the Docker API: create from a spec, exec."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -14,13 +13,13 @@ from docker.types import Healthcheck, Mount
 from docker.utils.socket import STDERR, frames_iter
 
 from ..declaration.units import memory_bytes
-from ..errors import DockerError
 from ..planning.spec import ContainerSpec
 
 
 def create_container(api: docker.APIClient, spec: ContainerSpec) -> str:
     """`docker create` + `network connect` for each further network (one per call
-    on API 1.41), then `docker start`."""
+    on API 1.41), then `docker start`. The container is named `spec.name` (a start-first
+    update passes a spec renamed to `<name>-next` and its standby addresses)."""
     first = spec.networks[0] if spec.networks else None
     networking = None
     if first is not None:
@@ -40,6 +39,7 @@ def create_container(api: docker.APIClient, spec: ContainerSpec) -> str:
         ports=[(p.container, p.protocol) for p in spec.ports],
         host_config=_host_config(api, spec), networking_config=networking,
         healthcheck=healthcheck, detach=True,
+        stop_signal=spec.stop_signal, stop_timeout=round(spec.stop_grace),
     )
     for attachment in spec.networks[1:]:
         api.connect_container_to_network(container["Id"], attachment.network,
@@ -74,30 +74,6 @@ def _restart_policy(restart: str) -> dict[str, Any]:
     if count:
         policy["MaximumRetryCount"] = int(count)
     return policy
-
-
-def wait_healthy(api: docker.APIClient, name: str, timeout: float) -> None:
-    """Until the container is healthy (or running, with no healthcheck)."""
-    deadline = time.monotonic() + timeout
-    state: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        state = api.inspect_container(name)["State"]
-        health = (state.get("Health") or {}).get("Status")
-        if state["Status"] in ("exited", "dead"):
-            break
-        if health == "healthy" or (health is None and state["Status"] == "running"):
-            return
-        if health == "unhealthy":
-            break
-        time.sleep(0.5)
-    logs = api.logs(name, tail=20).decode(errors="replace").rstrip()
-    checks = (state.get("Health") or {}).get("Log") or []
-    last_check = checks[-1]["Output"].strip() if checks else ""
-    detail = f"state {state.get('Status')}, health {(state.get('Health') or {}).get('Status')}"
-    raise DockerError(
-        f"{name} did not become healthy ({detail}).\n"
-        + (f"last healthcheck output: {last_check}\n" if last_check else "")
-        + (f"last log lines:\n{logs}" if logs else "no log output"))
 
 
 def exec_stream(api: docker.APIClient, name: str, command: list[str],

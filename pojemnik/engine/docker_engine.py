@@ -6,6 +6,7 @@ under it, e.g. SSH) leaves this module as an `errors.DockerError` naming the eng
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import inspect
@@ -22,7 +23,7 @@ from ..declaration.model import LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
-from . import containers
+from . import containers, readiness
 from .backend import ContainerRow, HostPort, ImageRow
 
 PortFree = Callable[[str, int, str], bool]
@@ -94,6 +95,8 @@ class DockerEngine:
                 name=row["Names"][0].lstrip("/"), id=row["Id"], labels=row.get("Labels") or {},
                 state=row["State"], image=row.get("ImageID", ""),
                 networks=sorted((row.get("NetworkSettings") or {}).get("Networks") or {}),
+                addresses={net: info.get("IPAddress") or "" for net, info in
+                           ((row.get("NetworkSettings") or {}).get("Networks") or {}).items()},
             )
             for row in rows
         ]
@@ -230,20 +233,50 @@ class DockerEngine:
 
     @_translated
     def remove_container(self, name: str) -> None:
-        """Stop gracefully (SIGTERM, then 10 s), then remove. Volumes stay."""
+        """Stop gracefully (its own stop signal and grace period), then remove. Volumes stay."""
         try:
-            self.api.stop(name, timeout=10)
+            self.api.stop(name)
             self.api.remove_container(name, v=False, force=True)
         except docker.errors.NotFound:
             pass
+
+    @_translated
+    def stop(self, name: str) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            self.api.stop(name)
+
+    @_translated
+    def rename(self, name: str, new_name: str) -> None:
+        self.api.rename(name, new_name)
+
+    @_translated
+    def addresses(self, name: str) -> dict[str, str] | None:
+        try:
+            networks = self.api.inspect_container(name)["NetworkSettings"]["Networks"] or {}
+        except docker.errors.NotFound:
+            return None
+        return {net: info.get("IPAddress", "") for net, info in networks.items()}
+
+    @_translated
+    def state(self, name: str) -> str | None:
+        try:
+            return str(self.api.inspect_container(name)["State"]["Status"])
+        except docker.errors.NotFound:
+            return None
+
+    @_translated
+    def processes(self, name: str) -> set[str]:
+        top = self.api.top(name)
+        column = (top.get("Titles") or []).index("PID")
+        return {str(row[column]) for row in top.get("Processes") or []}
 
     @_translated
     def container_id(self, name: str) -> str:
         return str(self.api.inspect_container(name)["Id"])
 
     @_translated
-    def wait_healthy(self, name: str, timeout: float = 180.0) -> None:
-        containers.wait_healthy(self.api, name, timeout)
+    def wait_ready(self, name: str, timeout: float) -> str:
+        return readiness.wait_ready(self.api, name, timeout)
 
     @_translated
     def logs(self, name: str, follow: bool, tail: int | str) -> Iterator[bytes]:

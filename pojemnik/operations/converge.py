@@ -18,21 +18,21 @@ from ..declaration.model import LABEL_CONFIG_HASH, Stack
 from ..declaration.problems import InvalidStack, Problem
 from ..declaration.validate import check_declaration
 from ..engine.backend import Engine
-from ..errors import DockerError, OperationError
 from ..planning import plan as p
 from ..planning.checks import check_against_engine
 from ..planning.state import Observed, ObservedImage
+from . import history
 from .base_image import ensure_base
 from .build import build_images
 from .local_state import LocalState
+from .reload import ConfigRejected, reload_service
 from .secrets import LocalSecrets, SecretStore
+from .update import recover, start_first, stop_first
+from .upstreams import HostFiles, LocalFiles, Switchboard
 from .workspace import context_hashes, with_workspace
 
-WAVE_WORKERS = 4  # containers started at once (each polls the engine until healthy)
-
-
-class ConfigRejected(OperationError):
-    """A service's config check refused the new config; the running one is kept."""
+WAVE_WORKERS = 4  # containers started at once (each probes its health command)
+__all__ = ["ConfigRejected", "Outcome", "Target", "apply", "checked_plan", "converge"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class Target:
     shipment: Shipment | None = None
     logs: Path | None = None  # build logs; default .pojemnik/logs/<project>/ in the checkout
     verbose: bool = False  # the builders' whole output, as it comes
+    files: HostFiles = field(default_factory=LocalFiles)  # the proxies' upstream files
 
 
 def observe(stack: Stack, engine: Engine, state: LocalState, target: Target) -> Observed:
@@ -95,6 +96,8 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
     if target.logs is None:
         target = replace(target, logs=stack.state_path().parent / "logs" / stack.project)
     state = LocalState.load(stack.state_path())
+    if not dry:
+        recover(engine, stack.project, say)
     plan, observed = _checked(stack, engine, options, extra_problems or [], state, target)
     if dry or not plan:
         return Outcome(plan, applied=False)
@@ -104,7 +107,12 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
         observed = replace(observed, context_hashes=context_hashes(stack, base_id),
                            images={**observed.images, stack.base_image: _base(stack, base_id)})
         plan = p.make_plan(stack, observed, options)
-    apply(plan, engine, say, state, target)
+    try:
+        apply(plan, engine, say, state, target)
+    except Exception as error:
+        history.record(stack, target.files, plan, f"failed: {str(error).splitlines()[0]}")
+        raise
+    history.record(stack, target.files, plan, "ok")
     return Outcome(plan, applied=True)
 
 
@@ -147,11 +155,14 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Tar
         target.secrets.create(action.secret, say)
     if target.shipment is not None and plan.of_kind(p.CREATE, p.RECREATE, p.START, p.RELOAD):
         target.shipment.ship()
+    board = Switchboard(plan.proxies, engine, target.files, say)
+    if plan.of_kind(p.CREATE, p.RECREATE, p.START, p.REMOVE_ORPHAN):
+        board.sync()  # before a stray replacement goes: the proxy must not point at it
     for action in plan.of_kind(p.REMOVE_ORPHAN):
         say(f"container {action.target}: removing ({action.reason})")
         engine.remove_container(action.target)
     try:
-        _containers(plan, engine, say, state)
+        _containers(plan, engine, say, state, board)
     except ConfigRejected:
         if target.shipment is not None:
             # The host must not keep a config that a restart (OOM kill, reboot) would load.
@@ -160,13 +171,17 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Tar
         raise
 
 
-def _containers(plan: p.Plan, engine: Engine, say: Say, state: LocalState) -> None:
+def _containers(plan: p.Plan, engine: Engine, say: Say, state: LocalState,
+                board: Switchboard) -> None:
+    """Wave by wave, each as soon as the one before is ready; after each wave the
+    proxies' upstreams follow where their services now run."""
     actions = plan.of_kind(p.CREATE, p.RECREATE, p.START, p.RELOAD)
     for wave in sorted({a.wave for a in actions}):
         batch = [a for a in actions if a.wave == wave]
         with ThreadPoolExecutor(max_workers=max(1, min(len(batch), WAVE_WORKERS))) as pool:
-            for future in [pool.submit(_one_container, a, engine, say) for a in batch]:
+            for future in [pool.submit(_one_container, a, engine, say, board) for a in batch]:
                 future.result()
+        board.sync()
         # Remember which config each (re)loaded container runs, once the wave is healthy.
         for action in batch:
             config = action.container.labels.get(LABEL_CONFIG_HASH) if action.container else None
@@ -174,36 +189,29 @@ def _containers(plan: p.Plan, engine: Engine, say: Say, state: LocalState) -> No
                 state.record_config(engine.container_id(action.target), config)
 
 
-def _one_container(action: p.Action, engine: Engine, say: Say) -> None:
+def _one_container(action: p.Action, engine: Engine, say: Say, board: Switchboard) -> None:
     say(f"container {action.target}: {action.kind} ({action.reason})")
+    assert action.container
     if action.kind == p.RELOAD:
-        reload_config(engine, action)
+        reload_config(engine, action, say)
         say(f"container {action.target}: config reloaded")
+        return
+    if action.start_first:
+        status = start_first(action, engine, say, board)
+        say(f"container {action.target}: replaced, {status}")
         return
     if action.kind == p.START:
         engine.start(action.target)
+    elif action.kind == p.RECREATE:
+        stop_first(action, engine, say)
     else:
-        assert action.container
-        if action.kind == p.RECREATE:
-            engine.remove_container(action.target)
         engine.create_container(action.container)
-    engine.wait_healthy(action.target)
-    say(f"container {action.target}: healthy")
+    status = engine.wait_ready(action.target, action.container.ready_timeout)
+    say(f"container {action.target}: {status}")
 
 
-def reload_config(engine: Engine, action: p.Action) -> None:
+def reload_config(engine: Engine, action: p.Action, say: Say) -> None:
     """Check the new config inside the running container, then reload it gracefully.
     A failed check leaves the running config in place and fails the deploy."""
-    assert action.container
-    reload = action.container.reload
-    assert reload is not None
-    if reload.check:
-        code, output = engine.exec(action.target, list(reload.check))
-        if code != 0:
-            raise ConfigRejected(
-                f"{action.target}: the new config is rejected by `{' '.join(reload.check)}`; "
-                f"the running config is kept.\n{output.rstrip()}")
-    code, output = engine.exec(action.target, list(reload.command))
-    if code != 0:
-        raise DockerError(f"{action.target}: `{' '.join(reload.command)}` failed "
-                          f"(exit {code}):\n{output.rstrip()}")
+    assert action.container and action.container.reload is not None
+    reload_service(engine, action.target, action.container.reload, say)

@@ -29,11 +29,13 @@ def deploy(stack: Stack, engine: Engine, options: Options, say: Say, dry: bool =
 
 def remote_target(host: Connection, stack: Stack, say: Say, dry: bool = False) -> Target:
     from .secrets import HostSecrets, report_local_copies
+    from .upstreams import RemoteFiles
 
     secrets = HostSecrets(host)
     if not dry:
         report_local_copies(stack, secrets, say)
-    return Target(secrets=secrets, shipment=Mirror(host, stack, say))
+    return Target(secrets=secrets, shipment=Mirror(host, stack, say),
+                  files=RemoteFiles(host))
 
 
 @dataclass

@@ -33,6 +33,7 @@ from .spec import (
     volume_labels,
 )
 from .state import Observed, ObservedImage, ObservedNetwork
+from .upstreams import ProxyUpstreams, in_slot, next_name, proxy_upstreams, replacement_slot
 
 # Kinds of action, in the order they run.
 BUILD_BASE = "build-base"
@@ -61,6 +62,7 @@ class Action:
     labels: dict[str, str] = field(default_factory=dict)  # volumes
     wave: int = 0  # containers: start after every earlier wave is healthy
     fresh: bool = False  # builds: skip the layer cache so package updates really run
+    start_first: bool = False  # recreate: the new container starts beside the old one
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class Plan:
     actions: list[Action] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)  # reported; removed only when asked
+    proxies: list[ProxyUpstreams] = field(default_factory=list)  # upstream files to keep
 
     def __bool__(self) -> bool:
         return bool(self.actions)
@@ -119,7 +122,10 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
                      if c.labels.get(LABEL_SERVICE) not in declared)
     if options.remove_orphans:
         actions += [Action(REMOVE_ORPHAN, name, "no longer declared") for name in orphans]
-    return Plan(stack.project, actions, unchanged, orphans)
+    actions += [Action(REMOVE_ORPHAN, c.name, "left by an interrupted update")
+                for c in observed.containers if c.labels.get(LABEL_SERVICE) in declared
+                and c.name == next_name(stack.container_name(c.labels[LABEL_SERVICE]))]
+    return Plan(stack.project, actions, unchanged, orphans, proxy_upstreams(stack))
 
 
 def _image_actions(stack: Stack, observed: Observed, options: Options,
@@ -242,11 +248,17 @@ def _container_action(spec: ContainerSpec, observed: Observed, built: set[str],
     if current is None:
         return Action(CREATE, spec.name, "not running", container=spec, wave=wave)
     drift = _drift(spec, current.labels.get(LABEL_SPEC_HASH, ""))
+    if drift and spec.standby:  # a start-first service may run on either of its addresses
+        drift = min(drift, _drift(in_slot(spec, True), current.labels.get(LABEL_SPEC_HASH, "")),
+                    key=len)
     image = stack.image(stack.service(spec.service).image)
     if image is not None and image.name in built:
         drift.append("image rebuilt")
     elif spec.image in observed.images and observed.images[spec.image].id != current.image:
         drift.append("image id")
+    if drift and spec.standby and current.state == "running":
+        return Action(RECREATE, spec.name, "drifted: " + ", ".join(drift) + " (start-first)",
+                      container=replacement_slot(spec, current), wave=wave, start_first=True)
     if drift:
         return Action(RECREATE, spec.name, "drifted: " + ", ".join(drift), container=spec,
                       wave=wave)

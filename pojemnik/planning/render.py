@@ -16,6 +16,7 @@ from ..declaration.model import LABEL_PROJECT
 from ..declaration.units import memory_bytes
 from . import plan as p
 from .spec import ContainerSpec, ImageSpec, NetworkSpec
+from .upstreams import upstream_files
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE|API_?KEY|CREDENTIAL", re.IGNORECASE)
 MASK = "******"
@@ -67,11 +68,26 @@ def bash(plan: p.Plan, base_command: str = "") -> str:
     lines = ["#!/usr/bin/env bash",
              f"# pojemnik plan for project {plan.project}: the docker commands it runs.",
              "set -euo pipefail", ""]
+    if plan.proxies and plan.of_kind(p.CREATE, p.RECREATE):
+        lines += _upstream_files(plan)
     for action in plan.actions:
         lines.append(f"# {action.kind} {action.target}: {action.reason}")
         lines += _commands(action, base_command)
+        if action.start_first:
+            lines += _upstream_switch(plan, action)
         lines.append("")
     return "\n".join(lines)
+
+
+def _upstream_files(plan: p.Plan) -> list[str]:
+    """The proxies' upstream files, each service at its declared address."""
+    lines = ["# the proxy's upstream files (pojemnik rewrites them when a service moves)"]
+    for proxy in plan.proxies:
+        lines.append(f"mkdir -p {shlex.quote(proxy.directory)}")
+        for name, content in upstream_files(proxy, {}).items():
+            path = shlex.quote(f"{proxy.directory}/{name}")
+            lines.append(f"cat > {path} <<'EOF'\n{content}EOF")
+    return [*lines, ""]
 
 
 def _commands(action: p.Action, base_command: str) -> list[str]:
@@ -102,6 +118,23 @@ def _commands(action: p.Action, base_command: str) -> list[str]:
                   if action.kind == p.RECREATE else [])
         return prefix + container_commands(action.container)
     return []
+
+
+def _upstream_switch(plan: p.Plan, action: p.Action) -> list[str]:
+    """A replacement on its other address: the proxies' upstream file follows it, then
+    each proxy reloads (the script replaces stop-first; pojemnik does it start-first)."""
+    assert action.container is not None
+    addresses: dict[str, dict[str, str] | None] = {
+        action.target: {a.network: a.ip or "" for a in action.container.networks}}
+    lines = []
+    for proxy in plan.proxies:
+        files = upstream_files(proxy, addresses)
+        for upstream in (u for u in proxy.upstreams if u.container == action.target):
+            path = shlex.quote(f"{proxy.directory}/{upstream.file}")
+            lines.append(f"cat > {path} <<'EOF'\n{files[upstream.file]}EOF")
+            lines.append(f"docker exec {shlex.quote(proxy.proxy)} "
+                         f"{shlex.join(proxy.reload.command if proxy.reload else ['true'])}")
+    return lines
 
 
 def _flags(flag: str, values: dict[str, str]) -> list[str]:

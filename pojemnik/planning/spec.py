@@ -28,6 +28,7 @@ from ..declaration.model import (
     Service,
     Stack,
 )
+from ..declaration.policy import StartFirst, StopFirst, UpdatePolicy
 from ..declaration.units import address_on, gateway_of
 from .hardening import CAP_DROP, SECURITY_OPT, memory_swap
 
@@ -95,7 +96,13 @@ class ContainerSpec:
     memory_swap: int  # bytes; equal to the memory limit: no swap on top of it
     heal_after: int | None  # failed checks before the host's watcher restarts it
     labels: dict[str, str] = field(default_factory=dict)
-    reload: Reload | None = None  # not part of the fingerprint: changing it needs no new container
+    stop_signal: str | None = None
+    stop_grace: float = 10.0
+    # Not part of the fingerprint: changing them needs no new container.
+    reload: Reload | None = None
+    ready_timeout: float = 120.0
+    update: UpdatePolicy = field(default_factory=StopFirst)
+    standby: list[Attachment] = field(default_factory=list)  # StartFirst's second addresses
 
     def fingerprint(self) -> dict[str, str]:
         """A short hash per field that, changed, needs a new container.
@@ -105,8 +112,8 @@ class ContainerSpec:
         they carry the fingerprint itself.
         """
         data = asdict(self)
-        data.pop("labels")
-        data.pop("reload")
+        for key in ("labels", "reload", "ready_timeout", "update", "standby"):
+            data.pop(key)
         return {key: _digest(value)[:12] for key, value in sorted(data.items())}
 
 
@@ -160,6 +167,9 @@ def container_spec(stack: Stack, service: Service) -> ContainerSpec:
             mounts.append(MountSpec("bind", source, mount.path, True))
         elif isinstance(mount, model.Tmpfs):
             tmpfs[mount.target] = f"rw,noexec,nosuid,size={mount.size},mode={mount.mode}"
+    if service.upstreams is not None:
+        mounts.append(MountSpec("bind", stack.host_path(stack.upstreams_dir()),
+                                service.upstreams.target, True))
     attachments = [
         Attachment(
             network=stack.network_name(net),
@@ -168,6 +178,12 @@ def container_spec(stack: Stack, service: Service) -> ContainerSpec:
         )
         for net, host in service.networks.items()
     ]
+    standby = [
+        Attachment(network=stack.network_name(net),
+                   ip=address_on(stack.network(net), service.update.standby.get(net, host)),
+                   aliases=[service.name])
+        for net, host in service.networks.items()
+    ] if isinstance(service.update, StartFirst) else []
     return ContainerSpec(
         service=service.name,
         name=stack.container_name(service.name),
@@ -189,7 +205,12 @@ def container_spec(stack: Stack, service: Service) -> ContainerSpec:
         memory_swap=memory_swap(service.limits),
         heal_after=service.heal_after,
         labels=_container_labels(stack, service),
+        stop_signal=service.stop_signal,
+        stop_grace=service.stop_grace,
         reload=service.reload,
+        ready_timeout=service.ready_timeout,
+        update=service.update,
+        standby=standby,
     )
 
 

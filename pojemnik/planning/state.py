@@ -28,6 +28,7 @@ class ObservedContainer:
     state: str  # "running", "exited", "created", ...
     image: str = ""
     networks: list[str] = field(default_factory=list)  # engine names it is attached to
+    addresses: dict[str, str] = field(default_factory=dict)  # engine network -> address
 
 
 @dataclass(frozen=True)

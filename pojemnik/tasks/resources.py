@@ -43,12 +43,16 @@ def export_compose(c: Context, output: str = "compose.yaml") -> None:
     """Write an equivalent compose.yaml (networks, fixed IPs, ports, mounts, limits)."""
     from ..declaration.validate import check_declaration
     from ..operations.secrets import write_all
+    from ..operations.upstreams import LocalFiles, write_declared
     from ..planning.compose import compose_document, to_yaml
+    from ..planning.upstreams import proxy_upstreams
 
     stack = stack_of(c)
     guard(lambda: _valid(check_declaration(stack)))
-    # The file mounts the secret files; make them now so `docker compose up` finds them.
+    # The file mounts the secret files and the proxy's upstream files; make them now so
+    # `docker compose up` finds them.
     write_all(stack, say)
+    write_declared(proxy_upstreams(stack), LocalFiles())
     text = (f"# Compose file exported by pojemnik from {stack.source} (project "
             f"{stack.project}).\n# Same network and volume names: `invoke down` then "
             "`docker compose up -d` keeps the data.\n" + to_yaml(compose_document(stack)) + "\n")

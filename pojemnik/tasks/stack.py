@@ -142,9 +142,27 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100") ->
 @task(help={"volumes": "also remove the named volumes: DELETES the data (databases)"})
 def down(c: Context, volumes: bool = False) -> None:
     """Remove the stack's containers and networks; volumes (data) are kept unless --volumes."""
+    from ..declaration.order import startup_order
     from ..operations.teardown import down as tear_down
 
     stack = stack_of(c)
     with engine_of(c) as engine:
-        guard(lambda: tear_down(engine, stack.project, say, volumes=volumes))
+        guard(lambda: tear_down(engine, stack.project, say, volumes=volumes,
+                                order=startup_order(stack)))
 
+
+
+@task(help={"json": "machine-readable output"})
+def history(c: Context, json_: bool = False) -> None:
+    """The audit log of deploys on this host: when, who, what changed, the result."""
+    from ..operations.history import entries
+    from ..operations.upstreams import HostFiles, LocalFiles, RemoteFiles
+
+    stack = stack_of(c)
+    files: HostFiles = RemoteFiles(c) if is_remote(c) else LocalFiles()
+    found = guard(lambda: entries(stack, files))
+    if json_:
+        print(json.dumps(found, indent=2))
+        return
+    print_table(["WHEN", "WHO", "RESULT", "WHAT"],
+                [[e["when"], e["who"], e["result"], e["summary"]] for e in found])

@@ -1,0 +1,53 @@
+"""A running service takes new config (or new upstreams) gracefully, and the reload
+returns only once the new config is live."""
+
+from __future__ import annotations
+
+import time
+
+from ..console import Say
+from ..declaration.model import Reload
+from ..engine.backend import Engine
+from ..errors import DockerError, OperationError
+
+LIVE_TIMEOUT = 10.0  # seconds for new workers to appear after the reload command
+
+
+class ConfigRejected(OperationError):
+    """A service's config check refused the new config; the running one is kept."""
+
+
+def reload_service(engine: Engine, container: str, reload: Reload, say: Say) -> None:
+    """Check the new config inside the running container, reload it gracefully, and wait
+    until it is live: the declared `live` probe passes, else the container runs processes
+    that were not there before (new workers). A failed check keeps the running config."""
+    if reload.check:
+        code, output = engine.exec(container, list(reload.check))
+        if code != 0:
+            raise ConfigRejected(
+                f"{container}: the new config is rejected by `{' '.join(reload.check)}`; "
+                f"the running config is kept.\n{output.rstrip()}")
+    before = engine.processes(container) if reload.live is None else set()
+    code, output = engine.exec(container, list(reload.command))
+    if code != 0:
+        raise DockerError(f"{container}: `{' '.join(reload.command)}` failed "
+                          f"(exit {code}):\n{output.rstrip()}")
+    if not _wait_live(engine, container, reload, before):
+        how = f"`{' '.join(reload.live)}`" if reload.live else "no new processes"
+        say(f"container {container}: reloaded, but not seen live within {LIVE_TIMEOUT:g} s "
+            f"({how})")
+
+
+def _wait_live(engine: Engine, container: str, reload: Reload, before: set[str]) -> bool:
+    deadline = time.monotonic() + LIVE_TIMEOUT
+    delay = 0.02
+    while True:
+        if reload.live is not None:
+            if engine.exec(container, list(reload.live))[0] == 0:
+                return True
+        elif engine.processes(container) - before:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)

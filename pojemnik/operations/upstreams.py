@@ -1,0 +1,133 @@
+"""The proxies' upstream files, kept equal to where each upstream service runs.
+
+Files are written on the engine's host (this machine, or over the Fabric connection),
+replaced atomically (a temporary file renamed in the same directory, so the proxy's
+directory bind mount sees the new file whole), and a running proxy reloads after a
+change (check, then its graceful reload), one reload at a time.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shlex
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from ..console import Say
+from ..engine.backend import Engine
+from ..planning.upstreams import ProxyUpstreams, render_upstream, upstream_files
+from ..ssh.channels import run
+from .reload import reload_service
+
+if TYPE_CHECKING:
+    from fabric import Connection
+
+
+class HostFiles(Protocol):
+    """Small files pojemnik owns on the engine's host."""
+
+    def read(self, directory: str, name: str) -> str | None: ...
+    def write(self, directory: str, name: str, content: str) -> None:
+        """Replace atomically: the directory never holds a half-written file."""
+        ...
+
+    def append(self, directory: str, name: str, line: str) -> None: ...
+
+
+class LocalFiles:
+    def read(self, directory: str, name: str) -> str | None:
+        path = Path(directory) / name
+        return path.read_text() if path.is_file() else None
+
+    def write(self, directory: str, name: str, content: str) -> None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        temporary = Path(directory) / f".{name}.tmp"
+        temporary.write_text(content)
+        temporary.chmod(0o644)  # read by the proxy's unprivileged user
+        os.replace(temporary, Path(directory) / name)
+
+    def append(self, directory: str, name: str, line: str) -> None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        with (Path(directory) / name).open("a") as log:
+            log.write(line)
+
+
+class RemoteFiles:
+    """The same, on a host over the open Fabric connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def read(self, directory: str, name: str) -> str | None:
+        path = shlex.quote(f"{directory}/{name}")
+        result = self.connection.run(f"cat {path}", hide=True, warn=True, in_stream=False)
+        return str(result.stdout) if result.ok else None
+
+    def write(self, directory: str, name: str, content: str) -> None:
+        folder, temporary = shlex.quote(directory), shlex.quote(f"{directory}/.{name}.tmp")
+        encoded = base64.b64encode(content.encode()).decode()
+        run(self.connection, f"mkdir -p {folder} && printf %s {encoded} | base64 -d > "
+                             f"{temporary} && chmod 644 {temporary} && "
+                             f"mv -f {temporary} {shlex.quote(f'{directory}/{name}')}")
+
+    def append(self, directory: str, name: str, line: str) -> None:
+        encoded = base64.b64encode(line.encode()).decode()
+        run(self.connection, f"mkdir -p {shlex.quote(directory)} && printf %s {encoded} | "
+                             f"base64 -d >> {shlex.quote(f'{directory}/{name}')}")
+
+
+@dataclass
+class Switchboard:
+    """Points each proxy's upstreams at containers, and reloads the proxy when needed."""
+
+    proxies: list[ProxyUpstreams]
+    engine: Engine
+    files: HostFiles
+    say: Say
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def sync(self) -> None:
+        """Every upstream file to where its service's container runs now."""
+        for proxy in self.proxies:
+            addresses = {u.container: self.engine.addresses(u.container)
+                         for u in proxy.upstreams}
+            self._apply(proxy, upstream_files(proxy, addresses))
+
+    def point(self, service: str, container: str) -> bool:
+        """The upstream of `service` to `container` (a replacement), live when this
+        returns. False: no proxy has it as an upstream."""
+        found = False
+        for proxy in self.proxies:
+            for upstream in proxy.upstreams:
+                if upstream.service != service:
+                    continue
+                address = (self.engine.addresses(container) or {}).get(upstream.network)
+                assert address, f"{container} is not on {upstream.network}"
+                self._apply(proxy, {upstream.file: render_upstream(service, address,
+                                                                   upstream.port)})
+                found = True
+        return found
+
+    def _apply(self, proxy: ProxyUpstreams, files: dict[str, str]) -> None:
+        with self.lock:
+            changed = [name for name, content in sorted(files.items())
+                       if self.files.read(proxy.directory, name) != content]
+            for name in changed:
+                self.files.write(proxy.directory, name, files[name])
+                self.say(f"upstream {name.removesuffix('.conf')}: "
+                         f"{files[name].split('server ')[1].split(';')[0]}")
+            running = self.engine.state(proxy.proxy) == "running"
+            if changed and running and proxy.reload is not None:
+                reload_service(self.engine, proxy.proxy, proxy.reload, self.say)
+                self.say(f"container {proxy.proxy}: reloaded, upstreams live")
+
+
+def write_declared(proxies: list[ProxyUpstreams], files: HostFiles) -> None:
+    """Each upstream at its service's declared address (for an exported compose file,
+    whose containers always run there)."""
+    for proxy in proxies:
+        for name, content in upstream_files(proxy, {}).items():
+            files.write(proxy.directory, name, content)
