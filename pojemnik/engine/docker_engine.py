@@ -19,12 +19,13 @@ import requests
 from docker.types import IPAMConfig, IPAMPool
 
 from ..console import Say
-from ..declaration.model import LABEL_PROJECT, LABEL_SERVICE
+from ..declaration.model import LABEL_KIND, LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
-from . import containers
-from .backend import ContainerRow, HostPort, ImageRow
+from . import containers, lock
+from .backend import ContainerRow, HostPort, ImageRow, Lock, LockHolder
+from .lock import LOCK_KIND
 
 PortFree = Callable[[str, int, str], bool]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,14 +91,8 @@ class DockerEngine:
             for n in self.api.networks()
         ]
         rows = self.api.containers(all=True, filters=project_filter(project))
-        observed_containers = [
-            ObservedContainer(
-                name=row["Names"][0].lstrip("/"), id=row["Id"], labels=row.get("Labels") or {},
-                state=row["State"], image=row.get("ImageID", ""),
-                networks=sorted((row.get("NetworkSettings") or {}).get("Networks") or {}),
-            )
-            for row in rows
-        ]
+        observed_containers = [_observed_container(row) for row in rows
+                               if (row.get("Labels") or {}).get(LABEL_KIND) != LOCK_KIND]
         images: dict[str, ObservedImage] = {}
         for image in self.api.images():
             for tag in image.get("RepoTags") or []:
@@ -133,7 +128,7 @@ class DockerEngine:
                 image=row["Image"], state=row["State"], status=row["Status"],
                 ports=", ".join(f"{p['IP']}:{p['PublicPort']}->{p['PrivatePort']}/{p['Type']}"
                                 for p in row.get("Ports") or [] if p.get("PublicPort")))
-             for row in rows),
+             for row in rows if (row.get("Labels") or {}).get(LABEL_KIND) != LOCK_KIND),
             key=lambda r: r.name)
 
     # --- images -----------------------------------------------------------------
@@ -266,6 +261,36 @@ class DockerEngine:
     def exec_stream(self, name: str, command: list[str], stdin: Iterable[bytes],
                     output: Callable[[bytes], None]) -> tuple[int, str]:
         return containers.exec_stream(self.api, name, command, stdin, output)
+
+    # --- the project's lock ------------------------------------------------------
+
+    @_translated
+    def take_lock(self, project: str, image: str, holder: LockHolder) -> Lock | LockHolder:
+        return lock.take(self.api, project, image, holder)
+
+    @_translated
+    def lock_holder(self, project: str) -> LockHolder | None:
+        return lock.holder(self.api, project)
+
+    @_translated
+    def break_lock(self, project: str) -> LockHolder | None:
+        found = lock.holder(self.api, project)
+        if found is not None:
+            lock.remove(self.api, lock.lock_name(project))
+        return found
+
+
+def _observed_container(row: dict[str, Any]) -> ObservedContainer:
+    attached = (row.get("NetworkSettings") or {}).get("Networks") or {}
+    # A running container has its IPAddress; one created but never started (or stopped)
+    # only the address it asked for, in IPAMConfig.
+    addresses = {name: (endpoint or {}).get("IPAddress")
+                 or ((endpoint or {}).get("IPAMConfig") or {}).get("IPv4Address") or ""
+                 for name, endpoint in attached.items()}
+    return ObservedContainer(
+        name=row["Names"][0].lstrip("/"), id=row["Id"], labels=row.get("Labels") or {},
+        state=row["State"], image=row.get("ImageID", ""), networks=sorted(attached),
+        addresses=addresses)
 
 
 def connect_local(base_url: str | None = None) -> DockerEngine:
