@@ -8,6 +8,10 @@ connection open. When the holder exits, is killed, or loses its SSH connection, 
 connection closes, `cat` reads the end of its input and exits, and the engine removes
 the container: a dead holder releases the lock by itself. (The name has a dot, which
 no `<project>-<service>` container name has.)
+
+Over SSH the attach connection holds one of the relay's channels for the task's life:
+with the SDK's pool kept below the relay's limit (`over_ssh.POOL`), one channel stays
+free for requests beyond the pool, so nothing waits on the lock's channel.
 """
 
 from __future__ import annotations
