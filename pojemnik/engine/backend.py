@@ -36,6 +36,23 @@ class ImageRow:
     created: int  # seconds since the epoch
 
 
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds (or asks for) a project's lock on an engine."""
+
+    who: str  # user@hostname of the machine running the task
+    pid: int
+    command: str  # e.g. "invoke deploy"
+    since: str  # when it was taken, e.g. "2026-11-27 12:00:00 UTC"
+    state: str = "running"  # the lock container's state, as the engine reports it
+
+
+class Lock(Protocol):
+    """A held lock: `release` never raises (a dead holder's lock goes away by itself)."""
+
+    def release(self) -> None: ...
+
+
 class Engine(Protocol):
     """The engine a stack runs on. Names are engine names (`<project>-<name>`)."""
 
@@ -104,6 +121,18 @@ class Engine(Protocol):
                     output: Callable[[bytes], None]) -> tuple[int, str]:
         """`docker exec -i`: `stdin` streamed in, standard output handed to `output` as
         it comes (never all in memory); returns the exit code and standard error."""
+        ...
+
+    # the project's lock: one task at a time changes a project on an engine
+    def take_lock(self, project: str, image: str, holder: LockHolder) -> Lock | LockHolder:
+        """Hold the project's lock (until `release`, or until this process or its
+        connection dies), or return who holds it. `image` must be present: it runs `cat`."""
+        ...
+
+    def lock_holder(self, project: str) -> LockHolder | None: ...
+
+    def break_lock(self, project: str) -> LockHolder | None:
+        """Remove the lock, whoever holds it; returns who did (None: it was free)."""
         ...
 
     def close(self) -> None: ...

@@ -7,10 +7,8 @@ under it, e.g. SSH) leaves this module as an `errors.DockerError` naming the eng
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import inspect
-import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,12 +17,14 @@ import docker
 import requests
 from docker.types import IPAMConfig, IPAMPool
 
-from ..declaration.model import LABEL_PROJECT, LABEL_SERVICE
+from ..declaration.model import LABEL_KIND, LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
-from . import containers, readiness
-from .backend import ContainerRow, HostPort, ImageRow
+from . import containers, lock, readiness
+from .backend import ContainerRow, HostPort, ImageRow, Lock, LockHolder
+from .lock import LOCK_KIND
+from .ports import local_port_free
 
 PortFree = Callable[[str, int, str], bool]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,16 +90,8 @@ class DockerEngine:
             for n in self.api.networks()
         ]
         rows = self.api.containers(all=True, filters=project_filter(project))
-        observed_containers = [
-            ObservedContainer(
-                name=row["Names"][0].lstrip("/"), id=row["Id"], labels=row.get("Labels") or {},
-                state=row["State"], image=row.get("ImageID", ""),
-                networks=sorted((row.get("NetworkSettings") or {}).get("Networks") or {}),
-                addresses={net: info.get("IPAddress") or "" for net, info in
-                           ((row.get("NetworkSettings") or {}).get("Networks") or {}).items()},
-            )
-            for row in rows
-        ]
+        observed_containers = [_observed_container(row) for row in rows
+                               if (row.get("Labels") or {}).get(LABEL_KIND) != LOCK_KIND]
         images: dict[str, ObservedImage] = {}
         for image in self.api.images():
             for tag in image.get("RepoTags") or []:
@@ -135,7 +127,7 @@ class DockerEngine:
                 image=row["Image"], state=row["State"], status=row["Status"],
                 ports=", ".join(f"{p['IP']}:{p['PublicPort']}->{p['PrivatePort']}/{p['Type']}"
                                 for p in row.get("Ports") or [] if p.get("PublicPort")))
-             for row in rows),
+             for row in rows if (row.get("Labels") or {}).get(LABEL_KIND) != LOCK_KIND),
             key=lambda r: r.name)
 
     # --- images -----------------------------------------------------------------
@@ -299,6 +291,36 @@ class DockerEngine:
                     output: Callable[[bytes], None]) -> tuple[int, str]:
         return containers.exec_stream(self.api, name, command, stdin, output)
 
+    # --- the project's lock ------------------------------------------------------
+
+    @_translated
+    def take_lock(self, project: str, image: str, holder: LockHolder) -> Lock | LockHolder:
+        return lock.take(self.api, project, image, holder)
+
+    @_translated
+    def lock_holder(self, project: str) -> LockHolder | None:
+        return lock.holder(self.api, project)
+
+    @_translated
+    def break_lock(self, project: str) -> LockHolder | None:
+        found = lock.holder(self.api, project)
+        if found is not None:
+            lock.remove(self.api, lock.lock_name(project))
+        return found
+
+
+def _observed_container(row: dict[str, Any]) -> ObservedContainer:
+    attached = (row.get("NetworkSettings") or {}).get("Networks") or {}
+    # A running container has its IPAddress; one created but never started (or stopped)
+    # only the address it asked for, in IPAMConfig.
+    addresses = {name: (endpoint or {}).get("IPAddress")
+                 or ((endpoint or {}).get("IPAMConfig") or {}).get("IPv4Address") or ""
+                 for name, endpoint in attached.items()}
+    return ObservedContainer(
+        name=row["Names"][0].lstrip("/"), id=row["Id"], labels=row.get("Labels") or {},
+        state=row["State"], image=row.get("ImageID", ""), networks=sorted(attached),
+        addresses=addresses)
+
 
 def connect_local(base_url: str | None = None) -> DockerEngine:
     """The engine on this machine (DOCKER_HOST and friends, as the docker CLI reads them)."""
@@ -311,18 +333,3 @@ def connect_local(base_url: str | None = None) -> DockerEngine:
             f"cannot reach the Docker engine ({error}); is it running, and may this "
             "user use it (group `docker`)?") from error
     return DockerEngine(client)
-
-
-def local_port_free(address: str, port: int, protocol: str) -> bool:
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
-    with socket.socket(family, kind) as probe:
-        # As servers (and docker-proxy) do: a port whose last connections linger in
-        # TIME_WAIT is free to listen on again.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((address, port))
-        except OSError as error:
-            # Only "in use" means busy; e.g. an address not on this host is for Docker to judge.
-            return error.errno != errno.EADDRINUSE
-    return True

@@ -32,7 +32,7 @@ from .spec import (
     secret_spec,
     volume_labels,
 )
-from .state import Observed, ObservedImage, ObservedNetwork
+from .state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
 from .upstreams import ProxyUpstreams, in_slot, next_name, proxy_upstreams, replacement_slot
 
 # Kinds of action, in the order they run.
@@ -248,9 +248,12 @@ def _container_action(spec: ContainerSpec, observed: Observed, built: set[str],
     if current is None:
         return Action(CREATE, spec.name, "not running", container=spec, wave=wave)
     drift = _drift(spec, current.labels.get(LABEL_SPEC_HASH, ""))
+    drift += _attachment_drift(spec, current)
     if drift and spec.standby:  # a start-first service may run on either of its addresses
-        drift = min(drift, _drift(in_slot(spec, True), current.labels.get(LABEL_SPEC_HASH, "")),
-                    key=len)
+        standby = in_slot(spec, True)
+        other = (_drift(standby, current.labels.get(LABEL_SPEC_HASH, ""))
+                 + _attachment_drift(standby, current))
+        drift = min(drift, other, key=len)
     image = stack.image(stack.service(spec.service).image)
     if image is not None and image.name in built:
         drift.append("image rebuilt")
@@ -265,6 +268,20 @@ def _container_action(spec: ContainerSpec, observed: Observed, built: set[str],
     if current.state != "running":
         return Action(START, spec.name, f"container {current.state}", container=spec, wave=wave)
     return None
+
+
+def _attachment_drift(spec: ContainerSpec, current: ObservedContainer) -> list[str]:
+    """The networks and addresses the engine reports against the declared ones: a deploy
+    interrupted between `create` and `network connect` leaves a container on fewer
+    networks than its labels say."""
+    found = {n: current.addresses.get(n, "") for n in current.networks if n != "none"}
+    changes = [f"not on {a.network}" for a in spec.networks if a.network not in found]
+    changes += [f"on undeclared {name}" for name in sorted(found)
+                if name not in {a.network for a in spec.networks}]
+    changes += [f"{a.network} address {found[a.network]}, declared {a.ip}"
+                for a in spec.networks
+                if a.ip and found.get(a.network) and found[a.network] != a.ip]
+    return changes
 
 
 def _network_drift(spec: NetworkSpec, existing: ObservedNetwork) -> str:

@@ -28,7 +28,9 @@ class ObservedContainer:
     state: str  # "running", "exited", "created", ...
     image: str = ""
     networks: list[str] = field(default_factory=list)  # engine names it is attached to
-    addresses: dict[str, str] = field(default_factory=dict)  # engine network -> address
+    # Its IPv4 address on each of those networks ("" when the engine does not say: no
+    # fixed address, and not running).
+    addresses: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

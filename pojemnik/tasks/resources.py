@@ -10,6 +10,7 @@ from invoke import Context, task
 from ..console import say
 from ..declaration.problems import InvalidStack, Problem
 from .context import declared, engine_of, guard, names, require_declared, stack_of
+from .lock import holding_lock
 from .stack import converge_task
 
 
@@ -19,7 +20,7 @@ def networks_create(c: Context) -> None:
     from ..operations.converge import create_networks
 
     stack, problems = declared(c)
-    with engine_of(c) as engine:
+    with engine_of(c) as engine, holding_lock(c, engine, stack, not problems):
         guard(lambda: create_networks(stack, engine, say, problems))
     say(f"{len(stack.networks)} networks present")
 

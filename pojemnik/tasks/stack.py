@@ -21,6 +21,7 @@ from .context import (
     require_declared,
     stack_of,
 )
+from .lock import holding_lock
 
 if TYPE_CHECKING:
     from ..declaration.model import Stack
@@ -35,7 +36,7 @@ def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "t
     from ..planning.plan import summary
 
     stack, problems = declared(c)
-    with engine_of(c) as engine:
+    with engine_of(c) as engine, holding_lock(c, engine, stack, not dry and not problems):
         outcome = guard(lambda: run_deploy(stack, engine, options, say, dry=dry,
                                            problems=problems,
                                            host=c if is_remote(c) else None,
@@ -146,7 +147,7 @@ def down(c: Context, volumes: bool = False) -> None:
     from ..operations.teardown import down as tear_down
 
     stack = stack_of(c)
-    with engine_of(c) as engine:
+    with engine_of(c) as engine, holding_lock(c, engine, stack):
         guard(lambda: tear_down(engine, stack.project, say, volumes=volumes,
                                 order=startup_order(stack)))
 

@@ -151,8 +151,10 @@ def converged(stack: Stack, hashes: dict[str, str] | None = None) -> Observed:
         assert action.container is not None
         spec = action.container
         image = images.get(spec.image)
-        containers.append(ObservedContainer(spec.name, f"id-{spec.name}", dict(spec.labels),
-                                            "running", image.id if image else ""))
+        containers.append(ObservedContainer(
+            spec.name, f"id-{spec.name}", dict(spec.labels), "running",
+            image.id if image else "", networks=sorted(a.network for a in spec.networks),
+            addresses={a.network: a.ip or "" for a in spec.networks}))
     return Observed(
         networks=networks,
         containers=containers,

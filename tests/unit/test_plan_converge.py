@@ -133,13 +133,12 @@ def test_changed_subnet_recreates_the_network_and_its_containers_only_when_asked
     observed = converged(stack)
     networks = [replace(n, subnets=["10.9.99.0/24"]) if n.name == "demo-services" else n
                 for n in observed.networks]
-    containers = [replace(c, networks=["demo-services"] if c.name == "demo-proxy"
-                          else ["demo-isolated"]) for c in observed.containers]
-    moved = replace(observed, networks=networks, containers=containers)
+    moved = replace(observed, networks=networks)
     assert any("--recreate-networks" in p.fix for p in validate(stack, moved))
     assert validate(stack, moved, recreate_networks=True) == []
     plan = make_plan(stack, moved, Options(recreate_networks=True))
     assert [(a.kind, a.target) for a in plan.actions] == [
-        (p.RECREATE_NETWORK, "demo-services"), (p.RECREATE, "demo-proxy")]
+        (p.RECREATE_NETWORK, "demo-services"), (p.RECREATE, "demo-app"),
+        (p.RECREATE, "demo-php"), (p.RECREATE, "demo-proxy")]  # not demo-db: isolated only
     assert plan.actions[0].reason == "subnet 10.9.99.0/24 -> 10.9.20.0/24"
-    assert plan.actions[1].reason == "its network is recreated: demo-services"
+    assert plan.actions[3].reason == "its network is recreated: demo-services"

@@ -1,0 +1,77 @@
+"""Taking the project's lock, with a fake engine: who is refused, with what message,
+which image runs the lock, and a dead holder on this machine waited for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pojemnik import Stack
+from pojemnik.engine.backend import LockHolder
+from pojemnik.errors import OperationError
+from pojemnik.operations import lock
+
+
+class Held:
+    released = False
+
+    def release(self) -> None:
+        self.released = True
+
+
+class FakeEngine:
+    where = "local"
+
+    def __init__(self, holders: list[LockHolder | None], images: dict[str, str]) -> None:
+        self.holders = holders  # one per take_lock call; None: it is free
+        self.images = images
+        self.asked: list[tuple[str, str, LockHolder]] = []
+
+    def image_ids(self) -> dict[str, str]:
+        return self.images
+
+    def take_lock(self, project: str, image: str, holder: LockHolder) -> Any:
+        self.asked.append((project, image, holder))
+        found = self.holders.pop(0)
+        return found if found is not None else Held()
+
+
+def other(pid: int = 4242, who: str = "alice@laptop") -> LockHolder:
+    return LockHolder(who, pid, "invoke deploy", "2026-11-27 12:00:00 UTC")
+
+
+def test_a_free_lock_is_taken_with_this_process_as_holder(stack: Stack) -> None:
+    engine = FakeEngine([None], {"debian:bookworm-slim": "sha256:base"})
+    held = lock.take_lock(engine, stack, print, "invoke deploy")  # type: ignore[arg-type]
+    assert isinstance(held, Held)
+    project, image, me = engine.asked[0]
+    assert (project, image, me.command) == ("demo", "debian:bookworm-slim", "invoke deploy")
+    assert "@" in me.who and me.pid > 0 and me.since.endswith("UTC")
+
+
+def test_a_held_lock_refuses_with_who_and_since(stack: Stack) -> None:
+    engine = FakeEngine([other()], {"debian:bookworm-slim": "sha256:base"})
+    with pytest.raises(OperationError) as refused:
+        lock.take_lock(engine, stack, print, "invoke down")  # type: ignore[arg-type]
+    message = str(refused.value)
+    assert "demo is locked on the local engine" in message
+    assert "alice@laptop" in message and "pid 4242" in message
+    assert "`invoke deploy`" in message and "since 2026-11-27 12:00:00 UTC" in message
+    assert "lock --release" in message
+    assert len(engine.asked) == 1  # someone else's process: no waiting
+
+
+def test_a_dead_holder_on_this_machine_is_waited_for(stack: Stack) -> None:
+    dead = lock.this_process("invoke deploy")
+    dead = LockHolder(dead.who, 2**22 + 12345, dead.command, dead.since)  # no such pid
+    engine = FakeEngine([dead, dead, None], {"debian:bookworm-slim": "sha256:base"})
+    assert isinstance(lock.take_lock(engine, stack, print, "invoke deploy"),  # type: ignore[arg-type]
+                      Held)
+    assert len(engine.asked) == 3
+
+
+def test_the_lock_runs_on_a_stack_image_when_the_base_is_gone(stack: Stack) -> None:
+    engine = FakeEngine([None], {"demo/php:latest": "sha256:php"})
+    lock.take_lock(engine, stack, print, "invoke down")  # type: ignore[arg-type]
+    assert engine.asked[0][1] == "demo/php:latest"
