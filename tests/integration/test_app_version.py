@@ -37,15 +37,16 @@ def test_failing_health_fails_the_deploy_while_the_app_still_serves(
         result = deployed.invoke("deploy", check=False, extra_env={"APP_FAIL_HEALTH": "1"})
         output = result.stdout + result.stderr
         assert result.returncode != 0, output
-        assert app in output and "healthy" in output, output
-        state = client.api.inspect_container(app)["State"]
-        if "APP_FAIL_HEALTH=1" in client.api.inspect_container(app)["Config"]["Env"]:
-            # the failing container was left running (no rollback): it still serves
-            assert state["Running"] and state["Health"]["Status"] == "unhealthy", state
-            code = client.containers.get(app).exec_run(["webserver-healthcheck"]).exit_code
-            assert code != 0
+        assert app in output and "did not become ready" in output, output
+        assert "HTTP Error 503" in output  # the health command's own output
+        # Health-gated: the replacement is gone, the old container (old env) serves on.
+        env = client.api.inspect_container(app)["Config"]["Env"]
+        assert "APP_FAIL_HEALTH=0" in env, env
+        names = [c["Names"][0] for c in client.api.containers(
+            all=True, filters={"label": f"pojemnik.project={deployed.project}"})]
+        assert f"/{app}-next" not in names, names
         status, body = get(deployed, "app.localhost")
-        assert status == 200 and "database: ok" in body, body
+        assert status == 200 and "database: ok" in body and "version: 1" in body, body
     finally:
         deployed.invoke("deploy")
     assert client.api.inspect_container(app)["State"]["Health"]["Status"] == "healthy"
