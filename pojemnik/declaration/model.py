@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .origins import Origins
+
 LABEL_PROJECT = "pojemnik.project"
 LABEL_SERVICE = "pojemnik.service"
 LABEL_KIND = "pojemnik.kind"
@@ -206,6 +208,12 @@ class Stack:
     # Where the engine's host sees the repository's files; None: `root` itself (a local
     # engine). A remote deploy mirrors the mounted files there first.
     mount_root: str | None = None
+    # Memory kept for the host itself (the kernel, sshd, Docker): the services' memory
+    # limits together may use the host's memory less this. Docker's units ("256m").
+    memory_reserve: str = "256m"
+    # Which `.env` variable each value read from the settings came from (set by the
+    # loader), so problems in a value name the variable to change.
+    origins: Origins = field(default_factory=dict, compare=False, repr=False)
 
     # Docker object names are global on the engine: prefix them so a second
     # copy (staging) can run beside the first.

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from .model import Bind, Port, SecretMount, Service, Stack, Tmpfs, VolumeMount
+from .origins import from_text
 from .units import memory_bytes
 
 Add = Callable[[str, str, str], None]  # field, message, fix
@@ -39,7 +40,7 @@ def check_service(stack: Stack, service: Service, add: Add) -> None:
         add(f"{field}.restart", f"unknown restart policy {service.restart!r}",
             "use one of: " + ", ".join(sorted(RESTART_POLICIES)))
     for i, port in enumerate(service.ports):
-        _port(f"{field}.ports[{i}]", port, add)
+        _port(f"{field}.ports[{i}]", port, add, stack)
 
 
 def _mounts(stack: Stack, field: str, service: Service, add: Add) -> None:
@@ -92,15 +93,17 @@ def _limits(field: str, service: Service, add: Add) -> None:
         add(f"{field}.limits.pids", "pids must be at least 1", "e.g. pids=100")
 
 
-def _port(where: str, port: Port, add: Add) -> None:
+def _port(where: str, port: Port, add: Add, stack: Stack) -> None:
     for kind, value in (("host", port.host), ("container", port.container)):
         if not 1 <= value <= 65535:
-            add(where, f"{kind} port {value} is out of range",
+            origin = from_text(stack.origins, value) if kind == "host" else ""
+            add(where + origin, f"{kind} port {value} is out of range",
                 "use a port from 1 to 65535")
     if port.protocol not in ("tcp", "udp"):
         add(where, f"unknown protocol {port.protocol!r}", "use tcp or udp")
     try:
         ipaddress.ip_address(port.address)
     except ValueError:
-        add(where, f"bind address {port.address!r} is not an IP address",
+        add(where + from_text(stack.origins, port.address),
+            f"bind address {port.address!r} is not an IP address",
             "use 127.0.0.1 (this host only) or 0.0.0.0 (every interface)")

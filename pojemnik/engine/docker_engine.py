@@ -109,7 +109,9 @@ class DockerEngine:
                      for row in rows for p in row.get("Ports") or [] if p.get("PublicPort")}
         busy = [port for port in ports
                 if port not in own_ports and not self.port_free(*port)]
-        return Observed(networks, observed_containers, images, volumes, busy)
+        memory = int(self.api.info().get("MemTotal") or 0)
+        return Observed(networks, observed_containers, images, volumes, busy,
+                        host_memory=memory or None)
 
     @_translated
     def image_ids(self) -> dict[str, str]:
