@@ -154,6 +154,15 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Logs:
+    """Log rotation (Docker's json-file driver): at most `max_files` files of `max_size`
+    each per container, so logs never fill a small disk. The default: 10m x 3."""
+
+    max_size: str = "10m"
+    max_files: int = 3
+
+
+@dataclass(frozen=True)
 class Service:
     """One container, like one `docker run` line of the bash script.
 
@@ -178,6 +187,7 @@ class Service:
     read_only: bool = True
     cap_add: Sequence[str] = ()
     reload: Reload | None = None
+    logs: Logs | None = None  # None: the stack's `logs`
 
     def watched(self) -> list[str]:
         """Repository paths whose content is live config of this service."""
@@ -211,6 +221,8 @@ class Stack:
     # Memory kept for the host itself (the kernel, sshd, Docker): the services' memory
     # limits together may use the host's memory less this. Docker's units ("256m").
     memory_reserve: str = "256m"
+    # Log rotation of every container (a service may declare its own).
+    logs: Logs = field(default_factory=Logs)
     # Which `.env` variable each value read from the settings came from (set by the
     # loader), so problems in a value name the variable to change.
     origins: Origins = field(default_factory=dict, compare=False, repr=False)

@@ -16,7 +16,7 @@ from .origins import from_text, variable_hint
 from .problems import Problem
 from .ranges import free_range
 from .units import gateway_of
-from .validate_services import NAME, check_service
+from .validate_services import NAME, check_logs, check_service
 
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -31,6 +31,7 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
         return v.problems
     subnets = v.networks()
     v.resources()
+    check_logs("logs", stack.logs, v.add)
     for service in stack.services:
         check_service(stack, service, v.add)
     v.duplicate_services()

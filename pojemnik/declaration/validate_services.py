@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from .model import Bind, Port, SecretMount, Service, Stack, Tmpfs, VolumeMount
+from .model import Bind, Logs, Port, SecretMount, Service, Stack, Tmpfs, VolumeMount
 from .origins import from_text
 from .units import memory_bytes
 
@@ -36,6 +36,8 @@ def check_service(stack: Stack, service: Service, add: Add) -> None:
                 "remove it from depends_on")
     _mounts(stack, field, service, add)
     _limits(field, service, add)
+    if service.logs is not None:
+        check_logs(f"{field}.logs", service.logs, add)
     if service.restart.split(":")[0] not in RESTART_POLICIES:
         add(f"{field}.restart", f"unknown restart policy {service.restart!r}",
             "use one of: " + ", ".join(sorted(RESTART_POLICIES)))
@@ -91,6 +93,18 @@ def _limits(field: str, service: Service, add: Add) -> None:
         add(f"{field}.limits.cpus", "cpus must be above 0", "e.g. cpus=0.5")
     if service.limits.pids < 1:
         add(f"{field}.limits.pids", "pids must be at least 1", "e.g. pids=100")
+
+
+def check_logs(field: str, logs: Logs, add: Add) -> None:
+    try:
+        if memory_bytes(logs.max_size) < 1024:
+            add(f"{field}.max_size", f"{logs.max_size} is too small for a log file",
+                "keep at least 1m per file, e.g. 10m")
+    except ValueError:
+        add(f"{field}.max_size", f"{logs.max_size!r} is not a size",
+            "write it like docker does: 10m, 1g")
+    if logs.max_files < 1:
+        add(f"{field}.max_files", "max_files must be at least 1", "e.g. max_files=3")
 
 
 def _port(where: str, port: Port, add: Add, stack: Stack) -> None:

@@ -249,12 +249,16 @@ class DockerEngine:
         containers.wait_healthy(self.api, name, timeout)
 
     @_translated
-    def logs(self, name: str, follow: bool, tail: int | str) -> Iterator[bytes]:
+    def logs(self, name: str, follow: bool, tail: int | str,
+             since: float | None = None) -> Iterator[bytes]:
+        window: dict[str, Any] = {"tail": tail}
+        if since is not None:
+            window["since"] = since
         try:
             if follow:
-                yield from self.api.logs(name, stream=True, follow=True, tail=tail)
+                yield from self.api.logs(name, stream=True, follow=True, **window)
             else:
-                yield self.api.logs(name, tail=tail)
+                yield self.api.logs(name, **window)
         except docker.errors.NotFound as error:
             raise DockerError(f"{name} does not exist; `invoke deploy` starts it") from error
 

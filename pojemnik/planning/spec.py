@@ -32,6 +32,7 @@ from ..declaration.model import (
 )
 from ..declaration.units import address_on, gateway_of
 from .hardening import CAP_DROP, SECURITY_OPT, memory_swap
+from .logging_policy import LogSpec, log_spec
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class ContainerSpec:
     memory_swap: int  # bytes; equal to the memory limit: no swap on top of it
     labels: dict[str, str] = field(default_factory=dict)
     reload: Reload | None = None  # not part of the fingerprint: changing it needs no new container
+    logging: LogSpec = field(default_factory=LogSpec)  # log driver and rotation
 
     def fingerprint(self) -> dict[str, str]:
         """A short hash per field that, changed, needs a new container.
@@ -190,6 +192,7 @@ def container_spec(stack: Stack, service: Service) -> ContainerSpec:
         memory_swap=memory_swap(service.limits),
         labels=labels(stack, "container", service.name, service=service.name),
         reload=service.reload,
+        logging=log_spec(stack, service),
     )
 
 
