@@ -23,8 +23,8 @@ from ..declaration.model import LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
-from . import containers
-from .backend import ContainerRow, HostPort, ImageRow
+from . import containers, usage
+from .backend import ContainerRow, ContainerUsage, HostPort, HostUsage, ImageRow
 
 PortFree = Callable[[str, int, str], bool]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,12 +63,15 @@ def project_filter(project: str) -> dict[str, str]:
 class DockerEngine:
     def __init__(self, client: docker.DockerClient, where: str = "local",
                  port_free: PortFree | None = None,
-                 on_close: Callable[[], None] | None = None) -> None:
+                 on_close: Callable[[], None] | None = None,
+                 disk: usage.HostDisk | None = None) -> None:
         self.client = client
         self.api = client.api
         self.where = where
         # Whether a host port is free, asked on the engine's host (a remote one over SSH).
         self.port_free = port_free or local_port_free
+        # Free space and sizes of paths on the engine's host (over SSH: `df`, `du`).
+        self.disk = disk or usage.LocalDisk()
         self._on_close = on_close
 
     def close(self) -> None:
@@ -137,6 +140,14 @@ class DockerEngine:
                                 for p in row.get("Ports") or [] if p.get("PublicPort")))
              for row in rows),
             key=lambda r: r.name)
+
+    @_translated
+    def container_usage(self, project: str) -> list[ContainerUsage]:
+        return usage.container_usage(self.api, project)
+
+    @_translated
+    def host_usage(self, project: str) -> HostUsage:
+        return usage.host_usage(self.api, project, self.disk)
 
     # --- images -----------------------------------------------------------------
 

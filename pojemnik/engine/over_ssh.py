@@ -15,6 +15,7 @@ import docker
 from ..console import Say
 from ..errors import DockerError
 from ..ssh.connection import describe, open_connection
+from ..ssh.disk import RemoteDisk
 from ..ssh.ports import RemotePorts
 from ..ssh.relay import SESSIONS, CommandSocket
 from .docker_engine import DockerEngine
@@ -37,7 +38,7 @@ def connect_over_ssh(connection: Connection, say: Say) -> DockerEngine:
     client = docker.DockerClient(base_url=relay.url, version=API_VERSION, timeout=600,
                                  max_pool_size=POOL)
     return DockerEngine(client, where, port_free=RemotePorts(connection).free,
-                        on_close=relay.close)
+                        on_close=relay.close, disk=RemoteDisk(connection))
 
 
 def check_docker(connection: Connection) -> str:
