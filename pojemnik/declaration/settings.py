@@ -154,15 +154,15 @@ class Settings:
         try:
             number = int(raw)
         except ValueError:
-            example = default if default is not None else 80
+            example = f", e.g. {name}={default}" if default is not None else ""
             self.problems.append(
                 Problem(
                     where=f"{self.where(name)}",
                     message=f"{name}={raw!r} is not a whole number",
-                    fix=f"set {name} to a number, e.g. {name}={example}",
+                    fix=f"set {name} to a number{example}",
                 )
             )
-            return example
+            return default if default is not None else 0
         if name in self.values:
             self._hand_out(name, str(number))
         return number
