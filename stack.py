@@ -77,7 +77,7 @@ def declare(settings: Settings) -> Stack:
         reload=Reload(check=["nginx", "-t"], command=["proxy-reload"]),
     )
     # SSH from these networks only (comma-separated); unset: from anywhere.
-    ssh_from = [s.strip() for s in settings.get("SSH_ALLOW_FROM").split(",") if s.strip()]
+    ssh_from = [s.strip() for s in settings.get("SSH_ALLOW_FROM", "").split(",") if s.strip()]
     return Stack(
         project=settings["POJEMNIK_PROJECT"],
         root=Path(__file__).parent,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from .model import Stack
 from .problems import InvalidStack, Problem
-from .settings import Settings
+from .settings import Settings, UndeclaredSetting
 
 
 def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Problem]]:
@@ -37,6 +38,8 @@ def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Pr
                                     "fix the Python syntax there")]) from error
     except InvalidStack:
         raise
+    except UndeclaredSetting as error:
+        raise InvalidStack([*settings.problems, _undeclared(error, path, stack_file)]) from error
     except Exception as error:
         raise InvalidStack([Problem(f"{stack_file}:{_line_in(error, path)}",
                                     f"declare() failed: {type(error).__name__}: {error}",
@@ -44,7 +47,14 @@ def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Pr
     if not isinstance(stack, Stack):
         raise InvalidStack([Problem(stack_file, f"declare() returned {type(stack).__name__}",
                                     "return a pojemnik.Stack")])
-    return stack, settings.problems
+    return replace(stack, origins=dict(settings.handed_out)), settings.problems
+
+
+def _undeclared(error: UndeclaredSetting, path: Path, stack_file: str) -> Problem:
+    return Problem(f"{stack_file}:{_line_in(error, path)}",
+                   f"setting {error.name} is not declared (in neither .env.example nor .env)",
+                   f"add {error.name}=<default> to .env.example (documenting it), and set "
+                   f"it in .env; or read it with settings.get({error.name!r}, default)")
 
 
 def _line_in(error: BaseException, path: Path) -> int | str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .firewall import Firewall
+from .origins import Origins
 from .policy import StopFirst, UpdatePolicy, Upstreams
 
 LABEL_PROJECT = "pojemnik.project"
@@ -159,6 +160,15 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Logs:
+    """Log rotation (Docker's json-file driver): at most `max_files` files of `max_size`
+    each per container, so logs never fill a small disk. The default: 10m x 3."""
+
+    max_size: str = "10m"
+    max_files: int = 3
+
+
+@dataclass(frozen=True)
 class Service:
     """One container, like one `docker run` line of the bash script.
 
@@ -193,6 +203,7 @@ class Service:
     stop_grace: float = 10.0  # seconds between the stop signal and SIGKILL
     update: UpdatePolicy = field(default_factory=StopFirst)
     upstreams: Upstreams | None = None  # a proxy: upstream files pojemnik writes
+    logs: Logs | None = None  # None: the stack's `logs`
 
     def watched(self) -> list[str]:
         """Repository paths whose content is live config of this service."""
@@ -225,6 +236,14 @@ class Stack:
     mount_root: str | None = None
     # The server's firewall (`fab -H root@server firewall.apply`); None: not managed.
     firewall: Firewall | None = None
+    # Memory kept for the host itself (the kernel, sshd, Docker): the services' memory
+    # limits together may use the host's memory less this. Docker's units ("256m").
+    memory_reserve: str = "256m"
+    # Log rotation of every container (a service may declare its own).
+    logs: Logs = field(default_factory=Logs)
+    # Which `.env` variable each value read from the settings came from (set by the
+    # loader), so problems in a value name the variable to change.
+    origins: Origins = field(default_factory=dict, compare=False, repr=False)
 
     # Docker object names are global on the engine: prefix them so a second
     # copy (staging) can run beside the first.

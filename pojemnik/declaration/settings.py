@@ -3,6 +3,14 @@
 Precedence, lowest first: `.env.example` defaults, `.env`, the process environment.
 python-dotenv only warns about a line it cannot parse; here it is an error, since a
 silently ignored line is a setting the user believes is in force.
+
+Strict: reading a variable declared in neither `.env.example` nor `.env`
+(`settings["X"]`, `settings.get("X")`, `settings.int("X")`) raises `UndeclaredSetting`,
+which the loader reports naming the variable, instead of a silent "" that surfaces later
+as a puzzling "project name ''". Only an explicit default (`settings.get("X", "a")`,
+`settings.int("X", 80)`) reads an undeclared name leniently: from the environment, else
+the default. Every value handed out is remembered with its variable and origin, so a
+problem found later in that value names them (`Origin`).
 """
 
 from __future__ import annotations
@@ -12,10 +20,26 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dotenv.parser import parse_stream
 
+from .origins import Origin
 from .problems import Problem
+
+_UNSET = object()
+
+
+class UndeclaredSetting(KeyError):
+    """A setting read that neither `.env.example` nor `.env` declares."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return (f"setting {self.name} is not declared (in neither .env.example nor .env); "
+                f"add {self.name}=<default> to .env.example")
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,8 @@ class Settings:
     values: dict[str, str] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # Each value handed out to the declaration -> the variables it came from.
+    handed_out: dict[str, tuple[Origin, ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -102,24 +128,48 @@ class Settings:
     def where(self, name: str) -> str:
         return self.origins.get(name, "the environment")
 
-    def get(self, name: str, default: str = "") -> str:
+    def declared(self, name: str) -> bool:
+        return name in self.values
+
+    def get(self, name: str, default: Any = _UNSET) -> str:
+        """The value of a declared variable; an undeclared one raises
+        `UndeclaredSetting`, unless a default is given (then: the environment, else it)."""
         if name in self.values:
-            return self.values[name]
+            return self._hand_out(name, self.values[name])
+        if default is _UNSET:
+            raise UndeclaredSetting(name)
         return self._environ.get(name, default)
 
     def __getitem__(self, name: str) -> str:
         return self.get(name)
 
-    def int(self, name: str, default: int = 0) -> int:
-        raw = self.get(name, str(default))
+    def int(self, name: str, default: int | None = None) -> int:
+        """A whole number; a value that is not one is a problem naming its origin."""
+        if name not in self.values:
+            if default is None:
+                raise UndeclaredSetting(name)
+            raw = self._environ.get(name, str(default))
+        else:
+            raw = self.values[name]
         try:
-            return int(raw)
+            number = int(raw)
         except ValueError:
+            example = f", e.g. {name}={default}" if default is not None else ""
             self.problems.append(
                 Problem(
                     where=f"{self.where(name)}",
                     message=f"{name}={raw!r} is not a whole number",
-                    fix=f"set {name} to a number, e.g. {name}={default}",
+                    fix=f"set {name} to a number{example}",
                 )
             )
-            return default
+            return default if default is not None else 0
+        if name in self.values:
+            self._hand_out(name, str(number))
+        return number
+
+    def _hand_out(self, name: str, value: str) -> str:
+        origin = Origin(name, self.where(name))
+        known = self.handed_out.setdefault(value, ())
+        if origin not in known:
+            self.handed_out[value] = (*known, origin)
+        return value

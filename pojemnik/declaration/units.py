@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+from datetime import datetime
 
 from .model import Network
 
@@ -14,6 +16,28 @@ def memory_bytes(memory: str) -> int:
     if text and text[-1] in units:
         return int(float(text[:-1]) * units[text[-1]])
     return int(text)
+
+
+DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+def since_timestamp(text: str, now: float) -> float:
+    """`docker logs --since`'s forms as seconds since the epoch: a duration before `now`
+    (10m, 1h30m, 45s), a Unix timestamp, or an RFC 3339 date (2026-11-27T10:00:00Z;
+    without a zone: local time). Raises ValueError on anything else."""
+    text = text.strip()
+    if text and DURATION.sub("", text) == "":
+        return now - sum(float(n) * SECONDS[unit] for n, unit in DURATION.findall(text))
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise ValueError(f"{text!r} is neither a duration (10m, 1h30m), a Unix timestamp "
+                         "nor an RFC 3339 date (2026-11-27T10:00:00Z)") from None
 
 
 def gateway_of(network: Network) -> str:

@@ -12,9 +12,11 @@ import ipaddress
 from collections.abc import Iterator
 
 from .model import Network, Port, Stack
+from .origins import from_text, variable_hint
 from .problems import Problem
+from .ranges import free_range
 from .units import gateway_of
-from .validate_services import NAME, check_service
+from .validate_services import NAME, check_logs, check_service
 
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -29,6 +31,7 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
         return v.problems
     subnets = v.networks()
     v.resources()
+    check_logs("logs", stack.logs, v.add)
     for service in stack.services:
         check_service(stack, service, v.add)
     v.duplicate_services()
@@ -43,15 +46,22 @@ class _Validator:
         self.stack = stack
         self.problems: list[Problem] = []
 
-    def add(self, field: str, message: str, fix: str) -> None:
-        self.problems.append(Problem(f"{self.stack.source}: {field}", message, fix))
+    def add(self, field: str, message: str, fix: str, value: object = None) -> None:
+        """`value`: the offending value; one read from a setting names it in `where`."""
+        where = f"{self.stack.source}: {field}{from_text(self.stack.origins, value)}"
+        self.problems.append(Problem(where, message, fix))
+
+    def hint(self, value: object, fallback: str) -> str:
+        return variable_hint(self.stack.origins, value, fallback)
 
     def project(self) -> None:
         if not NAME.match(self.stack.project):
+            variable = self.hint(self.stack.project, "Stack.project")
             self.add(
                 "project",
                 f"project name {self.stack.project!r} cannot be used in Docker object names",
-                "set POJEMNIK_PROJECT to lowercase letters, digits, '-', '_' or '.'",
+                f"set {variable} to lowercase letters, digits, '-', '_' or '.'",
+                self.stack.project,
             )
 
     # --- networks -------------------------------------------------------------
@@ -61,44 +71,56 @@ class _Validator:
         for name in _duplicates(n.name for n in self.stack.networks):
             self.add(f"networks.{name}", "declared more than once",
                      "give each network a unique name")
+        parsed = {net.name: self._subnet(net) for net in self.stack.networks}
         for net in self.stack.networks:
-            subnet = self._subnet(net)
+            subnet = parsed[net.name]
             if subnet is None:
                 continue
             for other, other_subnet in subnets.items():
                 if subnet.overlaps(other_subnet):
-                    self.add(
-                        f"networks.{net.name}.subnet",
-                        f"{subnet} overlaps {other_subnet} of network {other!r}",
-                        "give each network its own range, e.g. 10.0.10.0/24 and 10.0.20.0/24",
-                    )
+                    others = [s for name, s in parsed.items() if s is not None
+                              and name != net.name]
+                    self.add(f"networks.{net.name}.subnet",
+                             f"{subnet} overlaps {other_subnet} of network {other!r}",
+                             self._own_range(net, subnet, others), net.subnet)
             subnets[net.name] = subnet
         return subnets
+
+    def _own_range(self, net: Network, subnet: IPNet, others: list[IPNet]) -> str:
+        free = free_range(subnet, others)
+        variable = self.hint(net.subnet, f"networks.{net.name}.subnet")
+        if free is None:
+            return f"give each network its own range ({variable})"
+        return f"give each network its own range: set {variable} to e.g. {free}"
 
     def _subnet(self, net: Network) -> IPNet | None:
         field = f"networks.{net.name}.subnet"
         try:
             subnet = ipaddress.ip_network(net.subnet, strict=True)
         except ValueError as error:
+            variable = self.hint(net.subnet, "it")
             self.add(field, f"{net.subnet!r} is not a valid subnet ({error})",
-                     "write it in CIDR form with host bits zero, e.g. 10.0.20.0/24")
+                     f"write {variable} in CIDR form with host bits zero, e.g. 10.0.20.0/24",
+                     net.subnet)
             return None
         if subnet.num_addresses < 4:
             self.add(field, f"{subnet} is too small for containers",
-                     "use a /29 or larger (a /24 is usual)")
+                     "use a /29 or larger (a /24 is usual)", net.subnet)
             return None
         if net.gateway is not None:
             try:
                 gateway = ipaddress.ip_address(net.gateway)
             except ValueError:
                 self.add(f"networks.{net.name}.gateway", f"{net.gateway!r} is not an IP address",
-                         f"use an address inside {subnet}, e.g. {next(subnet.hosts())}")
+                         f"use an address inside {subnet}, e.g. {next(subnet.hosts())}",
+                         net.gateway)
             else:
                 if gateway not in subnet or gateway in (subnet.network_address,
                                                         subnet.broadcast_address):
                     self.add(f"networks.{net.name}.gateway",
                              f"gateway {gateway} is not a host address of {subnet}",
-                             f"use an address inside {subnet}, e.g. {next(subnet.hosts())}")
+                             f"use an address inside {subnet}, e.g. {next(subnet.hosts())}",
+                             net.gateway)
         return subnet
 
     # --- images, volumes, secrets --------------------------------------------
@@ -179,9 +201,10 @@ class _Validator:
                 where = f"services.{service.name}.ports[{i}]"
                 for other, owner in seen:
                     if _same_host_port(port, other):
+                        change = self.hint(port.host, "one of them")
                         self.add(where, f"host port {port.address}:{port.host}/{port.protocol} "
                                  f"is also published by service {owner!r}",
-                                 "publish each host port once (change one, e.g. in .env)")
+                                 f"publish each host port once (change {change})", port.host)
                         break
                 seen.append((port, service.name))
 

@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from .model import Bind, Port, SecretMount, Service, Stack, Tmpfs, VolumeMount
+from .model import Bind, Logs, Port, SecretMount, Service, Stack, Tmpfs, VolumeMount
+from .origins import from_text
 from .units import memory_bytes
 from .validate_updates import check_updates
 
@@ -39,11 +40,13 @@ def check_service(stack: Stack, service: Service, add: Add) -> None:
             "give 1 or more (3 is usual), or None to never restart it")
     _mounts(stack, field, service, add)
     _limits(field, service, add)
+    if service.logs is not None:
+        check_logs(f"{field}.logs", service.logs, add)
     if service.restart.split(":")[0] not in RESTART_POLICIES:
         add(f"{field}.restart", f"unknown restart policy {service.restart!r}",
             "use one of: " + ", ".join(sorted(RESTART_POLICIES)))
     for i, port in enumerate(service.ports):
-        _port(f"{field}.ports[{i}]", port, add)
+        _port(f"{field}.ports[{i}]", port, add, stack)
     check_updates(stack, service, add)
 
 
@@ -97,15 +100,29 @@ def _limits(field: str, service: Service, add: Add) -> None:
         add(f"{field}.limits.pids", "pids must be at least 1", "e.g. pids=100")
 
 
-def _port(where: str, port: Port, add: Add) -> None:
+def check_logs(field: str, logs: Logs, add: Add) -> None:
+    try:
+        if memory_bytes(logs.max_size) < 1024:
+            add(f"{field}.max_size", f"{logs.max_size} is too small for a log file",
+                "keep at least 1m per file, e.g. 10m")
+    except ValueError:
+        add(f"{field}.max_size", f"{logs.max_size!r} is not a size",
+            "write it like docker does: 10m, 1g")
+    if logs.max_files < 1:
+        add(f"{field}.max_files", "max_files must be at least 1", "e.g. max_files=3")
+
+
+def _port(where: str, port: Port, add: Add, stack: Stack) -> None:
     for kind, value in (("host", port.host), ("container", port.container)):
         if not 1 <= value <= 65535:
-            add(where, f"{kind} port {value} is out of range",
+            origin = from_text(stack.origins, value) if kind == "host" else ""
+            add(where + origin, f"{kind} port {value} is out of range",
                 "use a port from 1 to 65535")
     if port.protocol not in ("tcp", "udp"):
         add(where, f"unknown protocol {port.protocol!r}", "use tcp or udp")
     try:
         ipaddress.ip_address(port.address)
     except ValueError:
-        add(where, f"bind address {port.address!r} is not an IP address",
+        add(where + from_text(stack.origins, port.address),
+            f"bind address {port.address!r} is not an IP address",
             "use 127.0.0.1 (this host only) or 0.0.0.0 (every interface)")

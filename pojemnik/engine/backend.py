@@ -53,6 +53,34 @@ class Lock(Protocol):
     def release(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class ContainerUsage:
+    """One container as it runs: from its inspection and one stats sample."""
+
+    name: str
+    service: str
+    state: str  # running, exited, restarting, created, ...
+    health: str | None  # healthy, unhealthy, starting; None: no healthcheck
+    restarts: int  # RestartCount
+    started_at: float | None  # seconds since the epoch, while running
+    memory_used: int | None  # bytes (page cache not counted, as `docker stats`)
+    memory_limit: int | None  # bytes; None: no limit
+    cpu_percent: float | None  # of one CPU, as `docker stats`
+
+
+@dataclass(frozen=True)
+class HostUsage:
+    """The engine's host: its memory, the disk under Docker's root dir, and the sizes of
+    one project's volumes."""
+
+    memory_total: int  # bytes
+    cpus: int
+    docker_root: str
+    disk_total: int | None  # bytes; None: unknown
+    disk_free: int | None
+    volume_sizes: dict[str, int]  # engine volume name -> bytes (-1: not measured)
+
+
 class Engine(Protocol):
     """The engine a stack runs on. Names are engine names (`<project>-<name>`)."""
 
@@ -67,6 +95,11 @@ class Engine(Protocol):
     def image_ids(self) -> dict[str, str]: ...
     def list_images(self, tags: Iterable[str]) -> list[ImageRow]: ...
     def project_containers(self, project: str) -> list[ContainerRow]: ...
+    def container_usage(self, project: str) -> list[ContainerUsage]:
+        """This project's containers: state, health, restarts, memory and CPU."""
+        ...
+
+    def host_usage(self, project: str) -> HostUsage: ...
 
     # images
     def build(self, spec: ImageSpec, on_line: Callable[[str], None],
@@ -115,7 +148,11 @@ class Engine(Protocol):
         ("running (no healthcheck)"); raises DockerError with its logs and probe output."""
         ...
 
-    def logs(self, name: str, follow: bool, tail: int | str) -> Iterator[bytes]: ...
+    def logs(self, name: str, follow: bool, tail: int | str,
+             since: float | None = None) -> Iterator[bytes]:
+        """`docker logs`: the last `tail` lines, only those after `since` (seconds since
+        the epoch) if given."""
+        ...
     def exec(self, name: str, command: list[str]) -> tuple[int, str]: ...
     def exec_stream(self, name: str, command: list[str], stdin: Iterable[bytes],
                     output: Callable[[bytes], None]) -> tuple[int, str]:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import docker
-from docker.types import Healthcheck, Mount
+from docker.types import Healthcheck, LogConfig, Mount
 from docker.utils.socket import STDERR, frames_iter
 
 from ..declaration.units import memory_bytes
@@ -65,6 +65,7 @@ def _host_config(api: docker.APIClient, spec: ContainerSpec) -> dict[str, Any]:
         restart_policy=_restart_policy(spec.restart),
         network_mode=spec.networks[0].network if spec.networks else "none",
         init=False,
+        log_config=LogConfig(type=spec.logging.driver, config=dict(spec.logging.options)),
     ))
 
 

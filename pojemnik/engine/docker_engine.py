@@ -21,8 +21,8 @@ from ..declaration.model import LABEL_KIND, LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
-from . import containers, lock, readiness
-from .backend import ContainerRow, HostPort, ImageRow, Lock, LockHolder
+from . import containers, lock, readiness, usage
+from .backend import ContainerRow, ContainerUsage, HostPort, HostUsage, ImageRow, Lock, LockHolder
 from .lock import LOCK_KIND
 from .ports import local_port_free
 
@@ -63,12 +63,15 @@ def project_filter(project: str) -> dict[str, str]:
 class DockerEngine:
     def __init__(self, client: docker.DockerClient, where: str = "local",
                  port_free: PortFree | None = None,
-                 on_close: Callable[[], None] | None = None) -> None:
+                 on_close: Callable[[], None] | None = None,
+                 disk: usage.HostDisk | None = None) -> None:
         self.client = client
         self.api = client.api
         self.where = where
         # Whether a host port is free, asked on the engine's host (a remote one over SSH).
         self.port_free = port_free or local_port_free
+        # Free space and sizes of paths on the engine's host (over SSH: `df`, `du`).
+        self.disk = disk or usage.LocalDisk()
         self._on_close = on_close
 
     def close(self) -> None:
@@ -103,7 +106,9 @@ class DockerEngine:
                      for row in rows for p in row.get("Ports") or [] if p.get("PublicPort")}
         busy = [port for port in ports
                 if port not in own_ports and not self.port_free(*port)]
-        return Observed(networks, observed_containers, images, volumes, busy)
+        memory = int(self.api.info().get("MemTotal") or 0)
+        return Observed(networks, observed_containers, images, volumes, busy,
+                        host_memory=memory or None)
 
     @_translated
     def image_ids(self) -> dict[str, str]:
@@ -129,6 +134,14 @@ class DockerEngine:
                                 for p in row.get("Ports") or [] if p.get("PublicPort")))
              for row in rows if (row.get("Labels") or {}).get(LABEL_KIND) != LOCK_KIND),
             key=lambda r: r.name)
+
+    @_translated
+    def container_usage(self, project: str) -> list[ContainerUsage]:
+        return usage.container_usage(self.api, project)
+
+    @_translated
+    def host_usage(self, project: str) -> HostUsage:
+        return usage.host_usage(self.api, project, self.disk)
 
     # --- images -----------------------------------------------------------------
 
@@ -271,12 +284,16 @@ class DockerEngine:
         return readiness.wait_ready(self.api, name, timeout)
 
     @_translated
-    def logs(self, name: str, follow: bool, tail: int | str) -> Iterator[bytes]:
+    def logs(self, name: str, follow: bool, tail: int | str,
+             since: float | None = None) -> Iterator[bytes]:
+        window: dict[str, Any] = {"tail": tail}
+        if since is not None:
+            window["since"] = since
         try:
             if follow:
-                yield from self.api.logs(name, stream=True, follow=True, tail=tail)
+                yield from self.api.logs(name, stream=True, follow=True, **window)
             else:
-                yield self.api.logs(name, tail=tail)
+                yield self.api.logs(name, **window)
         except docker.errors.NotFound as error:
             raise DockerError(f"{name} does not exist; `invoke deploy` starts it") from error
 
@@ -320,16 +337,3 @@ def _observed_container(row: dict[str, Any]) -> ObservedContainer:
         name=row["Names"][0].lstrip("/"), id=row["Id"], labels=row.get("Labels") or {},
         state=row["State"], image=row.get("ImageID", ""), networks=sorted(attached),
         addresses=addresses)
-
-
-def connect_local(base_url: str | None = None) -> DockerEngine:
-    """The engine on this machine (DOCKER_HOST and friends, as the docker CLI reads them)."""
-    try:
-        client = (docker.DockerClient(base_url=base_url) if base_url
-                  else docker.from_env())
-        client.ping()
-    except docker.errors.DockerException as error:
-        raise DockerError(
-            f"cannot reach the Docker engine ({error}); is it running, and may this "
-            "user use it (group `docker`)?") from error
-    return DockerEngine(client)

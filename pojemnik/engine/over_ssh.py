@@ -15,6 +15,7 @@ import docker
 from ..console import Say
 from ..errors import DockerError
 from ..ssh.connection import describe, open_connection
+from ..ssh.disk import RemoteDisk
 from ..ssh.ports import RemotePorts
 from ..ssh.relay import SESSIONS, CommandSocket
 from .docker_engine import DockerEngine
@@ -38,7 +39,7 @@ def connect_over_ssh(connection: Connection, say: Say) -> DockerEngine:
     # channel would wait for ever. A channel is cheap to open on a connection that is.
     client.api.headers["Connection"] = "close"
     return DockerEngine(client, where, port_free=RemotePorts(connection).free,
-                        on_close=relay.close)
+                        on_close=relay.close, disk=RemoteDisk(connection))
 
 
 def check_docker(connection: Connection) -> str:

@@ -1,12 +1,16 @@
 """Check a declaration against what the engine reports: taken subnets and ports, images
-that exist nowhere. Pure, like the static checks it follows (`declaration.validate`)."""
+that exist nowhere, memory limits the host cannot hold. Pure, like the static checks it
+follows (`declaration.validate`)."""
 
 from __future__ import annotations
 
 import ipaddress
 
 from ..declaration.model import Network, Stack
+from ..declaration.origins import from_text, variable_hint
 from ..declaration.problems import Problem
+from ..declaration.ranges import free_range
+from ..declaration.units import memory_bytes
 from ..declaration.validate import IPNet, check_declaration
 from .state import Observed
 
@@ -29,6 +33,7 @@ def check_against_engine(stack: Stack, observed: Observed, images_only: bool = F
         checks.subnets()
         checks.images()
         checks.ports()
+        checks.memory()
     return checks.problems
 
 
@@ -39,8 +44,10 @@ class _EngineChecks:
         self.recreate_networks = recreate_networks
         self.problems: list[Problem] = []
 
-    def add(self, field: str, message: str, fix: str) -> None:
-        self.problems.append(Problem(f"{self.stack.source}: {field}", message, fix))
+    def add(self, field: str, message: str, fix: str, value: object = None) -> None:
+        """`value`: the offending value; one read from a setting names it in `where`."""
+        where = f"{self.stack.source}: {field}{from_text(self.stack.origins, value)}"
+        self.problems.append(Problem(where, message, fix))
 
     def subnets(self) -> None:
         for net in self.stack.networks:
@@ -73,9 +80,21 @@ class _EngineChecks:
                         f"networks.{net.name}.subnet",
                         f"{subnet} overlaps {other} of existing docker network "
                         f"{existing.name!r}",
-                        "choose a free range (see `docker network inspect`), or remove "
-                        "that network",
+                        self._free_range_fix(net, subnet) + ", or remove that network",
+                        net.subnet,
                     )
+
+    def _free_range_fix(self, net: Network, subnet: IPNet) -> str:
+        """Name a range free on the engine and among the other declared networks."""
+        own = {self.stack.network_name(n.name) for n in self.stack.networks}
+        taken = [_net(raw) for existing in self.observed.networks
+                 if existing.name not in own for raw in existing.subnets]
+        taken += [_net(n.subnet) for n in self.stack.networks if n.name != net.name]
+        free = free_range(subnet, [t for t in taken if t is not None])
+        variable = variable_hint(self.stack.origins, net.subnet, f"networks.{net.name}.subnet")
+        if free is None:
+            return f"choose a free range for {variable} (see `docker network inspect`)"
+        return f"set {variable} to a free range, e.g. {free} (free on this engine)"
 
     def images(self) -> None:
         for service in self.stack.services:
@@ -94,4 +113,37 @@ class _EngineChecks:
                     self.add(f"services.{service.name}.ports[{i}]",
                              f"host port {port.address}:{port.host}/{port.protocol} is "
                              "already in use by another program or container",
-                             "stop what uses it, or choose another port (e.g. HTTP_PORT in .env)")
+                             "stop what uses it, or choose another port ("
+                             + variable_hint(self.stack.origins, port.host,
+                                             f"services.{service.name}.ports[{i}]") + ")",
+                             port.host)
+
+    def memory(self) -> None:
+        """The services' memory limits together must fit the host, less the reserve."""
+        host = self.observed.host_memory
+        try:
+            reserve = memory_bytes(self.stack.memory_reserve)
+            total = sum(memory_bytes(s.limits.memory) for s in self.stack.services)
+        except ValueError:
+            return  # a malformed limit is reported by the declaration's own checks
+        if not host or total <= host - reserve:
+            return
+        biggest = max(self.stack.services, key=lambda s: memory_bytes(s.limits.memory))
+        self.add("services.*.limits.memory",
+                 f"the services' memory limits total {mib(total)}, over the host's "
+                 f"{mib(host)} less the reserve of {mib(reserve)} (memory_reserve) by "
+                 f"{mib(total - (host - reserve))}",
+                 f"lower limits (the largest: services.{biggest.name}.limits.memory = "
+                 f"{biggest.limits.memory}), lower Stack.memory_reserve, or use a host with "
+                 "more memory")
+
+
+def mib(size: int) -> str:
+    return f"{size / 1024**2:.0f} MiB"
+
+
+def _net(raw: str) -> IPNet | None:
+    try:
+        return ipaddress.ip_network(raw, strict=False)
+    except ValueError:
+        return None

@@ -93,6 +93,7 @@ def _limits_and_policy(spec: ContainerSpec, project: str) -> dict[str, Any]:
         "cpus": spec.limits.cpus,
         "pids_limit": spec.limits.pids,
         "restart": spec.restart,
+        "logging": {"driver": spec.logging.driver, "options": dict(spec.logging.options)},
         # Not pojemnik.project: containers Compose runs are not pojemnik's to manage.
         "labels": {"pojemnik.exported-from": project, LABEL_SERVICE: spec.service},
     }

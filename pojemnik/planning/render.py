@@ -191,7 +191,8 @@ def container_commands(spec: ContainerSpec) -> list[str]:
     parts += [f"--memory {memory_bytes(limits.memory)}",
               f"--memory-swap {spec.memory_swap}",
               f"--cpus {limits.cpus}", f"--pids-limit {limits.pids}",
-              f"--restart {q(spec.restart)}"]
+              f"--restart {q(spec.restart)}", f"--log-driver {q(spec.logging.driver)}"]
+    parts += _flags("--log-opt", spec.logging.options)
     if spec.healthcheck is not None:
         check = spec.healthcheck
         parts += [f"--health-cmd {q(shlex.join(check.test))}",

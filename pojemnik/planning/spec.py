@@ -31,6 +31,7 @@ from ..declaration.model import (
 from ..declaration.policy import StartFirst, StopFirst, UpdatePolicy
 from ..declaration.units import address_on, gateway_of
 from .hardening import CAP_DROP, SECURITY_OPT, memory_swap
+from .logging_policy import LogSpec, log_spec
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class ContainerSpec:
     ready_timeout: float = 120.0
     update: UpdatePolicy = field(default_factory=StopFirst)
     standby: list[Attachment] = field(default_factory=list)  # StartFirst's second addresses
+    logging: LogSpec = field(default_factory=LogSpec)  # log driver and rotation
 
     def fingerprint(self) -> dict[str, str]:
         """A short hash per field that, changed, needs a new container.
@@ -152,7 +154,8 @@ def image_spec(stack: Stack, name: str) -> ImageSpec:
     )
 
 
-def container_spec(stack: Stack, service: Service) -> ContainerSpec:
+def _mounts(stack: Stack, service: Service) -> tuple[list[MountSpec], dict[str, str]]:
+    """Bind and volume mounts with their engine-side sources; tmpfs mounts apart."""
     mounts: list[MountSpec] = []
     tmpfs: dict[str, str] = {}
     for mount in service.mounts:
@@ -170,6 +173,11 @@ def container_spec(stack: Stack, service: Service) -> ContainerSpec:
     if service.upstreams is not None:
         mounts.append(MountSpec("bind", stack.host_path(stack.upstreams_dir()),
                                 service.upstreams.target, True))
+    return mounts, tmpfs
+
+
+def container_spec(stack: Stack, service: Service) -> ContainerSpec:
+    mounts, tmpfs = _mounts(stack, service)
     attachments = [
         Attachment(
             network=stack.network_name(net),
@@ -211,6 +219,7 @@ def container_spec(stack: Stack, service: Service) -> ContainerSpec:
         ready_timeout=service.ready_timeout,
         update=service.update,
         standby=standby,
+        logging=log_spec(stack, service),
     )
 
 

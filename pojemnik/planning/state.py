@@ -54,6 +54,7 @@ class Observed:
     secrets: list[str] = field(default_factory=list)  # declared secrets whose file exists
     config_hashes: dict[str, str] = field(default_factory=dict)  # service -> watched content
     applied_config: dict[str, str] = field(default_factory=dict)  # container id -> reloaded hash
+    host_memory: int | None = None  # bytes of memory on the engine's host; None: unknown
 
     def network(self, name: str) -> ObservedNetwork | None:
         return next((n for n in self.networks if n.name == name), None)

@@ -70,7 +70,7 @@ def engine_of(c: Context) -> Iterator[Engine]:
             from ..engine.over_ssh import connect_over_ssh
 
             return connect_over_ssh(c, say)
-        from ..engine.docker_engine import connect_local
+        from ..engine.local import connect_local
 
         return connect_local(c.config.pojemnik.get("docker_host"))
 

@@ -45,7 +45,7 @@ def list_(c: Context, json_: bool = False) -> None:
 @task(help={"name": "image to push (default: all, and the base image)"})
 def push(c: Context, name: str = "") -> None:
     """Ship images built here to the host (fab -H): no builds on a small server."""
-    from ..engine.docker_engine import connect_local
+    from ..engine.local import connect_local
     from ..operations.push import push_images
 
     remote_only(c, "fab -H user@server images.push (build them first with invoke "

@@ -115,9 +115,14 @@ def ps(c: Context, json_: bool = False) -> None:
 
 
 @task(help={"name": "service (default: all)", "follow": "keep streaming new lines",
-            "tail": "lines from the end (default 100; 'all' for everything)"})
-def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100") -> None:
+            "tail": "lines from the end (default 100; 'all' for everything)",
+            "since": "only lines since: a duration (10m, 1h), a Unix timestamp or an "
+                     "RFC 3339 date (2026-11-27T10:00:00Z)"})
+def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100",
+         since: str = "") -> None:
     """Show a service's logs (`docker logs`); --follow streams them."""
+    from ..declaration.units import since_timestamp
+
     stack = stack_of(c)
     services = [name] if name else [s.name for s in stack.services]
     require_declared("service", services, [s.name for s in stack.services])
@@ -126,6 +131,10 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100") ->
     if tail != "all" and not tail.isdigit():
         raise Exit(f"--tail {tail!r}: give a number of lines, or 'all'", code=2)
     count: int | str = tail if tail == "all" else int(tail)
+    try:
+        start = since_timestamp(since, time.time()) if since else None
+    except ValueError as error:
+        raise Exit(f"--since {error}", code=2) from error
     with engine_of(c) as engine:
         for service in services:
             container = stack.container_name(service)
@@ -133,7 +142,7 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100") ->
                 print(f"==> {container} <==", flush=True)
 
             def show(container: str = container) -> None:
-                for chunk in engine.logs(container, follow, count):
+                for chunk in engine.logs(container, follow, count, start):
                     sys.stdout.write(chunk.decode(errors="replace"))
                     sys.stdout.flush()
 

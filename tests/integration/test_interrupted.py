@@ -93,7 +93,7 @@ def test_two_deploys_at_once_one_proceeds_the_other_is_refused(
 def test_lock_is_shown_refuses_a_deploy_and_can_be_released(
         client: docker.DockerClient, scratch: Copy) -> None:
     from pojemnik.engine.backend import LockHolder
-    from pojemnik.engine.docker_engine import connect_local
+    from pojemnik.engine.local import connect_local
     from pojemnik.operations.lock import this_process
 
     engine = connect_local()

@@ -7,6 +7,7 @@ them to a small server); the deploy itself then runs entirely over the SSH conne
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import subprocess
 from pathlib import Path
@@ -94,6 +95,19 @@ def test_remote_tasks_list_and_log(deployment: Deployment, server: RemoteHost) -
     assert f"{deployment.project}/proxy:latest" in images
     logs = deployment.fab(server, "logs", "--name", "db", "--tail", "all").stdout
     assert logs.strip()
+
+
+def test_remote_status_reports_the_hosts_figures(deployment: Deployment,
+                                                 server: RemoteHost) -> None:
+    data = json.loads(deployment.fab(server, "status", "--json").stdout)
+    rows = {s["service"]: s for s in data["services"]}
+    assert set(rows) == {"db", "php", "app", "proxy"}
+    assert all(r["state"] == "running" and r["memory_used"] > 0 for r in rows.values())
+    host = data["host"]
+    assert host["memory_total"] > 0
+    assert host["disk_total"] and host["disk_free"]  # `df` over the SSH connection
+    since = deployment.fab(server, "logs", "--name", "db", "--since", "1h")
+    assert since.returncode == 0
 
 
 def test_a_changed_host_key_is_refused(deployment: Deployment, server: RemoteHost,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from stackbuilders import one, write
 
-from pojemnik.declaration.settings import Settings, parse_env_file
+from pojemnik.declaration.origins import Origin
+from pojemnik.declaration.settings import Settings, UndeclaredSetting, parse_env_file
 
 
 def load(root: Path, example: str | None = None, env: str | None = None,
@@ -112,8 +114,8 @@ def test_precedence_example_then_dotenv_then_environment(tmp_path: Path) -> None
     assert settings.where("A") == ".env.example:1"
     assert settings.where("B") == ".env:1"
     assert settings.where("C") == "the environment"
-    # Names known to neither file are still readable, but not listed as settings.
-    assert settings.get("UNRELATED") == "x"
+    # Names known to neither file are readable only with an explicit default.
+    assert settings.get("UNRELATED", "default") == "x"
     assert list(settings.values) == ["A", "B", "C"]
 
 
@@ -139,3 +141,41 @@ def test_int_on_a_non_number_from_the_environment(tmp_path: Path) -> None:
     problem = one(settings.problems)
     assert problem.where == "the environment"
     assert "'8o8o'" in problem.message
+
+
+# --- strictness: undeclared names, and where each value came from ---------------------
+
+
+def test_undeclared_variable_is_an_error_naming_it(tmp_path: Path) -> None:
+    settings = load(tmp_path, example="A=1\n", environ={"ECHO_PORT": "9000"})
+    for read in (lambda: settings["ECHO_PORT"], lambda: settings.get("ECHO_PORT"),
+                 lambda: settings.int("ECHO_PORT")):
+        with pytest.raises(UndeclaredSetting) as raised:
+            read()
+        assert raised.value.name == "ECHO_PORT"
+        assert "ECHO_PORT=<default> to .env.example" in str(raised.value)
+
+
+def test_explicit_default_reads_an_undeclared_name_leniently(tmp_path: Path) -> None:
+    settings = load(tmp_path, example="A=1\n", environ={"FROM_ENV": "e"})
+    assert settings.get("MISSING", "fallback") == "fallback"
+    assert settings.get("FROM_ENV", "fallback") == "e"
+    assert settings.int("PORT", 8080) == 8080
+    assert settings.problems == []
+
+
+def test_values_handed_out_remember_their_variable_and_line(tmp_path: Path) -> None:
+    settings = load(tmp_path, example="ISOLATED_SUBNET=10.0.10.0/24\nHTTP_PORT=80\n",
+                    env="# mine\n\nISOLATED_SUBNET=10.5.0.0/24\n")
+    assert settings["ISOLATED_SUBNET"] == "10.5.0.0/24"
+    assert settings.int("HTTP_PORT") == 80
+    assert settings.handed_out == {
+        "10.5.0.0/24": (Origin("ISOLATED_SUBNET", ".env:3"),),
+        "80": (Origin("HTTP_PORT", ".env.example:2"),)}
+
+
+def test_one_value_from_two_variables_remembers_both(tmp_path: Path) -> None:
+    settings = load(tmp_path, example="A=x\nB=x\n")
+    settings.get("A"), settings.get("B"), settings.get("A")
+    assert settings.handed_out["x"] == (Origin("A", ".env.example:1"),
+                                        Origin("B", ".env.example:2"))

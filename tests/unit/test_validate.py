@@ -26,7 +26,7 @@ def test_invalid_project_name(stack: Stack) -> None:
     problem = one(validate(replace(stack, project="My Stack"), Observed()))
     assert problem.where == "stack.py: project"
     assert "'My Stack'" in problem.message
-    assert "POJEMNIK_PROJECT" in problem.fix
+    assert "Stack.project" in problem.fix
 
 
 def test_where_names_the_declaring_file(stack: Stack) -> None:
@@ -72,7 +72,7 @@ def test_overlap_with_an_existing_docker_network(stack: Stack) -> None:
     assert problem.where == "stack.py: networks.services.subnet"
     assert "existing docker network 'other-app_default'" in problem.message
     assert "10.9.20.0/25" in problem.message
-    assert "docker network inspect" in problem.fix
+    assert "a free range, e.g. 10.9.21.0/24" in problem.fix
 
 
 def test_own_network_with_the_declared_subnet_is_fine(stack: Stack) -> None:

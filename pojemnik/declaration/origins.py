@@ -1,0 +1,42 @@
+"""Where a declared value came from: the `.env` variable (and its file and line) that
+`stack.py` read it from. Problems in such a value name the variable, since that is
+what the user edits, not the `stack.py` field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Origin:
+    name: str  # the variable: ISOLATED_SUBNET
+    where: str  # ".env:3", ".env.example:19", "the environment"
+
+    @property
+    def in_file(self) -> str:
+        """Where the user changes it: `.env` (also for a default in .env.example)."""
+        return "the environment" if self.where == "the environment" else ".env"
+
+
+Origins = Mapping[str, tuple[Origin, ...]]  # value (as text) -> the variables it came from
+
+
+def origins_of(origins: Origins, value: object) -> tuple[Origin, ...]:
+    return origins.get(str(value), ()) if value is not None else ()
+
+
+def from_text(origins: Origins, value: object) -> str:
+    """' (from ISOLATED_SUBNET, .env:3)' when the value came from a setting, else ''."""
+    found = origins_of(origins, value)
+    if not found:
+        return ""
+    return " (from " + " or ".join(f"{o.name}, {o.where}" for o in found) + ")"
+
+
+def variable_hint(origins: Origins, value: object, fallback: str) -> str:
+    """'ECHO_PORT in .env' naming the user's variable, or `fallback`."""
+    found = origins_of(origins, value)
+    if not found:
+        return fallback
+    return " or ".join(f"{o.name} in {o.in_file}" for o in found)
