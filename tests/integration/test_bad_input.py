@@ -66,10 +66,10 @@ CASES: dict[str, tuple[Breaker, list[str]]] = {
         lambda root, c: (edit(root / "stack.py", '{"services": 3}', '{"public": 3}'), {})[1],
         ["services.proxy.networks.public", "unknown network 'public'"]),
     "dependency cycle": (
-        lambda root, c: (edit(root / "stack.py", 'depends_on=["db"],\n            ),\n'
-                              '            Service(\n                "app"',
-                              'depends_on=["db", "proxy"],\n            ),\n'
-                              '            Service(\n                "app"'), {})[1],
+        lambda root, c: (edit(root / "stack.py",
+                              'depends_on=["db"],\n                stop_signal="SIGQUIT",',
+                              'depends_on=["db", "proxy"],\n                stop_signal="SIGQUIT",'),
+                         {})[1],
         ["dependency cycle", "php -> proxy -> php"]),
     "malformed .env line": (
         lambda root, c: ((root / ".env").write_text("HTTP_PORT=8080\nthis is not a setting\n"),
