@@ -9,6 +9,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,13 @@ def test_the_made_project_checks_deploys_and_serves(made: Made,
     assert "<title>my-site</title>" in body  # www/index.html, bind-mounted
     assert get(made.port, "/healthz") == (200, "ok\n")
 
-    container = client.api.inspect_container(f"{made.project}-web")
+    # Deploy returns once the health command passed (probed at once); Docker's own status
+    # follows at its next interval.
+    for _ in range(120):
+        container = client.api.inspect_container(f"{made.project}-web")
+        if container["State"]["Health"]["Status"] != "starting":
+            break
+        time.sleep(0.5)
     assert container["State"]["Health"]["Status"] == "healthy"
     assert container["Config"]["User"] == "10001:10001"
     assert container["HostConfig"]["ReadonlyRootfs"] is True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -88,15 +89,18 @@ class Requests(threading.Thread):
 
 
 def set_env(copy: Copy, service: str, name: str, value: str) -> None:
-    """Set one environment value of a service (its `environment=` line) in stack.py."""
+    """Set one environment value of a service in stack.py (added first in its
+    `environment={...}`, or its value replaced), keeping the others."""
     stack = copy.root / "stack.py"
     text = stack.read_text()
     marker = f'            Service(\n                "{service}",\n'
     assert marker in text
     head, _, tail = text.partition(marker)
-    start = tail.index("                environment=")
-    line = f'                environment={{**DATABASE, "{name}": "{value}"}},\n'
-    stack.write_text(head + marker + tail[:start] + line + tail[tail.index("\n", start) + 1:])
+    start = tail.index("environment={") + len("environment={")
+    end = tail.index("},\n", start)
+    pairs = re.sub(rf'"{name}": "[^"]*", ', "", tail[start:end])
+    stack.write_text(head + marker + tail[:start] + f'"{name}": "{value}", ' + pairs
+                     + tail[end:])
 
 
 def names(client: docker.DockerClient, copy: Copy) -> list[str]:
@@ -135,10 +139,10 @@ def test_a_replacement_that_never_gets_ready_leaves_the_old_one_serving(
     before = client.api.inspect_container(f"{rolling.project}-app")["Id"]
     set_env(rolling, "app", "ZD_TEST", "never-ready")
     text = stack.read_text().replace(
-        '"ZD_TEST": "never-ready"},\n',
-        '"ZD_TEST": "never-ready"},\n'
+        '                limits=Limits(memory="192m", cpus=1.0, pids=100),\n',
+        '                limits=Limits(memory="192m", cpus=1.0, pids=100),\n'
         '                healthcheck=Healthcheck(["sh", "-c", "echo not today; exit 1"]),\n'
-        '                ready_timeout=5,\n')
+        '                ready_timeout=5,\n', 1)
     stack.write_text(text.replace("    Bind,\n", "    Bind,\n    Healthcheck,\n", 1))
     try:
         with Requests(rolling, "app.localhost", "database: ok") as requests:
