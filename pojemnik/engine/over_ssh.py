@@ -8,6 +8,7 @@ host key already checked by `ssh.connection.open_connection`.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import docker
@@ -30,7 +31,8 @@ def connect_over_ssh(connection: Connection, say: Say) -> DockerEngine:
     open_connection(connection)
     version = check_docker(connection)
     where = describe(connection)
-    say(f"{where}: Docker {version}")
+    # Not on standard output: that is for the task's own result (`--json`).
+    print(f"{where}: Docker {version}", file=sys.stderr, flush=True)
     relay = CommandSocket(connection, "docker system dial-stdio")
     client = docker.DockerClient(base_url=relay.url, version=API_VERSION, timeout=600,
                                  max_pool_size=SESSIONS)

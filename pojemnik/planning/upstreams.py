@@ -86,8 +86,10 @@ def in_slot(spec: ContainerSpec, standby: bool) -> ContainerSpec:
 
 
 def on_primary(spec: ContainerSpec, current: ObservedContainer) -> bool:
-    """Whether the running container uses the service's own (not standby) addresses."""
-    return all(current.addresses.get(a.network) == a.ip for a in spec.networks if a.ip)
+    """Whether the running container holds any of the service's own (not standby)
+    addresses: then its replacement takes the standby ones. Any, not all: a container
+    left on fewer networks (an interrupted deploy) still holds the ones it has."""
+    return any(current.addresses.get(a.network) == a.ip for a in spec.networks if a.ip)
 
 
 def replacement_slot(spec: ContainerSpec, current: ObservedContainer | None) -> ContainerSpec:
