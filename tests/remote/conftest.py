@@ -352,3 +352,16 @@ def deployment(remote_env: RemoteEnv) -> Iterator[Deployment]:
                         str(REPO / ".pojemnik" / f"{project}.json")])
 
 
+@pytest.fixture(scope="module")
+def bare_deployment(remote_env: object) -> Iterator[Deployment]:
+    """Only the project's settings: these tests need the server's engine, not the stack
+    deployed on it (the session's `deployment` builds, ships and deploys it)."""
+    project = f"pjremote-bare-{secrets.token_hex(3)}"
+    env = {**os.environ, "POJEMNIK_PROJECT": project, "HTTP_PORT": "38080",
+           "HTTPS_PORT": "38443", "PUBLISH_ADDRESS": "0.0.0.0",
+           "ISOLATED_SUBNET": "10.0.110.0/24", "SERVICES_SUBNET": "10.0.120.0/24"}
+    try:
+        yield Deployment(project, env, 38080, 38443)
+    finally:
+        shutil.rmtree(REPO / ".secrets" / project, ignore_errors=True)
+        (REPO / ".pojemnik" / f"{project}.json").unlink(missing_ok=True)

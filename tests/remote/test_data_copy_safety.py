@@ -5,15 +5,12 @@ tar write outside --to."""
 from __future__ import annotations
 
 import io
-import os
-import secrets
-import shutil
 import tarfile
 from collections.abc import Iterator
 
 import pytest
 
-from .conftest import REPO, Deployment
+from .conftest import Deployment
 from .hosts import RemoteHost
 from .sample import SAMPLE_ROOT
 
@@ -21,18 +18,9 @@ pytestmark = pytest.mark.remote
 
 
 @pytest.fixture(scope="module")
-def deployment(remote_env: object) -> Iterator[Deployment]:
-    """Only the project's settings: these tests need the server's engine, not the stack
-    deployed on it (the session's `deployment` builds, ships and deploys it)."""
-    project = f"pjremote-bare-{secrets.token_hex(3)}"
-    env = {**os.environ, "POJEMNIK_PROJECT": project, "HTTP_PORT": "38080",
-           "HTTPS_PORT": "38443", "PUBLISH_ADDRESS": "0.0.0.0",
-           "ISOLATED_SUBNET": "10.0.110.0/24", "SERVICES_SUBNET": "10.0.120.0/24"}
-    try:
-        yield Deployment(project, env, 38080, 38443)
-    finally:
-        shutil.rmtree(REPO / ".secrets" / project, ignore_errors=True)
-        (REPO / ".pojemnik" / f"{project}.json").unlink(missing_ok=True)
+def deployment(bare_deployment: Deployment) -> Deployment:
+    """The project's settings only: these tests need the server's engine, not the stack."""
+    return bare_deployment
 
 KEPT = "/srv/kept"  # on server: must survive every refused copy
 OUTSIDE = "/srv/outside"  # on server: must stay empty

@@ -168,3 +168,16 @@ def converged(stack: Stack, hashes: dict[str, str] | None = None) -> Observed:
 def with_container(observed: Observed, name: str, **changes: Any) -> Observed:
     containers = [replace(c, **changes) if c.name == name else c for c in observed.containers]
     return replace(observed, containers=containers)
+
+
+# The repository's own example, and settings that load it as a unit-test project.
+EXAMPLE_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_SETTINGS = {
+    "POJEMNIK_PROJECT": "pojemnik-unit",
+    "HTTP_PORT": "18080",
+    "HTTPS_PORT": "18443",
+    "PUBLISH_ADDRESS": "127.0.0.1",
+    "ISOLATED_SUBNET": "10.0.10.0/24",
+    "SERVICES_SUBNET": "10.0.20.0/24",
+    "BASE_IMAGE": "debian:bookworm-slim",
+}

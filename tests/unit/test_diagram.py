@@ -13,23 +13,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from stackbuilders import make_repo, make_stack
+from stackbuilders import EXAMPLE_ROOT, EXAMPLE_SETTINGS, make_repo, make_stack
 
 from pojemnik import Network, Port, Service, Stack
 from pojemnik.declaration.loader import load_stack
 from pojemnik.operations import diagram as render
 from pojemnik.planning import diagram as d
 
-ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = {
-    "POJEMNIK_PROJECT": "pojemnik-unit",
-    "HTTP_PORT": "18080",
-    "HTTPS_PORT": "18443",
-    "PUBLISH_ADDRESS": "127.0.0.1",
-    "ISOLATED_SUBNET": "10.0.10.0/24",
-    "SERVICES_SUBNET": "10.0.20.0/24",
-    "BASE_IMAGE": "debian:bookworm-slim",
-}
+ROOT, SETTINGS = EXAMPLE_ROOT, EXAMPLE_SETTINGS
 EXPECTED = [
     "isolated", "10.0.10.0/24", "services", "10.0.20.0/24",
     "proxy", "php", "app", "db",

@@ -6,9 +6,8 @@ lying in the repository, so the outcome does not depend on a developer's .env.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from stackbuilders import EXAMPLE_ROOT, EXAMPLE_SETTINGS
 
 from pojemnik import Stack
 from pojemnik.declaration.loader import load_stack
@@ -18,16 +17,7 @@ from pojemnik.planning.checks import validate
 from pojemnik.planning.plan import make_plan
 from pojemnik.planning.state import Observed
 
-ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = {
-    "POJEMNIK_PROJECT": "pojemnik-unit",
-    "HTTP_PORT": "18080",
-    "HTTPS_PORT": "18443",
-    "PUBLISH_ADDRESS": "127.0.0.1",
-    "ISOLATED_SUBNET": "10.0.10.0/24",
-    "SERVICES_SUBNET": "10.0.20.0/24",
-    "BASE_IMAGE": "debian:bookworm-slim",
-}
+ROOT, SETTINGS = EXAMPLE_ROOT, EXAMPLE_SETTINGS
 
 
 @pytest.fixture
