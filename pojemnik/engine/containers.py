@@ -105,6 +105,8 @@ def exec_stream(api: docker.APIClient, name: str, command: list[str],
             output(data)
     writer.join()
     raw.close()
+    with contextlib.suppress(OSError):
+        sock.close()
     if failure:
         raise failure[0]
     code = api.exec_inspect(run["Id"])["ExitCode"]

@@ -55,6 +55,8 @@ class HeldLock:
         with contextlib.suppress(OSError):
             sock.close()
         with contextlib.suppress(Exception):
+            self.connection.close()  # the wrapper (and the HTTP response) too
+        with contextlib.suppress(Exception):
             remove(self.api, self.name)
 
 
