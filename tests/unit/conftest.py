@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from stackbuilders import make_repo, make_stack
+from stackbuilders import EXAMPLE_ROOT, EXAMPLE_SETTINGS, make_repo, make_stack
 
 from pojemnik import Stack
+from pojemnik.declaration.loader import load_stack
 
 
 @pytest.fixture
@@ -22,3 +23,13 @@ def repo(tmp_path: Path) -> Path:
 @pytest.fixture
 def stack(repo: Path) -> Stack:
     return make_stack(repo)
+
+
+@pytest.fixture
+def example(monkeypatch: pytest.MonkeyPatch) -> Stack:
+    """The repository's own example stack, loaded with the unit-test settings."""
+    for name, value in EXAMPLE_SETTINGS.items():
+        monkeypatch.setenv(name, value)
+    stack, problems = load_stack(EXAMPLE_ROOT)
+    assert problems == []
+    return stack

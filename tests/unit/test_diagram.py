@@ -16,7 +16,6 @@ import pytest
 from stackbuilders import EXAMPLE_ROOT, EXAMPLE_SETTINGS, make_repo, make_stack
 
 from pojemnik import Network, Port, Service, Stack
-from pojemnik.declaration.loader import load_stack
 from pojemnik.operations import diagram as render
 from pojemnik.planning import diagram as d
 
@@ -29,15 +28,6 @@ EXPECTED = [
 ]
 NO_DOT = shutil.which("dot") is None
 NO_DOT_REASON = "Graphviz's dot is not installed (apt-get install graphviz)"
-
-
-@pytest.fixture
-def example(monkeypatch: pytest.MonkeyPatch) -> Stack:
-    for name, value in SETTINGS.items():
-        monkeypatch.setenv(name, value)
-    stack, problems = load_stack(ROOT)
-    assert problems == []
-    return stack
 
 
 def node_lines(text: str, node: str) -> int:

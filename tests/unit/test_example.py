@@ -20,15 +20,6 @@ from pojemnik.planning.state import Observed
 ROOT, SETTINGS = EXAMPLE_ROOT, EXAMPLE_SETTINGS
 
 
-@pytest.fixture
-def example(monkeypatch: pytest.MonkeyPatch) -> Stack:
-    for name, value in SETTINGS.items():
-        monkeypatch.setenv(name, value)
-    stack, problems = load_stack(ROOT)
-    assert problems == []
-    return stack
-
-
 def test_example_is_valid_against_an_empty_engine(example: Stack) -> None:
     assert validate(example, Observed()) == []
 
