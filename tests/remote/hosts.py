@@ -170,16 +170,15 @@ def run_on(client: paramiko.SSHClient, command: str, *,
         writer = threading.Thread(target=_send, args=(channel, stdin, errors), daemon=True)
         writer.start()
         out, err = bytearray(), bytearray()
-        while True:
+        # Read until end of file, not until the exit status: sshd may send the status before
+        # the last bytes of output (a short `getfattr` once came back empty that way).
+        while not (channel.eof_received or channel.closed):
             if channel.recv_ready():
                 out += channel.recv(CHUNK)
             elif channel.recv_stderr_ready():
                 err += channel.recv_stderr(CHUNK)
-            elif channel.exit_status_ready():
-                break
             else:
                 select.select([channel], [], [], 0.2)
-        # Whatever arrived with the exit status.
         while channel.recv_ready():
             out += channel.recv(CHUNK)
         while channel.recv_stderr_ready():
