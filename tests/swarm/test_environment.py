@@ -57,31 +57,38 @@ def echo_service(swarm_cluster: SwarmCluster, swarm_base_image: str) -> Iterator
     """A global service (a task on each node) on an overlay network with a fixed subnet,
     endpoint mode dnsrr, its port published in host mode on every node."""
     manager = swarm_cluster.manager
-    cleanup = f"docker service rm {SERVICE}; docker network rm {OVERLAY}"
-    manager.run(f"{cleanup} >/dev/null 2>&1", check=False)
     try:
         manager.run(f"docker network create --driver overlay --subnet {OVERLAY_SUBNET} "
                     f"{OVERLAY}")
-        manager.run(f"docker service create --detach=false --quiet --name {SERVICE} "
+        # --detach: the CLI's own wait adds a 5 s "verify" period; the tests wait for what
+        # they need (a task on each node, then its answer).
+        manager.run(f"docker service create --detach --quiet --name {SERVICE} "
                     f"--mode global --endpoint-mode dnsrr --network {OVERLAY} "
                     f"--publish mode=host,target=8080,published={HTTP_PORT} "
                     f"--env 'NODE={{{{.Node.Hostname}}}}' {swarm_base_image} "
                     f"perl -e {quote(ECHO)}")
         yield SERVICE
     finally:
-        manager.run(f"{cleanup} >/dev/null 2>&1", check=False)
+        manager.run(f"docker service rm {SERVICE}", check=False)
+        # The network goes once the tasks' endpoints have (retried while they stop).
+        manager.run(f"for i in $(seq 60); do docker network rm {OVERLAY} >/dev/null 2>&1 "
+                    "&& exit 0; sleep 0.5; done; exit 1")
 
 
-def task_container(node: RemoteHost, service: str) -> str:
-    return node.run(f"docker ps -q --filter label=com.docker.swarm.service.name={service}"
-                    ).text.strip()
+def task_container(node: RemoteHost, service: str, timeout: float = 60.0) -> str:
+    """The id of the running task container of `service` on `node` (waited for)."""
+    found = node.run(f"for i in $(seq {int(timeout * 2)}); do id=$(docker ps -q --filter "
+                     f"label=com.docker.swarm.service.name={service}); "
+                     '[ -n "$id" ] && echo "$id" && exit 0; sleep 0.5; done; exit 1',
+                     check=False)
+    assert found.returncode == 0, f"no task of {service} on {node.name} within {timeout} s"
+    return found.text.strip()
 
 
 def test_overlay_carries_tcp_between_the_nodes(swarm_cluster: SwarmCluster,
                                                echo_service: str) -> None:
     for name, node in swarm_cluster.nodes.items():
         container = task_container(node, echo_service)
-        assert container, f"no task of {echo_service} on {name}"
         # dnsrr: the service name resolves to every task's own address.
         resolved = node.run(f"docker exec {container} getent ahostsv4 {echo_service}").text
         addresses = sorted({line.split()[0] for line in resolved.splitlines()})
