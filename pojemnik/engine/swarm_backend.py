@@ -22,6 +22,7 @@ class TaskRow:
     message: str = ""
     error: str = ""  # why it failed: "task: non-zero exit (1)", "No such image: ..."
     image: str = ""
+    up_to_date: bool = True  # made from the service's current spec (as Swarm compares)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ServiceProgress:
     name: str
     update_state: str = ""  # "", "updating", "completed", "paused", "rollback_*"
     update_message: str = ""
+    update_started: str = ""  # when the last update started (changes with each one)
     tasks: list[TaskRow] = field(default_factory=list)  # newest first
     image: str = ""  # what the spec says the tasks run
 

@@ -164,16 +164,30 @@ def _service(row: dict[str, Any], network_names: dict[str, str]) -> ObservedServ
 def _progress(api: docker.APIClient, service: dict[str, Any]) -> ServiceProgress:
     nodes = {n["ID"]: (n.get("Description") or {}).get("Hostname", "") for n in api.nodes()}
     tasks = api.tasks(filters={"service": service["ID"]})
+    spec = service.get("Spec") or {}
     rows = [TaskRow(
         id=t["ID"], node=nodes.get(t.get("NodeID", ""), ""), desired=t.get("DesiredState", ""),
         state=(t.get("Status") or {}).get("State", ""),
         message=(t.get("Status") or {}).get("Message", ""),
         error=(t.get("Status") or {}).get("Err", ""),
-        image=((t.get("Spec") or {}).get("ContainerSpec") or {}).get("Image", ""))
+        image=((t.get("Spec") or {}).get("ContainerSpec") or {}).get("Image", ""),
+        up_to_date=_up_to_date(t, spec))
         for t in sorted(tasks, key=lambda t: t.get("CreatedAt", ""), reverse=True)]
-    spec = service.get("Spec") or {}
     update = service.get("UpdateStatus") or {}
     image = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image", "")
     return ServiceProgress(spec.get("Name", ""), update.get("State", ""),
-                           update.get("Message", ""), rows, image)
+                           update.get("Message", ""), update.get("StartedAt", ""), rows, image)
 
+
+def _up_to_date(task: dict[str, Any], spec: dict[str, Any]) -> bool:
+    """As Swarm decides whether a task is dirty: its spec against the service's task
+    template (placement aside: a task on a node that still fits stays), and its
+    published ports against the service's."""
+    def without_placement(template: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in template.items() if k != "Placement"}
+
+    endpoint = (task.get("Endpoint") or {}).get("Spec")
+    wanted = spec.get("EndpointSpec") or {}
+    same_ports = endpoint is None or (endpoint.get("Ports") or []) == (wanted.get("Ports") or [])
+    return same_ports and without_placement(task.get("Spec") or {}) == without_placement(
+        spec.get("TaskTemplate") or {})

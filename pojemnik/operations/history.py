@@ -21,11 +21,16 @@ def log_directory(stack: Stack) -> str:
 
 
 def record(stack: Stack, files: HostFiles, plan: p.Plan, result: str) -> None:
+    record_lines(stack, files, p.summary(plan),
+                 [f"{a.kind} {a.target}: {a.reason}" for a in plan.actions], result)
+
+
+def record_lines(stack: Stack, files: HostFiles, summary: str, what: list[str],
+                 result: str) -> None:
+    """One deploy: its summary line and its actions (a Swarm deploy's too)."""
     line = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
             "who": f"{getpass.getuser()}@{socket.gethostname()}",
-            "summary": p.summary(plan),
-            "what": [f"{a.kind} {a.target}: {a.reason}" for a in plan.actions],
-            "result": result}
+            "summary": summary, "what": what, "result": result}
     files.append(log_directory(stack), LOG, json.dumps(line) + "\n")
 
 

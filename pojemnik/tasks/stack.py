@@ -36,6 +36,11 @@ def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "t
     from ..planning.plan import summary
 
     stack, problems = declared(c)
+    if stack.target == "swarm" and options.only_services is None:
+        from .swarm import swarm_deploy
+
+        swarm_deploy(c, stack, problems, options, dry, fmt, verbose)
+        return
     with engine_of(c) as engine, holding_lock(c, engine, stack, not dry and not problems):
         outcome = guard(lambda: run_deploy(stack, engine, options, say, dry=dry,
                                            problems=problems,
@@ -82,6 +87,11 @@ def plan(c: Context, format: str = "table", refresh: bool = False) -> None:
 
     stack, problems = declared(c)
     options = Options(refresh=refresh, now=time.time())
+    if stack.target == "swarm":
+        from .swarm import swarm_plan
+
+        swarm_plan(c, stack, problems, options, format)
+        return
     with engine_of(c) as engine:
         result = guard(lambda: checked_plan(stack, engine, options, problems, target_of(c, stack)))
     print(render_plan(result, format, stack))
@@ -94,9 +104,14 @@ def check(c: Context) -> None:
     from ..planning.plan import Options
 
     stack, problems = declared(c)
-    with engine_of(c) as engine:
-        guard(lambda: checked_plan(stack, engine, Options(build=False), problems,
-                                   target_of(c, stack)))
+    if stack.target == "swarm":
+        from .swarm import swarm_check
+
+        swarm_check(c, stack, problems, Options(build=False))
+    else:
+        with engine_of(c) as engine:
+            guard(lambda: checked_plan(stack, engine, Options(build=False), problems,
+                                       target_of(c, stack)))
     say(f"{stack.project}: {len(stack.services)} services, {len(stack.networks)} networks, "
         f"{len(stack.images)} images: no problems")
 
