@@ -171,7 +171,8 @@ def translations(stack: Stack) -> list[str]:
                           if isinstance(m, Bind) and m.read_only})
         if configs:
             notes.append(f"{service.name}: mounted files ({', '.join(configs)}) become Swarm "
-                         "configs named by their content: a changed file rolls the service")
+                         "configs named by their content: a changed file rolls the service "
+                         "(an empty file holds one newline: Swarm refuses empty configs)")
         if service.reload is not None:
             notes.append(f"{service.name}: Reload is not used: changed config rolls the "
                          "service (update order " + update_order(service) + ")")

@@ -181,13 +181,18 @@ def _progress(api: docker.APIClient, service: dict[str, Any]) -> ServiceProgress
 
 def _up_to_date(task: dict[str, Any], spec: dict[str, Any]) -> bool:
     """As Swarm decides whether a task is dirty: its spec against the service's task
-    template (placement aside: a task on a node that still fits stays), and its
+    template (placement aside: a task on a node that still fits stays; empty values
+    aside: the engine reports `{}` on one side and nothing on the other), and its
     published ports against the service's."""
-    def without_placement(template: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in template.items() if k != "Placement"}
+    def normal(value: Any) -> Any:
+        if isinstance(value, dict):
+            kept = {k: normal(v) for k, v in value.items() if k not in ("Placement", "Runtime")}
+            return {k: v for k, v in kept.items() if v not in ({}, [], None, "")}
+        if isinstance(value, list):
+            return [normal(v) for v in value]
+        return value
 
     endpoint = (task.get("Endpoint") or {}).get("Spec")
     wanted = spec.get("EndpointSpec") or {}
     same_ports = endpoint is None or (endpoint.get("Ports") or []) == (wanted.get("Ports") or [])
-    return same_ports and without_placement(task.get("Spec") or {}) == without_placement(
-        spec.get("TaskTemplate") or {})
+    return same_ports and normal(task.get("Spec") or {}) == normal(spec.get("TaskTemplate") or {})

@@ -17,7 +17,8 @@ from .swarm_spec import pin
 from .swarm_state import ObservedNode, SwarmState
 
 Add = Callable[[str, str, str], None]  # field, message, fix
-MAX_CONFIG = 500 * 1024  # bytes: Swarm refuses larger configs
+MAX_CONFIG = 1000 * 1024  # bytes: Swarm takes configs smaller than this
+SWARM_TASK = "com.docker.swarm.task.id"  # on the containers of a service's tasks
 CONSTRAINT = re.compile(r"^\s*([\w.-]+)\s*(==|!=)\s*(.*?)\s*$")
 
 
@@ -33,8 +34,9 @@ def check_swarm_engine(stack: Stack, observed: Observed, state: SwarmState,
             "deploy through a manager: `docker swarm init` on the server first (see the "
             "README, \"From one server to a cluster\"), or set the target to host")
         return problems
-    if observed.containers:
-        names = ", ".join(sorted(c.name for c in observed.containers))
+    plain = [c for c in observed.containers if SWARM_TASK not in c.labels]
+    if plain:
+        names = ", ".join(sorted(c.name for c in plain))
         add("target", f"the project runs as plain containers on {where} ({names}): a "
             "single-host deploy", "remove them first with `down` while the target is still "
             "host (volumes are kept), then deploy with target swarm")
@@ -43,9 +45,9 @@ def check_swarm_engine(stack: Stack, observed: Observed, state: SwarmState,
     for service in stack.services:
         _placement(stack, service, state, add)
     for path, found in sorted(state.files.items()):
-        if found.size > MAX_CONFIG:
+        if found.size >= MAX_CONFIG:
             add(f"mounts: {path}", f"{found.size // 1024} KiB is over Swarm's limit of "
-                f"{MAX_CONFIG // 1024} KiB for a config",
+                f"{MAX_CONFIG // 1024 - 1} KiB for a config",
                 "keep large files in the image, or in a volume of a service pinned to a node")
     return problems
 

@@ -43,6 +43,7 @@ LABEL_PATH = "pojemnik.path"  # a config's repository path
 LABEL_IMAGE = "pojemnik.image"  # the tag a service's image id was taken from
 MAX_NAME = 64  # Swarm's limit for config and secret names
 NOT_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+EMPTY = hashlib.sha256(b"\n").hexdigest()  # what an empty file's config holds
 
 
 @dataclass(frozen=True)
@@ -151,8 +152,13 @@ def service_configs(stack: Stack, service: Service, state: SwarmState) -> list[C
                 target = mount.target.rstrip("/") + path[len(source):]
             else:
                 continue
-            refs.append(ConfigRef(content_name(stack.project, path, found.digest), path,
-                                  target, 0o555 if found.executable else 0o444))
+            mode = 0o555 if found.executable else 0o444
+            if found.size == 0:  # Swarm refuses an empty config: one newline instead
+                refs.append(ConfigRef(content_name(stack.project, path, EMPTY), path, target,
+                                      mode, content="\n"))
+            else:
+                refs.append(ConfigRef(content_name(stack.project, path, found.digest), path,
+                                      target, mode))
     if service.upstreams is not None:
         directory = stack.upstreams_dir()
         files = {f"{name}.conf": render_swarm_upstream(name, port)

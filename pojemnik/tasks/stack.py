@@ -172,6 +172,13 @@ def down(c: Context, volumes: bool = False) -> None:
 
     stack = stack_of(c)
     with engine_of(c) as engine, holding_lock(c, engine, stack):
+        if stack.target == "swarm":
+            from ..engine.swarm_engine import swarm_of
+            from ..operations.swarm_teardown import swarm_down
+
+            guard(lambda: swarm_down(engine, swarm_of(engine), stack.project, say,
+                                     startup_order(stack), volumes=volumes))
+            return
         guard(lambda: tear_down(engine, stack.project, say, volumes=volumes,
                                 order=startup_order(stack)))
 

@@ -46,6 +46,10 @@ def test_a_single_host_deploy_in_the_way_is_refused(swarm: Stack) -> None:
     text = "\n".join(str(p) for p in problems)
     assert "runs as plain containers" in text and "demo-proxy" in text
     assert "`down` while the target is still host (volumes are kept)" in text
+    tasks = [replace(c, labels={**c.labels, "com.docker.swarm.task.id": "t"})
+             for c in converged(swarm).containers]
+    assert check_swarm_engine(swarm, replace(images_built(swarm), containers=tasks),
+                              fresh_state(swarm), "m") == []
 
 
 def test_a_bridge_network_of_the_same_name_is_refused(swarm: Stack) -> None:
@@ -93,11 +97,13 @@ def test_writable_binds_stay_on_the_manager(swarm: Stack) -> None:
 
 
 def test_a_config_over_swarms_limit_is_refused(swarm: Stack) -> None:
-    big = {"www/site/big.iso": ConfigFile("www/site/big.iso", "ab" * 32, 600 * 1024)}
+    big = {"www/site/big.iso": ConfigFile("www/site/big.iso", "ab" * 32, 1000 * 1024)}
     problems = check(swarm, files={**fresh_state(swarm).files, **big})
-    assert problems == ["stack.py: mounts: www/site/big.iso: 600 KiB is over Swarm's limit "
-                        "of 500 KiB for a config / keep large files in the image, or in a "
+    assert problems == ["stack.py: mounts: www/site/big.iso: 1000 KiB is over Swarm's limit "
+                        "of 999 KiB for a config / keep large files in the image, or in a "
                         "volume of a service pinned to a node"]
+    almost = {"www/site/big.iso": ConfigFile("www/site/big.iso", "ab" * 32, 1000 * 1024 - 1)}
+    assert check(swarm, files={**fresh_state(swarm).files, **almost}) == []
 
 
 @pytest.mark.parametrize(("constraint", "expected"), [

@@ -170,3 +170,11 @@ def test_config_names_fit_swarms_limit(tmp_path: Path) -> None:
     name = content_name("a-long-project-name", "www/" + "deep/" * 20 + "index.html", "ab" * 32)
     assert len(name) <= 64 and name.endswith("index.html-abababab" + "ab")
     assert name.startswith("a-long-project-name-")
+
+
+def test_an_empty_file_is_a_config_of_one_newline(swarm: Stack, built: Observed) -> None:
+    (swarm.root / "www" / "site" / "__init__.py").write_text("")
+    plan = make_swarm_plan(swarm, built, fresh_state(swarm))
+    empty = next(a.config for a in plan.of_kind(sp.CREATE_CONFIG)
+                 if a.config and a.config.path.endswith("__init__.py"))
+    assert empty.content == "\n" and empty.target == "/srv/app/__init__.py"
