@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from ..console import Say
 from ..engine.swarm_backend import ServiceProgress, SwarmBackend, TaskRow
-from ..errors import OperationError
+from ..errors import DockerError, OperationError
 from ..planning.swarm_spec import ServiceSpec
 
 POLL = 0.5  # seconds between looks at the service's tasks
+LOOKS = 5  # tries of one look before a lost connection fails the deploy
 ROLLED_BACK = ("rollback_completed", "rollback_paused")
 FAILED = ("failed", "rejected", "shutdown", "orphaned")
 
@@ -40,7 +41,7 @@ class Waiter:
         deadline = self.clock() + timeout
         last = ""
         while True:
-            progress = self.swarm.progress(spec.name)
+            progress = self._look(spec.name, deadline)
             line = describe(spec, progress)
             if line != last:
                 self.say(f"service {spec.name}: {line}")
@@ -54,6 +55,19 @@ class Waiter:
                 raise OperationError(f"service {spec.name} did not converge within "
                                      f"{timeout:.0f} s: {line}{errors_of(progress)}")
             self.sleep(POLL)
+
+
+    def _look(self, name: str, deadline: float) -> ServiceProgress:
+        """The service's progress; a look that fails (a connection lost under load) is
+        taken again, a few times, before the deploy fails."""
+        for attempt in range(LOOKS):
+            try:
+                return self.swarm.progress(name)
+            except DockerError:
+                if attempt == LOOKS - 1 or self.clock() > deadline:
+                    raise
+                self.sleep(POLL * (attempt + 1))
+        raise AssertionError("unreachable")
 
 
 def done(spec: ServiceSpec, progress: ServiceProgress, fresh: bool) -> bool:
