@@ -172,10 +172,11 @@ def translations(stack: Stack) -> list[str]:
         if configs:
             notes.append(f"{service.name}: mounted files ({', '.join(configs)}) become Swarm "
                          "configs named by their content: a changed file rolls the service")
-        if isinstance(service.update, StartFirst) and update_order(service) == "stop-first":
-            notes.append(f"{service.name}: {service.replicas} replicas are updated one at a "
-                         "time, stop-first: the others serve meanwhile, and each new task "
-                         "takes the node the old one freed (so the tasks stay spread)")
+        if service.mode != GLOBAL and service.replicas > 1:
+            notes.append(f"{service.name}: {service.replicas} replicas, kept spread: when an "
+                         "update leaves them crowding one node, one more task is started "
+                         "(on the emptiest node), then Swarm removes the extra one from the "
+                         "most crowded")
         if service.reload is not None:
             notes.append(f"{service.name}: Reload is not used: changed config rolls the "
                          "service (update order " + update_order(service) + ")")
@@ -193,15 +194,8 @@ def translations(stack: Stack) -> list[str]:
 
 
 def update_order(service: Service) -> str:
-    """A stateless (StartFirst) service with one task starts the new task first; one with
-    several replicas replaces them one at a time, stop-first: the others serve meanwhile,
-    and the replacement takes the node the old task freed (started first, Swarm would put
-    it on the least loaded node, and an update could leave every task on one node, which
-    a drained or failed node then takes down). Services with state stop first."""
-    if isinstance(service.update, StartFirst) and (service.mode == GLOBAL
-                                                   or service.replicas <= 1):
-        return "start-first"
-    return "stop-first"
+    """Stateless (StartFirst) services start the new task first; others stop first."""
+    return "start-first" if isinstance(service.update, StartFirst) else "stop-first"
 
 
 def _address_pattern(address: str) -> re.Pattern[str] | None:

@@ -109,6 +109,10 @@ class SwarmEngine:
         return _progress(self.api, service)
 
     @_translated
+    def nodes(self) -> list[ObservedNode]:
+        return [_node(n) for n in self.api.nodes()]
+
+    @_translated
     def project_services(self, project: str) -> list[ServiceProgress]:
         found = self.api.services(filters=project_filter(project))
         return sorted((_progress(self.api, s) for s in found), key=lambda s: s.name)

@@ -37,6 +37,7 @@ from .converge import Target, apply
 from .local_state import LocalState
 from .secrets import LocalSecrets, SecretStore
 from .ship import ship_to_swarm
+from .swarm_spread import spread
 from .swarm_wait import Waiter
 from .swarm_workspace import read_config, with_checkout
 from .upstreams import HostFiles, LocalFiles
@@ -200,6 +201,7 @@ def _waves(plan: sp.SwarmPlan, stack: Stack, swarm: SwarmBackend, say: Say) -> N
             timeout = stack.swarm.converge_timeout * max(1, spec.tasks or 1)
             status = waiter.converged(spec, timeout, before)
             say(f"service {spec.name}: converged, {status}")
+            spread(spec, swarm, waiter, say, timeout)
 
 
 def _labels(stack: Stack, kind: str, name: str) -> dict[str, str]:

@@ -47,7 +47,8 @@ class Waiter:
                 self.say(f"service {spec.name}: {line}")
                 last = line
             fresh = progress.update_started != started
-            if fresh and progress.update_state in ROLLED_BACK:
+            if fresh and progress.update_state in ROLLED_BACK and (
+                    serving(progress) or self.clock() > deadline):
                 raise RolledBack(rolled_back(spec, progress))
             if done(spec, progress, fresh):
                 return line
@@ -80,6 +81,12 @@ def done(spec: ServiceSpec, progress: ServiceProgress, fresh: bool) -> bool:
     if len(running) != len(current) or not all(t.up_to_date for t in running):
         return False
     return len(running) == spec.tasks if spec.tasks is not None else bool(running)
+
+
+def serving(progress: ServiceProgress) -> bool:
+    """After a rollback: the previous version's tasks all run again."""
+    current = progress.current()
+    return bool(current) and all(t.state == "running" and t.up_to_date for t in current)
 
 
 def describe(spec: ServiceSpec, progress: ServiceProgress) -> str:

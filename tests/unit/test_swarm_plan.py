@@ -105,17 +105,12 @@ def test_data_is_pinned_to_the_manager_unless_placed(swarm: Stack, built: Observ
     assert db.constraints == ["node.labels.db==true"]
 
 
-def test_stateless_services_update_without_a_gap_and_roll_back(example: Stack) -> None:
+def test_stateless_services_update_start_first_and_roll_back(example: Stack) -> None:
     swarm = replace(on_swarm(example), target="swarm")
     plan = make_swarm_plan(swarm, Observed(), fresh_state(swarm, files={}))
     specs = {a.service.service: a.service for a in plan.of_kind(sp.CREATE_SERVICE)
              if a.service}
-    # Two replicas: one at a time, stop-first (the other serves; the tasks stay spread).
-    assert specs["app"].update_order == "stop-first" and specs["app"].replicas == 2
-    single = with_service(swarm, "app", replicas=1)
-    plan = make_swarm_plan(single, Observed(), fresh_state(single, files={}))
-    app = next(a.service for a in plan.of_kind(sp.CREATE_SERVICE) if a.target.endswith("-app"))
-    assert app.update_order == "start-first"
+    assert specs["app"].update_order == "start-first" and specs["app"].replicas == 2
     assert specs["db"].update_order == "stop-first"
     assert specs["php"].environment["FPM_ALLOWED_CLIENTS"] == "proxy"
     assert [n.aliases for n in specs["app"].networks] == [["app"], ["app"]]
