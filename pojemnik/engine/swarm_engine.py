@@ -5,11 +5,13 @@ client (and so its SSH relay); SDK errors leave as `DockerError`, as there."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import docker
 from docker.types import IPAMConfig, IPAMPool
 
+from ..errors import DockerError
 from ..planning.spec import NetworkSpec
 from ..planning.state import ObservedNetwork
 from ..planning.swarm_spec import ServiceSpec
@@ -116,6 +118,16 @@ class SwarmEngine:
     def project_services(self, project: str) -> list[ServiceProgress]:
         found = self.api.services(filters=project_filter(project))
         return sorted((_progress(self.api, s) for s in found), key=lambda s: s.name)
+
+    @_translated
+    def logs(self, name: str, follow: bool, tail: int | str,
+             since: float | None = None) -> Iterator[bytes]:
+        """`docker service logs`: every task's lines, on whichever node it runs."""
+        try:
+            yield from self.api.service_logs(name, stdout=True, stderr=True, follow=follow,
+                                             tail=tail, since=int(since or 0))
+        except docker.errors.NotFound as error:
+            raise DockerError(f"service {name} does not exist; `deploy` creates it") from error
 
     def _reference_ids(self) -> dict[str, str]:
         """Config and secret name -> id (a service refers to both by id)."""

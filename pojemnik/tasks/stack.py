@@ -22,6 +22,7 @@ from .context import (
     stack_of,
 )
 from .lock import holding_lock
+from .swarm import swarm_logs
 
 if TYPE_CHECKING:
     from ..declaration.model import Stack
@@ -118,8 +119,14 @@ def check(c: Context) -> None:
 
 @task(help={"json": "machine-readable output"})
 def ps(c: Context, json_: bool = False) -> None:
-    """List the stack's containers, stopped ones too (`docker ps --all`)."""
+    """List the stack's containers, stopped ones too (`docker ps --all`); on a Swarm, its
+    services and where their tasks run."""
     stack = stack_of(c)
+    if stack.target == "swarm":
+        from .swarm import swarm_ps
+
+        swarm_ps(c, stack, json_)
+        return
     with engine_of(c) as engine:
         rows = guard(lambda: engine.project_containers(stack.project))
     if json_:
@@ -151,13 +158,14 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100",
     except ValueError as error:
         raise Exit(f"--since {error}", code=2) from error
     with engine_of(c) as engine:
+        source = swarm_logs(engine) if stack.target == "swarm" else engine
         for service in services:
             container = stack.container_name(service)
             if len(services) > 1:
                 print(f"==> {container} <==", flush=True)
 
             def show(container: str = container) -> None:
-                for chunk in engine.logs(container, follow, count, start):
+                for chunk in source.logs(container, follow, count, start):
                     sys.stdout.write(chunk.decode(errors="replace"))
                     sys.stdout.flush()
 

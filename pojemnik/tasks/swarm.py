@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING
 from invoke import Context
 
 from ..console import say
-from .context import engine_of, guard, is_remote, render_plan
+from .context import engine_of, guard, is_remote, print_table, render_plan
 from .lock import holding_lock
 
 if TYPE_CHECKING:
     from ..declaration.model import Stack
     from ..declaration.problems import Problem
     from ..engine.backend import Engine
+    from ..engine.swarm_engine import SwarmEngine
     from ..operations.swarm_deploy import SwarmTarget
     from ..planning.plan import Options
 
@@ -69,3 +70,29 @@ def _checked(c: Context, stack: Stack, problems: list[Problem], options: Options
 
     with engine_of(c) as engine, swarm_target(c, engine) as target:
         return guard(lambda: checked_swarm_plan(stack, engine, options, problems, target))
+
+
+def swarm_logs(engine: Engine) -> SwarmEngine:
+    """Where `logs` reads a service's lines on a Swarm: `docker service logs`."""
+    from ..engine.swarm_engine import swarm_of
+
+    return swarm_of(engine)
+
+
+def swarm_ps(c: Context, stack: Stack, as_json: bool) -> None:
+    """The services, how many tasks run of those meant to, on which nodes, the update."""
+    import json
+    from dataclasses import asdict
+
+    with engine_of(c) as engine:
+        rows = guard(lambda: swarm_logs(engine).project_services(stack.project))
+    if as_json:
+        print(json.dumps([asdict(r) for r in rows], indent=2))
+        return
+    table = []
+    for row in rows:
+        current = row.current()
+        running = sorted(t.node for t in current if t.state == "running")
+        table.append([row.name, f"{len(running)}/{len(current)}", ", ".join(running) or "-",
+                      row.update_state or "-", row.image.removeprefix("sha256:")[:12]])
+    print_table(["SERVICE", "RUNNING", "NODES", "UPDATE", "IMAGE"], table)
