@@ -61,7 +61,9 @@ def project(swarm_cluster: SwarmCluster, swarm_base_image: str) -> Iterator[Proj
         yield project
     finally:
         subprocess.run(["docker", "rmi", f"{name}/proxy:latest"], capture_output=True)
-        shutil.rmtree(REPO / ".secrets" / name, ignore_errors=True)
+        for made in (REPO / ".secrets" / name, REPO / ".pojemnik" / name,
+                     REPO / ".pojemnik" / "logs" / name):
+            shutil.rmtree(made, ignore_errors=True)
         (REPO / ".pojemnik" / f"{name}.json").unlink(missing_ok=True)
 
 
