@@ -104,3 +104,14 @@ def under_load(port: int, action: Callable[[], object]) -> tuple[int, float]:
     action()
     requests.settle()
     return requests.failed, requests.longest_gap
+
+
+def idle_gap(port: int, seconds: float) -> float:
+    """The longest gap with nothing changing, for as long as an update took: the part of
+    an update's gap that is the machine's own noise (a loaded, shared machine)."""
+    requests = Requests(port)
+    requests.start()
+    time.sleep(seconds)
+    requests.stop.set()
+    requests.join()
+    return requests.longest_gap
