@@ -147,7 +147,8 @@ def declare(settings: Settings) -> Stack:
                 reload=Reload(
                     check=["nginx", "-t", "-c", "/etc/webserver/nginx.conf"],
                     command=["sh", "-c", "nginx -s reload -c /etc/webserver/nginx.conf && "
-                             "supervisorctl -c /etc/webserver/supervisord.conf signal HUP web:uwsgi"],
+                             "supervisorctl -c /etc/webserver/supervisord.conf "
+                             "signal HUP web:uwsgi"],
                     watch=["config/webserver-nginx", "www/app.localhost"],
                 ),
             ),
