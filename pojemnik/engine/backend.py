@@ -81,6 +81,20 @@ class HostUsage:
     volume_sizes: dict[str, int]  # engine volume name -> bytes (-1: not measured)
 
 
+@dataclass(frozen=True)
+class SwarmNode:
+    """One node of the Swarm, as a manager's engine lists it (`docker node ls`)."""
+
+    id: str
+    hostname: str
+    address: str  # how the managers reach it (its Swarm address), e.g. 10.0.0.5
+    role: str  # manager, worker
+    availability: str  # active, pause, drain
+    state: str  # ready, down, unknown, disconnected
+    labels: dict[str, str]
+    current: bool = False  # the node whose engine was asked (e.g. the manager of `fab -H`)
+
+
 class Engine(Protocol):
     """The engine a stack runs on. Names are engine names (`<project>-<name>`)."""
 
@@ -100,6 +114,11 @@ class Engine(Protocol):
         ...
 
     def host_usage(self, project: str) -> HostUsage: ...
+
+    def nodes(self) -> list[SwarmNode]:
+        """The Swarm's nodes, by hostname; DockerError saying so if this engine is not a
+        Swarm manager."""
+        ...
 
     # images
     def build(self, spec: ImageSpec, on_line: Callable[[str], None],

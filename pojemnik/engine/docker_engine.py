@@ -11,7 +11,7 @@ import functools
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import docker
 import requests
@@ -21,10 +21,13 @@ from ..declaration.model import LABEL_KIND, LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
-from . import containers, lock, readiness, usage
+from . import containers, lock, nodes, readiness, usage
 from .backend import ContainerRow, ContainerUsage, HostPort, HostUsage, ImageRow, Lock, LockHolder
 from .lock import LOCK_KIND
 from .ports import local_port_free
+
+if TYPE_CHECKING:
+    from .backend import SwarmNode
 
 PortFree = Callable[[str, int, str], bool]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -142,6 +145,10 @@ class DockerEngine:
     @_translated
     def host_usage(self, project: str) -> HostUsage:
         return usage.host_usage(self.api, project, self.disk)
+
+    @_translated
+    def nodes(self) -> list[SwarmNode]:
+        return nodes.swarm_nodes(self.api, self.where)
 
     # --- images -----------------------------------------------------------------
 

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 API_VERSION = "1.41"  # Docker 20.10, Debian bookworm's docker.io; newer engines accept it
 
 
-def connect_over_ssh(connection: Connection, say: Say) -> DockerEngine:
+def connect_over_ssh(connection: Connection, say: Say, owned: bool = False) -> DockerEngine:
+    """The host's engine; `owned`: closing the engine closes the connection too."""
     open_connection(connection)
     version = check_docker(connection)
     where = describe(connection)
@@ -40,8 +41,14 @@ def connect_over_ssh(connection: Connection, say: Say) -> DockerEngine:
     # few SSH channels (docker-py keeps a pool per URL), and requests waiting for a
     # channel would wait for ever. A channel is cheap to open on a connection that is.
     client.api.headers["Connection"] = "close"
+
+    def close() -> None:
+        relay.close()
+        if owned:
+            connection.close()
+
     return DockerEngine(client, where, port_free=RemotePorts(connection).free,
-                        on_close=relay.close, disk=RemoteDisk(connection))
+                        on_close=close, disk=RemoteDisk(connection))
 
 
 def check_docker(connection: Connection) -> str:

