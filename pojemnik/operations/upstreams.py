@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..console import Say
 from ..engine.backend import Engine
 from ..planning.upstreams import ProxyUpstreams, render_upstream, upstream_files
-from ..ssh.channels import run
+from ..ssh.channels import finish_channel, open_channel, run
 from .reload import reload_service
 
 if TYPE_CHECKING:
@@ -77,16 +77,22 @@ class RemoteFiles:
     def write(self, directory: str, name: str, content: str, mode: int = 0o644) -> None:
         folder, temporary = shlex.quote(directory), shlex.quote(f"{directory}/.{name}.tmp")
         encoded = base64.b64encode(content.encode()).decode()
-        # Larger content goes on standard input: a command line stays far below the
-        # kernel's 128 KiB per argument (the shell's `-c`).
+        # Larger content is streamed on standard input: a command line stays far below
+        # the kernel's 128 KiB per argument (the shell's `-c`).
         inline = len(encoded) <= INLINE
         source = f"printf %s {encoded}" if inline else "cat"
         umask = "umask 077 && " if mode & 0o077 == 0 else ""  # a private folder too
-        run(self.connection, f"({umask}mkdir -p {folder}) && rm -f {temporary} && (umask "
-                             f"077 && {source} | base64 -d > {temporary}) && "
-                             f"chmod {mode:o} {temporary} && "
-                             f"mv -f {temporary} {shlex.quote(f'{directory}/{name}')}",
-            stdin=None if inline else encoded)
+        command = (f"({umask}mkdir -p {folder}) && rm -f {temporary} && (umask 077 && "
+                   f"{source} | base64 -d > {temporary}) && chmod {mode:o} {temporary} && "
+                   f"mv -f {temporary} {shlex.quote(f'{directory}/{name}')}")
+        if inline:
+            run(self.connection, command)
+            return
+        self.connection.open()  # no-op when open (a task's connection always is)
+        channel = open_channel(self.connection, command)
+        channel.sendall(encoded.encode())
+        channel.shutdown_write()
+        finish_channel(channel, self.connection, f"writing {directory}/{name}")
 
     def append(self, directory: str, name: str, line: str) -> None:
         encoded = base64.b64encode(line.encode()).decode()

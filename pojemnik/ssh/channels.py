@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
 import paramiko
@@ -17,11 +16,9 @@ if TYPE_CHECKING:
 CHUNK = 1 << 20
 
 
-def run(connection: Connection, command: str, stdin: str | None = None) -> str:
-    """Run a command on the host; its output, or HostCommandError with what it said.
-    `stdin`: text given to the command as its standard input (then closed)."""
-    given = io.StringIO(stdin) if stdin is not None else False
-    result = connection.run(command, hide=True, warn=True, in_stream=given)
+def run(connection: Connection, command: str) -> str:
+    """Run a command on the host; its output, or HostCommandError with what it said."""
+    result = connection.run(command, hide=True, warn=True, in_stream=False)
     if not result.ok:
         raise HostCommandError(f"{describe(connection)}: `{command[:80]}` failed: "
                                f"{result.stderr.strip() or result.stdout.strip()}")
