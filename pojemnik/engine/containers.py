@@ -1,4 +1,4 @@
-"""Containers through the Docker API: create from a spec, exec."""
+"""Containers through the Docker API: create from a spec, exec, and read one as observed."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from docker.utils.socket import STDERR, frames_iter
 
 from ..declaration.units import memory_bytes
 from ..planning.spec import ContainerSpec
+from ..planning.state import ObservedContainer
 
 
 def create_container(api: docker.APIClient, spec: ContainerSpec) -> str:
@@ -111,3 +112,16 @@ def exec_stream(api: docker.APIClient, name: str, command: list[str],
         raise failure[0]
     code = api.exec_inspect(run["Id"])["ExitCode"]
     return int(code if code is not None else -1), errors.decode(errors="replace")
+
+
+def observed_container(row: dict[str, Any]) -> ObservedContainer:
+    attached = (row.get("NetworkSettings") or {}).get("Networks") or {}
+    # A running container has its IPAddress; one created but never started (or stopped)
+    # only the address it asked for, in IPAMConfig.
+    addresses = {name: (endpoint or {}).get("IPAddress")
+                 or ((endpoint or {}).get("IPAMConfig") or {}).get("IPv4Address") or ""
+                 for name, endpoint in attached.items()}
+    return ObservedContainer(
+        name=row["Names"][0].lstrip("/"), id=row["Id"], labels=row.get("Labels") or {},
+        state=row["State"], image=row.get("ImageID", ""), networks=sorted(attached),
+        addresses=addresses)
