@@ -41,24 +41,37 @@ class DatabaseReport:
 
 class RowDigest:
     """Rows as COPY prints them (one per line), hashed and summed: the same for the same
-    rows in any order, so neither side sorts a table, and nothing is held in memory."""
+    rows in any order, so neither side sorts a table. Each line is hashed as it streams
+    in, so a row of any size costs one chunk of memory and one pass."""
 
     def __init__(self) -> None:
         self.rows = 0
-        self.total = 0
-        self.rest = b""
+        self.total = 0  # reduced modulo 2**256 in result()
+        self.line = hashlib.sha256()
+        self.open = False  # part of a line was fed, its end not yet
 
     def feed(self, data: bytes) -> None:
-        lines = (self.rest + data).split(b"\n")
-        self.rest = lines.pop()
-        for line in lines:
-            self.rows += 1
-            self.total = (self.total + int.from_bytes(hashlib.sha256(line).digest())) % MODULUS
+        *lines, tail = data.split(b"\n")  # complete lines, then the start of the next
+        if lines and self.open:
+            self.line.update(lines[0])
+            self.add(self.line.digest())
+            lines = lines[1:]
+        self.rows += len(lines)
+        self.total += sum(int.from_bytes(hashlib.sha256(line).digest()) for line in lines)
+        if tail:
+            if not self.open:
+                self.line, self.open = hashlib.sha256(), True
+            self.line.update(tail)
+
+    def add(self, digest: bytes) -> None:
+        self.rows += 1
+        self.total += int.from_bytes(digest)
+        self.open = False
 
     def result(self) -> tuple[int, str]:
-        if self.rest:
-            self.feed(b"\n")
-        return self.rows, f"{self.total:064x}"
+        if self.open:
+            self.add(self.line.digest())
+        return self.rows, f"{self.total % MODULUS:064x}"
 
 
 Stats = dict[str, tuple[int, str]]
