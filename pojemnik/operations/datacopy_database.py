@@ -29,6 +29,12 @@ KEEP = 3  # replaced databases kept
 TABLES_SQL = ("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
               "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")
 MODULUS = 1 << 256
+# Rows are compared as COPY prints them, so every session that reads them prints values
+# alike on both servers: an old server's encoding, time zone, or date, interval, float,
+# bytea or money style must not make equal rows differ.
+SAME_PRINTING = ("SET client_encoding = 'UTF8'; SET TimeZone = 'UTC'; "
+                 "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; "
+                 "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET lc_monetary = 'C'")
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,16 @@ class RowDigest:
 Stats = dict[str, tuple[int, str]]
 
 
+def table_stats(listing: str, read: Callable[[str, Callable[[bytes], None]], object]) -> Stats:
+    """Rows and digest of each table in `listing` (one a line: a name may have spaces)."""
+    stats = {}
+    for table in listing.splitlines():
+        digest = RowDigest()
+        read(f"COPY {table} TO STDOUT", digest.feed)
+        stats[table] = digest.result()
+    return stats
+
+
 class OldHost:
     """The old server's PostgreSQL, as the postgres user on the host itself."""
 
@@ -85,9 +101,10 @@ class OldHost:
         self.database = database
         self.prefix = "cd / && runuser -u postgres -- " if connection.user == "root" else ""
 
-    def psql(self, sql: str) -> str:
-        return f"{self.prefix}psql -X -v ON_ERROR_STOP=1 -At -d {shlex.quote(self.database)} " \
-               f"-c {shlex.quote(sql)}"
+    def psql(self, *sql: str) -> str:
+        commands = " ".join(f"-c {shlex.quote(each)}" for each in sql)
+        return f"{self.prefix}psql -X -q -v ON_ERROR_STOP=1 -At " \
+               f"-d {shlex.quote(self.database)} {commands}"
 
     def stream(self, command: str, output: Callable[[bytes], None], what: str) -> None:
         channel = open_channel(self.connection, command)
@@ -98,22 +115,19 @@ class OldHost:
 
     def stats(self) -> Stats:
         listing = bytearray()
-        self.stream(self.psql(TABLES_SQL), listing.extend, "listing tables")
-        stats = {}
-        for table in listing.decode().split():
-            digest = RowDigest()
-            self.stream(self.psql(f"COPY {table} TO STDOUT"), digest.feed, f"reading {table}")
-            stats[table] = digest.result()
-        return stats
+        self.stream(self.psql(SAME_PRINTING, TABLES_SQL), listing.extend, "listing tables")
+        return table_stats(listing.decode(), lambda copy, output: self.stream(
+            self.psql(SAME_PRINTING, copy), output, f"reading: {copy}"))
 
     def dump(self) -> Iterator[bytes]:
+        # Tablespaces are the old host's disks; the new stack has one data directory.
         channel = open_channel(self.connection, f"{self.prefix}pg_dump --no-owner "
-                               f"--no-privileges {shlex.quote(self.database)}")
+                               f"--no-privileges --no-tablespaces "
+                               f"{shlex.quote(self.database)}")
         channel.shutdown_write()
         while chunk := channel.recv(CHUNK):
             yield chunk
         finish_channel(channel, self.connection, "pg_dump")
-
 
 class NewStack:
     """The new stack's database container, through the engine (`docker exec -i`)."""
@@ -122,11 +136,11 @@ class NewStack:
         self.engine = engine
         self.container = container
 
-    def run(self, database: str, sql: str = "", stdin: Iterator[bytes] | None = None,
+    def run(self, database: str, *sql: str, stdin: Iterator[bytes] | None = None,
             output: Callable[[bytes], None] | None = None) -> str:
         command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", database]
-        if sql:
-            command += ["-c", sql]
+        for each in sql:
+            command += ["-c", each]
         collected = bytearray()
         code, errors = self.engine.exec_stream(self.container, command, stdin or iter(()),
                                                output or collected.extend)
@@ -136,12 +150,9 @@ class NewStack:
         return collected.decode(errors="replace")
 
     def stats(self, database: str) -> Stats:
-        stats = {}
-        for table in self.run(database, TABLES_SQL).split():
-            digest = RowDigest()
-            self.run(database, f"COPY {table} TO STDOUT", output=digest.feed)
-            stats[table] = digest.result()
-        return stats
+        return table_stats(self.run(database, SAME_PRINTING, TABLES_SQL),
+                           lambda copy, output: self.run(database, SAME_PRINTING, copy,
+                                                         output=output))
 
     def databases(self) -> list[str]:
         return self.run("postgres", "SELECT datname FROM pg_database").split()

@@ -6,7 +6,7 @@ import hashlib
 import random
 import tracemalloc
 
-from pojemnik.operations.datacopy_database import MODULUS, RowDigest
+from pojemnik.operations.datacopy_database import MODULUS, RowDigest, table_stats
 
 ROWS = [b"1\tnote 1\t2024-01-01 00:01:00+00", b"2\tza\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87\t\\N",
         b"3\ttab\\tand\\nnewline, escaped by COPY\t2024-01-01 00:03:00+00", b"", b"2"]
@@ -77,3 +77,15 @@ def test_a_huge_row_is_hashed_as_it_streams_not_held() -> None:
         whole.update(chunk)
     assert digest.result() == (1, f"{int.from_bytes(whole.digest()):064x}")
 
+
+def test_table_names_with_spaces_are_read_whole() -> None:
+    asked: list[str] = []
+
+    def read(copy: str, output: object) -> None:
+        asked.append(copy)
+        assert callable(output)
+        output(b"1\n")
+
+    stats = table_stats('public."Faktury 2019"\npublic.notes\n', read)
+    assert asked == ['COPY public."Faktury 2019" TO STDOUT', "COPY public.notes TO STDOUT"]
+    assert list(stats) == ['public."Faktury 2019"', "public.notes"]
