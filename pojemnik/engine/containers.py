@@ -79,21 +79,31 @@ def _restart_policy(restart: str) -> dict[str, Any]:
 
 def exec_stream(api: docker.APIClient, name: str, command: list[str],
                 stdin: Iterable[bytes], output: Callable[[bytes], None]) -> tuple[int, str]:
-    """`docker exec -i`: stream `stdin` into the command while its output streams out."""
+    """`docker exec -i`: stream `stdin` into the command while its output streams out.
+    A command that exits before reading all of `stdin` (psql stopping at an error) is
+    reported by its exit code and stderr, not by the broken pipe that follows."""
     run = api.exec_create(name, command, stdin=True, stdout=True, stderr=True)
     raw = api.exec_start(run["Id"], socket=True)
     sock: socket.socket = getattr(raw, "_sock", raw)
-    failure: list[BaseException] = []
+    failure: list[BaseException] = []  # from `stdin` itself
+    unsent: list[OSError] = []  # the command no longer reads
 
     def feed() -> None:
         try:
             for chunk in stdin:
-                sock.sendall(chunk)
+                try:
+                    sock.sendall(chunk)
+                except OSError as error:
+                    unsent.append(error)
+                    break
         except BaseException as error:  # reported below, after the output is read
             failure.append(error)
         finally:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_WR)  # the command sees the end of its input
+            close = getattr(stdin, "close", None)
+            if unsent and close is not None:
+                close()  # a generator's own cleanup (an SSH channel it reads from)
 
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
@@ -110,4 +120,6 @@ def exec_stream(api: docker.APIClient, name: str, command: list[str],
     if failure:
         raise failure[0]
     code = api.exec_inspect(run["Id"])["ExitCode"]
+    if unsent and code == 0:
+        raise unsent[0]  # exited "successfully" without its whole input
     return int(code if code is not None else -1), errors.decode(errors="replace")

@@ -124,10 +124,14 @@ class OldHost:
         channel = open_channel(self.connection, f"{self.prefix}pg_dump --no-owner "
                                f"--no-privileges --no-tablespaces "
                                f"{shlex.quote(self.database)}")
-        channel.shutdown_write()
-        while chunk := channel.recv(CHUNK):
-            yield chunk
-        finish_channel(channel, self.connection, "pg_dump")
+        try:
+            channel.shutdown_write()
+            while chunk := channel.recv(CHUNK):
+                yield chunk
+            finish_channel(channel, self.connection, "pg_dump")
+        finally:
+            channel.close()  # also when the restore stopped reading (psql failed)
+
 
 class NewStack:
     """The new stack's database container, through the engine (`docker exec -i`)."""
@@ -173,12 +177,18 @@ def copy_database(source: Connection, engine: Engine, container: str, database: 
         say(f"database {database}: would be replaced by a dump of {describe(source)} "
             f"({', '.join(f'{t}: {n} rows' for t, n in counts.items())})")
         return DatabaseReport(False, counts)
-    incoming = restore(old, new, database, say)
+    untouched = (f"the live database {database} is untouched ({database}_incoming holds "
+                 "the attempt)")
+    try:
+        incoming = restore(old, new, database, say)
+    except HostCommandError as error:
+        raise HostCommandError(f"{error}\ndatabase {database}: the restore failed; "
+                               f"{untouched}") from error
     after = new.stats(incoming)
     if after != wanted:
         bad = sorted(t for t in set(wanted) | set(after) if wanted.get(t) != after.get(t))
         raise OperationError(f"database {database}: verification failed for tables {bad}; "
-                             f"the live database is untouched ({incoming} holds the attempt)")
+                             f"{untouched}")
     kept = f"{database}_before_copy_{time.strftime('%Y%m%d%H%M%S')}"
     swap(new, database, incoming, kept)
     say(f"database {database}: swapped in; the previous one is kept as {kept}")
