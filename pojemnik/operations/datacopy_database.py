@@ -187,9 +187,12 @@ def copy_database(source: Connection, engine: Engine, container: str, database: 
     after = new.stats(incoming)
     if after != wanted:
         bad = sorted(t for t in set(wanted) | set(after) if wanted.get(t) != after.get(t))
-        raise OperationError(f"database {database}: verification failed for tables {bad}; "
-                             f"{untouched}")
-    kept = f"{database}_before_copy_{time.strftime('%Y%m%d%H%M%S')}"
+        raise OperationError(f"database {database}: verification failed for tables {bad}: "
+                             "what was restored is not what the old server held just before "
+                             "the dump (do its apps still write? stop them, then copy "
+                             f"again); {untouched}")
+    # UTC: the names sort as they were made whoever copies, whatever the season.
+    kept = f"{database}_before_copy_{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
     swap(new, database, incoming, kept)
     say(f"database {database}: swapped in; the previous one is kept as {kept}")
     dropped = prune(new, database)
