@@ -221,28 +221,36 @@ def restore(old: OldHost, new: NewStack, database: str, say: Say) -> str:
 
 
 def swap(new: NewStack, database: str, incoming: str, kept: str) -> None:
-    """No new connections, end the sessions, then both renames in one transaction. On any
-    failure the live database is where it was and accepts connections again."""
+    """No new connections, end the sessions, then both renames in one transaction: one
+    psql, so apps are refused only for as long as that takes. On any failure the live
+    database is where it was and accepts connections again."""
     try:
-        new.run("postgres", f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
-        new.run("postgres", SESSIONS_ENDED.format(database=database))
-        new.run("postgres", f"BEGIN; ALTER DATABASE {database} RENAME TO {kept}; "
+        new.run("postgres", f"ALTER DATABASE {database} ALLOW_CONNECTIONS false",
+                SESSIONS_ENDED.format(database=database),
+                f"BEGIN; ALTER DATABASE {database} RENAME TO {kept}; "
                 f"ALTER DATABASE {incoming} RENAME TO {database}; COMMIT;")
     finally:
         live = database if kept not in new.databases() else kept
         new.run("postgres", f"ALTER DATABASE {live} ALLOW_CONNECTIONS true")
 
 
-# Sessions are ended asynchronously: wait (up to 10 s) until none is left.
+# Sessions are ended asynchronously: wait (up to 10 s) until none is left, else refuse.
+# pg_stat_activity is read once per transaction unless its snapshot is cleared: without
+# that, the loop saw the ended sessions for its whole 10 s.
 SESSIONS_ENDED = """DO $$
 BEGIN
-  FOR i IN 1..100 LOOP
+  FOR i IN 1..500 LOOP
+    PERFORM pg_stat_clear_snapshot();
     PERFORM pg_terminate_backend(pid) FROM pg_stat_activity
       WHERE datname = '{database}' AND pid <> pg_backend_pid();
-    EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = '{database}'
-                          AND pid <> pg_backend_pid());
-    PERFORM pg_sleep(0.1);
+    PERFORM pg_stat_clear_snapshot();
+    IF NOT EXISTS (SELECT FROM pg_stat_activity WHERE datname = '{database}'
+                   AND pid <> pg_backend_pid()) THEN
+      RETURN;
+    END IF;
+    PERFORM pg_sleep(0.02);
   END LOOP;
+  RAISE EXCEPTION 'the sessions on database {database} did not end within 10 s';
 END $$"""
 
 
