@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -108,18 +109,36 @@ def exec_stream(api: docker.APIClient, name: str, command: list[str],
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     errors = bytearray()
-    for stream, data in frames_iter(raw, tty=False):
-        if stream == STDERR:
-            errors += data[:65536 - len(errors)]
-        else:
-            output(data)
-    writer.join()
-    raw.close()
-    with contextlib.suppress(OSError):
-        sock.close()
+    try:
+        for stream, data in frames_iter(raw, tty=False):
+            if stream == STDERR:
+                errors += data[:65536 - len(errors)]
+            else:
+                output(data)
+    except ConnectionResetError:
+        # Over SSH the relay's socket resets, after the whole output, when the command
+        # ended with input unread: the engine tells whether it ended.
+        if exit_code(api, run["Id"]) is None:
+            raise
+    finally:
+        writer.join()
+        raw.close()
+        with contextlib.suppress(OSError):
+            sock.close()
     if failure:
         raise failure[0]
-    code = api.exec_inspect(run["Id"])["ExitCode"]
+    code = exit_code(api, run["Id"])
     if unsent and code == 0:
         raise unsent[0]  # exited "successfully" without its whole input
-    return int(code if code is not None else -1), errors.decode(errors="replace")
+    return code if code is not None else -1, errors.decode(errors="replace")
+
+
+def exit_code(api: docker.APIClient, exec_id: str) -> int | None:
+    """An exec's exit code, None while it runs; the engine may record the exit a moment
+    after the output has ended, so ask for a few seconds."""
+    for _ in range(50):
+        state = api.exec_inspect(exec_id)
+        if not state.get("Running") and state.get("ExitCode") is not None:
+            return int(state["ExitCode"])
+        time.sleep(0.1)
+    return None
