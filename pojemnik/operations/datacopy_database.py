@@ -168,6 +168,7 @@ def copy_database(source: Connection, engine: Engine, container: str, database: 
     if database not in new.databases():
         raise OperationError(f"database {database} does not exist in {container}; deploy the "
                              "new stack first (`deploy`), then copy into it")
+    reopen(new, database, say, dry)
     wanted = old.stats()
     counts = {table: rows for table, (rows, _) in wanted.items()}
     if wanted == new.stats(database):
@@ -252,6 +253,22 @@ BEGIN
   END LOOP;
   RAISE EXCEPTION 'the sessions on database {database} did not end within 10 s';
 END $$"""
+
+
+def reopen(new: NewStack, database: str, say: Say, dry: bool) -> None:
+    """A copy killed inside the swap leaves its databases refusing connections (only the
+    swap blocks them): open them again, so a re-run converges and the apps get back in."""
+    pattern = database.replace("_", "\\_") + "\\_before\\_copy\\_%"
+    blocked = new.run("postgres", "SELECT datname FROM pg_database WHERE NOT datallowconn "
+                      f"AND (datname = '{database}' OR datname LIKE '{pattern}')").split()
+    for name in blocked:
+        if dry:
+            say(f"database {name}: refuses connections (an interrupted swap); would allow "
+                "them again")
+            continue
+        new.run("postgres", f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        say(f"database {name}: connections allowed again (an interrupted swap had blocked "
+            "them)")
 
 
 def prune(new: NewStack, database: str) -> list[str]:

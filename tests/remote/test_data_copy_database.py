@@ -300,6 +300,26 @@ def test_only_the_newest_replaced_databases_are_kept(deployment: Deployment,
     assert sides.new_sql("SELECT title FROM notes WHERE id = 1") == "note 1\n"
 
 
+def test_a_copy_killed_inside_the_swap_is_mended_by_the_next_one(
+        deployment: Deployment, server: RemoteHost, old_server: RemoteHost,
+        sides: Sides) -> None:
+    # Where a copy killed between blocking connections and the renames leaves the live
+    # database (and one killed after the renames, the kept one): refusing connections.
+    if not sides.databases(f"{DB}_before_copy_"):
+        change_old(sides)
+        copy(deployment, server, old_server)
+    kept = sides.databases(f"{DB}_before_copy_")[-1]
+    for name in (DB, kept):
+        sides.new_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false", "postgres")
+    change_old(sides)
+    output = copy(deployment, server, old_server)
+    assert f"database {DB}: connections allowed again" in output
+    assert f"database {kept}: connections allowed again" in output
+    assert f"database {DB}: swapped in" in output
+    for name in (DB, kept):
+        assert sides.new_sql("SELECT count(*) FROM notes", name).strip().isdigit()
+
+
 # --- refusals leave the live database as it was -------------------------------------------
 
 def test_a_failed_restore_leaves_the_live_database_as_it_was(deployment: Deployment,
