@@ -87,7 +87,21 @@ def _upstream(client: socket.socket, channel: paramiko.Channel) -> None:
         while data := client.recv(CHUNK):
             channel.sendall(data)
     with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
-        channel.shutdown_write()
+        end_of_input(channel)
+
+
+def end_of_input(channel: paramiko.Channel) -> None:
+    """EOF to the command, unless its side is done. Sent while holding the channel's lock:
+    paramiko's `shutdown_write` sends after releasing it, so when the host closes the
+    channel at that moment the transport's CLOSE can go first, and OpenSSH then drops the
+    whole connection ("ieof packet referred to nonexistent channel"), every other channel
+    with it: seen under a Swarm deploy's many short API requests."""
+    with channel.lock:
+        if channel.closed or channel.eof_sent or channel.eof_received:
+            return
+        message = channel._send_eof()  # type: ignore[attr-defined]  # paramiko internal
+        if message is not None and channel.transport is not None:
+            channel.transport._send_user_message(message)  # type: ignore[attr-defined]
 
 
 def _downstream(channel: paramiko.Channel, client: socket.socket) -> None:
