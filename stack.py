@@ -142,8 +142,8 @@ def declare(settings: Settings) -> Stack:
                              "APP_FAIL_HEALTH": settings.get("APP_FAIL_HEALTH", "0")},
                 limits=Limits(memory="192m", cpus=1.0, pids=100),
                 depends_on=["db"],
-                # supervisord's PID 1: SIGTERM stops its programs, each with its own signal
-                # (nginx QUIT: graceful; uWSGI TERM with die-on-term: finish and exit).
+                # supervisord's PID 1: SIGTERM stops its group `web` in one pass, each
+                # program with its own signal (nginx QUIT, uWSGI TERM: both graceful).
                 stop_signal="SIGTERM",
                 update=StartFirst(standby={"services": 105, "isolated": 105}),
                 replicas=2,
@@ -152,7 +152,8 @@ def declare(settings: Settings) -> Stack:
                 reload=Reload(
                     check=["nginx", "-t", "-c", "/etc/webserver/nginx.conf"],
                     command=["sh", "-c", "nginx -s reload -c /etc/webserver/nginx.conf && "
-                             "supervisorctl -c /etc/webserver/supervisord.conf signal HUP uwsgi"],
+                             "supervisorctl -c /etc/webserver/supervisord.conf "
+                             "signal HUP web:uwsgi"],
                     watch=["config/webserver-nginx", "www/app.localhost"],
                 ),
             ),

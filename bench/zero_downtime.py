@@ -12,6 +12,7 @@ longest time between two answers; teardown of the serving stack.
 from __future__ import annotations
 
 import http.client
+import re
 import subprocess
 import threading
 import time
@@ -78,9 +79,11 @@ def set_app_env(root: Path, value: str) -> None:
     text = stack.read_text()
     marker = '            Service(\n                "app",\n'
     head, _, tail = text.partition(marker)
-    start = tail.index("                environment=")
-    line = f'                environment={{**DATABASE, "BENCH_ROUND": "{value}"}},\n'
-    stack.write_text(head + marker + tail[:start] + line + tail[tail.index("\n", start) + 1:])
+    opening = "environment={**DATABASE, "
+    start = tail.index(opening) + len(opening)
+    tail = re.sub(r'^"BENCH_ROUND": "[^"]*", ', "", tail[start:])
+    stack.write_text(f'{head}{marker}{text[len(head) + len(marker):][:start]}'
+                     f'"BENCH_ROUND": "{value}", {tail}')
 
 
 def bash_teardown(project: str) -> None:
@@ -104,3 +107,14 @@ def under_load(port: int, action: Callable[[], object]) -> tuple[int, float]:
     action()
     requests.settle()
     return requests.failed, requests.longest_gap
+
+
+def idle_gap(port: int, seconds: float) -> float:
+    """The longest gap with nothing changing, for as long as an update took: the part of
+    an update's gap that is the machine's own noise (a loaded, shared machine)."""
+    requests = Requests(port)
+    requests.start()
+    time.sleep(seconds)
+    requests.stop.set()
+    requests.join()
+    return requests.longest_gap

@@ -28,6 +28,7 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
     v = _Validator(stack)
     v.project()
     v.images()
+    v.retention()
     if images_only:
         return v.problems
     subnets = v.networks()
@@ -143,6 +144,14 @@ class _Validator:
                 self.add(f"{field}.dockerfile",
                          f"{image.context_path}/{image.dockerfile} does not exist",
                          f"add {image.dockerfile} to {image.context_path}/")
+
+    def retention(self) -> None:
+        keep = self.stack.keep_images
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+            variable = self.hint(keep, "Stack.keep_images")
+            self.add("keep_images", f"keep_images {keep!r} is not a number of releases",
+                     f"set {variable} to a whole number, 1 or more (3 by default: the "
+                     "running release and two to roll back to; 1: no rollback)", keep)
 
     def resources(self) -> None:
         for name in _duplicates(v.name for v in self.stack.volumes):

@@ -1,10 +1,11 @@
-"""Containers through the Docker API: create from a spec, exec."""
+"""Containers through the Docker API: create from a spec, exec, and read one as observed."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -14,6 +15,7 @@ from docker.utils.socket import STDERR, frames_iter
 
 from ..declaration.units import memory_bytes
 from ..planning.spec import ContainerSpec
+from ..planning.state import ObservedContainer
 
 
 def create_container(api: docker.APIClient, spec: ContainerSpec) -> str:
@@ -79,35 +81,78 @@ def _restart_policy(restart: str) -> dict[str, Any]:
 
 def exec_stream(api: docker.APIClient, name: str, command: list[str],
                 stdin: Iterable[bytes], output: Callable[[bytes], None]) -> tuple[int, str]:
-    """`docker exec -i`: stream `stdin` into the command while its output streams out."""
+    """`docker exec -i`: stream `stdin` into the command while its output streams out.
+    A command that exits before reading all of `stdin` (psql stopping at an error) is
+    reported by its exit code and stderr, not by the broken pipe that follows."""
     run = api.exec_create(name, command, stdin=True, stdout=True, stderr=True)
     raw = api.exec_start(run["Id"], socket=True)
     sock: socket.socket = getattr(raw, "_sock", raw)
-    failure: list[BaseException] = []
+    failure: list[BaseException] = []  # from `stdin` itself
+    unsent: list[OSError] = []  # the command no longer reads
 
     def feed() -> None:
         try:
             for chunk in stdin:
-                sock.sendall(chunk)
+                try:
+                    sock.sendall(chunk)
+                except OSError as error:
+                    unsent.append(error)
+                    break
         except BaseException as error:  # reported below, after the output is read
             failure.append(error)
         finally:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_WR)  # the command sees the end of its input
+            close = getattr(stdin, "close", None)
+            if unsent and close is not None:
+                close()  # a generator's own cleanup (an SSH channel it reads from)
 
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     errors = bytearray()
-    for stream, data in frames_iter(raw, tty=False):
-        if stream == STDERR:
-            errors += data[:65536 - len(errors)]
-        else:
-            output(data)
-    writer.join()
-    raw.close()
-    with contextlib.suppress(OSError):
-        sock.close()
+    try:
+        for stream, data in frames_iter(raw, tty=False):
+            if stream == STDERR:
+                errors += data[:65536 - len(errors)]
+            else:
+                output(data)
+    except ConnectionResetError:
+        # Over SSH the relay's socket resets, after the whole output, when the command
+        # ended with input unread: the engine tells whether it ended.
+        if exit_code(api, run["Id"]) is None:
+            raise
+    finally:
+        writer.join()
+        raw.close()
+        with contextlib.suppress(OSError):
+            sock.close()
     if failure:
         raise failure[0]
-    code = api.exec_inspect(run["Id"])["ExitCode"]
-    return int(code if code is not None else -1), errors.decode(errors="replace")
+    code = exit_code(api, run["Id"])
+    if unsent and code == 0:
+        raise unsent[0]  # exited "successfully" without its whole input
+    return code if code is not None else -1, errors.decode(errors="replace")
+
+
+def observed_container(row: dict[str, Any]) -> ObservedContainer:
+    attached = (row.get("NetworkSettings") or {}).get("Networks") or {}
+    # A running container has its IPAddress; one created but never started (or stopped)
+    # only the address it asked for, in IPAMConfig.
+    addresses = {name: (endpoint or {}).get("IPAddress")
+                 or ((endpoint or {}).get("IPAMConfig") or {}).get("IPv4Address") or ""
+                 for name, endpoint in attached.items()}
+    return ObservedContainer(
+        name=row["Names"][0].lstrip("/"), id=row["Id"], labels=row.get("Labels") or {},
+        state=row["State"], image=row.get("ImageID", ""), networks=sorted(attached),
+        addresses=addresses)
+
+
+def exit_code(api: docker.APIClient, exec_id: str) -> int | None:
+    """An exec's exit code, None while it runs; the engine may record the exit a moment
+    after the output has ended, so ask for a few seconds."""
+    for _ in range(50):
+        state = api.exec_inspect(exec_id)
+        if not state.get("Running") and state.get("ExitCode") is not None:
+            return int(state["ExitCode"])
+        time.sleep(0.1)
+    return None

@@ -20,8 +20,8 @@ from docker.types import IPAMConfig, IPAMPool
 from ..declaration.model import LABEL_KIND, LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
-from ..planning.state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
-from . import containers, lock, nodes, readiness, usage
+from ..planning.state import Observed, ObservedImage, ObservedNetwork
+from . import containers, images, lock, nodes, readiness, usage
 from .backend import ContainerRow, ContainerUsage, HostPort, HostUsage, ImageRow, Lock, LockHolder
 from .lock import LOCK_KIND
 from .ports import local_port_free
@@ -96,7 +96,7 @@ class DockerEngine:
             for n in self.api.networks()
         ]
         rows = self.api.containers(all=True, filters=project_filter(project))
-        observed_containers = [_observed_container(row) for row in rows
+        observed_containers = [containers.observed_container(row) for row in rows
                                if (row.get("Labels") or {}).get(LABEL_KIND) != LOCK_KIND]
         images: dict[str, ObservedImage] = {}
         for image in self.api.images():
@@ -124,6 +124,16 @@ class DockerEngine:
         return [ImageRow(image.get("RepoTags") or [], image["Id"], int(image.get("Size") or 0),
                          int(image.get("Created") or 0))
                 for image in self.api.images() if wanted & set(image.get("RepoTags") or [])]
+
+    @_translated
+    def tag_image(self, image: str, ref: str) -> None:
+        repository, _, tag = ref.rpartition(":")
+        self.api.tag(image, repository, tag)
+
+    @_translated
+    def remove_tag(self, ref: str) -> bool:
+        """Docker refuses (False) to remove the last tag of an image a container uses."""
+        return images.remove_tag(self.api, ref)
 
     @_translated
     def project_containers(self, project: str) -> list[ContainerRow]:
@@ -332,15 +342,3 @@ class DockerEngine:
             lock.remove(self.api, lock.lock_name(project))
         return found
 
-
-def _observed_container(row: dict[str, Any]) -> ObservedContainer:
-    attached = (row.get("NetworkSettings") or {}).get("Networks") or {}
-    # A running container has its IPAddress; one created but never started (or stopped)
-    # only the address it asked for, in IPAMConfig.
-    addresses = {name: (endpoint or {}).get("IPAddress")
-                 or ((endpoint or {}).get("IPAMConfig") or {}).get("IPv4Address") or ""
-                 for name, endpoint in attached.items()}
-    return ObservedContainer(
-        name=row["Names"][0].lstrip("/"), id=row["Id"], labels=row.get("Labels") or {},
-        state=row["State"], image=row.get("ImageID", ""), networks=sorted(attached),
-        addresses=addresses)

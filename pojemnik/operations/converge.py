@@ -21,7 +21,7 @@ from ..engine.backend import Engine
 from ..planning import plan as p
 from ..planning.checks import check_against_engine
 from ..planning.state import Observed, ObservedImage
-from . import history
+from . import history, releases
 from .base_image import ensure_base
 from .build import build_images
 from .local_state import LocalState
@@ -107,11 +107,14 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
         observed = replace(observed, context_hashes=context_hashes(stack, base_id),
                            images={**observed.images, stack.base_image: _base(stack, base_id)})
         plan = p.make_plan(stack, observed, options)
+    done: list[p.Action] = []  # containers made and ready: each a release to keep
     try:
-        apply(plan, engine, say, state, target)
+        apply(plan, engine, say, state, target, done)
     except Exception as error:
+        releases.remember(stack, engine, target.files, done, say)
         history.record(stack, target.files, plan, f"failed: {str(error).splitlines()[0]}")
         raise
+    releases.remember(stack, engine, target.files, done, say)
     history.record(stack, target.files, plan, "ok")
     return Outcome(plan, applied=True)
 
@@ -128,9 +131,11 @@ def _base(stack: Stack, image_id: str) -> ObservedImage:
     return ObservedImage(stack.base_image, image_id)
 
 
-def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Target) -> None:
+def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Target,
+          done: list[p.Action] | None = None) -> None:
     """Secrets are made where the engine is; a remote host gets its mounted files once
-    they exist and before any container that mounts them starts."""
+    they exist and before any container that mounts them starts. `done` receives the
+    container actions as their wave is ready."""
     for action in plan.of_kind(p.BUILD_BASE):
         ensure_base(engine, action.target, say)
     builds = [(a.image, a.fresh) for a in plan.of_kind(p.BUILD) if a.image]
@@ -162,7 +167,7 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Tar
         say(f"container {action.target}: removing ({action.reason})")
         engine.remove_container(action.target)
     try:
-        _containers(plan, engine, say, state, board)
+        _containers(plan, engine, say, state, board, [] if done is None else done)
     except ConfigRejected:
         if target.shipment is not None:
             # The host must not keep a config that a restart (OOM kill, reboot) would load.
@@ -172,14 +177,15 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Tar
 
 
 def _containers(plan: p.Plan, engine: Engine, say: Say, state: LocalState,
-                board: Switchboard) -> None:
+                board: Switchboard, done: list[p.Action]) -> None:
     """Wave by wave, each as soon as the one before is ready; after each wave the
     proxies' upstreams follow where their services now run."""
     actions = plan.of_kind(p.CREATE, p.RECREATE, p.START, p.RELOAD)
     for wave in sorted({a.wave for a in actions}):
         batch = [a for a in actions if a.wave == wave]
         with ThreadPoolExecutor(max_workers=max(1, min(len(batch), WAVE_WORKERS))) as pool:
-            for future in [pool.submit(_one_container, a, engine, say, board) for a in batch]:
+            for future in [pool.submit(_one_container, a, engine, say, board, done)
+                           for a in batch]:
                 future.result()
         board.sync()
         # Remember which config each (re)loaded container runs, once the wave is healthy.
@@ -189,7 +195,8 @@ def _containers(plan: p.Plan, engine: Engine, say: Say, state: LocalState,
                 state.record_config(engine.container_id(action.target), config)
 
 
-def _one_container(action: p.Action, engine: Engine, say: Say, board: Switchboard) -> None:
+def _one_container(action: p.Action, engine: Engine, say: Say, board: Switchboard,
+                   done: list[p.Action]) -> None:
     say(f"container {action.target}: {action.kind} ({action.reason})")
     assert action.container
     if action.kind == p.RELOAD:
@@ -198,6 +205,7 @@ def _one_container(action: p.Action, engine: Engine, say: Say, board: Switchboar
         return
     if action.start_first:
         status = start_first(action, engine, say, board)
+        done.append(action)  # (list.append is atomic: the wave's threads share it)
         say(f"container {action.target}: replaced, {status}")
         return
     if action.kind == p.START:
@@ -207,6 +215,7 @@ def _one_container(action: p.Action, engine: Engine, say: Say, board: Switchboar
     else:
         engine.create_container(action.container)
     status = engine.wait_ready(action.target, action.container.ready_timeout)
+    done.append(action)
     say(f"container {action.target}: {status}")
 
 

@@ -29,6 +29,12 @@ KEEP = 3  # replaced databases kept
 TABLES_SQL = ("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
               "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")
 MODULUS = 1 << 256
+# Rows are compared as COPY prints them, so every session that reads them prints values
+# alike on both servers: an old server's encoding, time zone, or date, interval, float,
+# bytea or money style must not make equal rows differ.
+SAME_PRINTING = ("SET client_encoding = 'UTF8'; SET TimeZone = 'UTC'; "
+                 "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; "
+                 "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET lc_monetary = 'C'")
 
 
 @dataclass(frozen=True)
@@ -41,27 +47,50 @@ class DatabaseReport:
 
 class RowDigest:
     """Rows as COPY prints them (one per line), hashed and summed: the same for the same
-    rows in any order, so neither side sorts a table, and nothing is held in memory."""
+    rows in any order, so neither side sorts a table. Each line is hashed as it streams
+    in, so a row of any size costs one chunk of memory and one pass."""
 
     def __init__(self) -> None:
         self.rows = 0
-        self.total = 0
-        self.rest = b""
+        self.total = 0  # reduced modulo 2**256 in result()
+        self.line = hashlib.sha256()
+        self.open = False  # part of a line was fed, its end not yet
 
     def feed(self, data: bytes) -> None:
-        lines = (self.rest + data).split(b"\n")
-        self.rest = lines.pop()
-        for line in lines:
-            self.rows += 1
-            self.total = (self.total + int.from_bytes(hashlib.sha256(line).digest())) % MODULUS
+        *lines, tail = data.split(b"\n")  # complete lines, then the start of the next
+        if lines and self.open:
+            self.line.update(lines[0])
+            self.add(self.line.digest())
+            lines = lines[1:]
+        self.rows += len(lines)
+        self.total += sum(int.from_bytes(hashlib.sha256(line).digest()) for line in lines)
+        if tail:
+            if not self.open:
+                self.line, self.open = hashlib.sha256(), True
+            self.line.update(tail)
+
+    def add(self, digest: bytes) -> None:
+        self.rows += 1
+        self.total += int.from_bytes(digest)
+        self.open = False
 
     def result(self) -> tuple[int, str]:
-        if self.rest:
-            self.feed(b"\n")
-        return self.rows, f"{self.total:064x}"
+        if self.open:
+            self.add(self.line.digest())
+        return self.rows, f"{self.total % MODULUS:064x}"
 
 
 Stats = dict[str, tuple[int, str]]
+
+
+def table_stats(listing: str, read: Callable[[str, Callable[[bytes], None]], object]) -> Stats:
+    """Rows and digest of each table in `listing` (one a line: a name may have spaces)."""
+    stats = {}
+    for table in listing.splitlines():
+        digest = RowDigest()
+        read(f"COPY {table} TO STDOUT", digest.feed)
+        stats[table] = digest.result()
+    return stats
 
 
 class OldHost:
@@ -72,9 +101,10 @@ class OldHost:
         self.database = database
         self.prefix = "cd / && runuser -u postgres -- " if connection.user == "root" else ""
 
-    def psql(self, sql: str) -> str:
-        return f"{self.prefix}psql -X -v ON_ERROR_STOP=1 -At -d {shlex.quote(self.database)} " \
-               f"-c {shlex.quote(sql)}"
+    def psql(self, *sql: str) -> str:
+        commands = " ".join(f"-c {shlex.quote(each)}" for each in sql)
+        return f"{self.prefix}psql -X -q -v ON_ERROR_STOP=1 -At " \
+               f"-d {shlex.quote(self.database)} {commands}"
 
     def stream(self, command: str, output: Callable[[bytes], None], what: str) -> None:
         channel = open_channel(self.connection, command)
@@ -85,21 +115,22 @@ class OldHost:
 
     def stats(self) -> Stats:
         listing = bytearray()
-        self.stream(self.psql(TABLES_SQL), listing.extend, "listing tables")
-        stats = {}
-        for table in listing.decode().split():
-            digest = RowDigest()
-            self.stream(self.psql(f"COPY {table} TO STDOUT"), digest.feed, f"reading {table}")
-            stats[table] = digest.result()
-        return stats
+        self.stream(self.psql(SAME_PRINTING, TABLES_SQL), listing.extend, "listing tables")
+        return table_stats(listing.decode(), lambda copy, output: self.stream(
+            self.psql(SAME_PRINTING, copy), output, f"reading: {copy}"))
 
     def dump(self) -> Iterator[bytes]:
+        # Tablespaces are the old host's disks; the new stack has one data directory.
         channel = open_channel(self.connection, f"{self.prefix}pg_dump --no-owner "
-                               f"--no-privileges {shlex.quote(self.database)}")
-        channel.shutdown_write()
-        while chunk := channel.recv(CHUNK):
-            yield chunk
-        finish_channel(channel, self.connection, "pg_dump")
+                               f"--no-privileges --no-tablespaces "
+                               f"{shlex.quote(self.database)}")
+        try:
+            channel.shutdown_write()
+            while chunk := channel.recv(CHUNK):
+                yield chunk
+            finish_channel(channel, self.connection, "pg_dump")
+        finally:
+            channel.close()  # also when the restore stopped reading (psql failed)
 
 
 class NewStack:
@@ -109,11 +140,11 @@ class NewStack:
         self.engine = engine
         self.container = container
 
-    def run(self, database: str, sql: str = "", stdin: Iterator[bytes] | None = None,
+    def run(self, database: str, *sql: str, stdin: Iterator[bytes] | None = None,
             output: Callable[[bytes], None] | None = None) -> str:
         command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", database]
-        if sql:
-            command += ["-c", sql]
+        for each in sql:
+            command += ["-c", each]
         collected = bytearray()
         code, errors = self.engine.exec_stream(self.container, command, stdin or iter(()),
                                                output or collected.extend)
@@ -123,12 +154,9 @@ class NewStack:
         return collected.decode(errors="replace")
 
     def stats(self, database: str) -> Stats:
-        stats = {}
-        for table in self.run(database, TABLES_SQL).split():
-            digest = RowDigest()
-            self.run(database, f"COPY {table} TO STDOUT", output=digest.feed)
-            stats[table] = digest.result()
-        return stats
+        return table_stats(self.run(database, SAME_PRINTING, TABLES_SQL),
+                           lambda copy, output: self.run(database, SAME_PRINTING, copy,
+                                                         output=output))
 
     def databases(self) -> list[str]:
         return self.run("postgres", "SELECT datname FROM pg_database").split()
@@ -140,6 +168,7 @@ def copy_database(source: Connection, engine: Engine, container: str, database: 
     if database not in new.databases():
         raise OperationError(f"database {database} does not exist in {container}; deploy the "
                              "new stack first (`deploy`), then copy into it")
+    reopen(new, database, say, dry)
     wanted = old.stats()
     counts = {table: rows for table, (rows, _) in wanted.items()}
     if wanted == new.stats(database):
@@ -149,13 +178,22 @@ def copy_database(source: Connection, engine: Engine, container: str, database: 
         say(f"database {database}: would be replaced by a dump of {describe(source)} "
             f"({', '.join(f'{t}: {n} rows' for t, n in counts.items())})")
         return DatabaseReport(False, counts)
-    incoming = restore(old, new, database, say)
+    untouched = (f"the live database {database} is untouched ({database}_incoming holds "
+                 "the attempt)")
+    try:
+        incoming = restore(old, new, database, say)
+    except HostCommandError as error:
+        raise HostCommandError(f"{error}\ndatabase {database}: the restore failed; "
+                               f"{untouched}") from error
     after = new.stats(incoming)
     if after != wanted:
         bad = sorted(t for t in set(wanted) | set(after) if wanted.get(t) != after.get(t))
-        raise OperationError(f"database {database}: verification failed for tables {bad}; "
-                             f"the live database is untouched ({incoming} holds the attempt)")
-    kept = f"{database}_before_copy_{time.strftime('%Y%m%d%H%M%S')}"
+        raise OperationError(f"database {database}: verification failed for tables {bad}: "
+                             "what was restored is not what the old server held just before "
+                             "the dump (do its apps still write? stop them, then copy "
+                             f"again); {untouched}")
+    # UTC: the names sort as they were made whoever copies, whatever the season.
+    kept = f"{database}_before_copy_{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
     swap(new, database, incoming, kept)
     say(f"database {database}: swapped in; the previous one is kept as {kept}")
     dropped = prune(new, database)
@@ -184,29 +222,53 @@ def restore(old: OldHost, new: NewStack, database: str, say: Say) -> str:
 
 
 def swap(new: NewStack, database: str, incoming: str, kept: str) -> None:
-    """No new connections, end the sessions, then both renames in one transaction. On any
-    failure the live database is where it was and accepts connections again."""
+    """No new connections, end the sessions, then both renames in one transaction: one
+    psql, so apps are refused only for as long as that takes. On any failure the live
+    database is where it was and accepts connections again."""
     try:
-        new.run("postgres", f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
-        new.run("postgres", SESSIONS_ENDED.format(database=database))
-        new.run("postgres", f"BEGIN; ALTER DATABASE {database} RENAME TO {kept}; "
+        new.run("postgres", f"ALTER DATABASE {database} ALLOW_CONNECTIONS false",
+                SESSIONS_ENDED.format(database=database),
+                f"BEGIN; ALTER DATABASE {database} RENAME TO {kept}; "
                 f"ALTER DATABASE {incoming} RENAME TO {database}; COMMIT;")
     finally:
         live = database if kept not in new.databases() else kept
         new.run("postgres", f"ALTER DATABASE {live} ALLOW_CONNECTIONS true")
 
 
-# Sessions are ended asynchronously: wait (up to 10 s) until none is left.
+# Sessions are ended asynchronously: wait (up to 10 s) until none is left, else refuse.
+# pg_stat_activity is read once per transaction unless its snapshot is cleared: without
+# that, the loop saw the ended sessions for its whole 10 s.
 SESSIONS_ENDED = """DO $$
 BEGIN
-  FOR i IN 1..100 LOOP
+  FOR i IN 1..500 LOOP
+    PERFORM pg_stat_clear_snapshot();
     PERFORM pg_terminate_backend(pid) FROM pg_stat_activity
       WHERE datname = '{database}' AND pid <> pg_backend_pid();
-    EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = '{database}'
-                          AND pid <> pg_backend_pid());
-    PERFORM pg_sleep(0.1);
+    PERFORM pg_stat_clear_snapshot();
+    IF NOT EXISTS (SELECT FROM pg_stat_activity WHERE datname = '{database}'
+                   AND pid <> pg_backend_pid()) THEN
+      RETURN;
+    END IF;
+    PERFORM pg_sleep(0.02);
   END LOOP;
+  RAISE EXCEPTION 'the sessions on database {database} did not end within 10 s';
 END $$"""
+
+
+def reopen(new: NewStack, database: str, say: Say, dry: bool) -> None:
+    """A copy killed inside the swap leaves its databases refusing connections (only the
+    swap blocks them): open them again, so a re-run converges and the apps get back in."""
+    pattern = database.replace("_", "\\_") + "\\_before\\_copy\\_%"
+    blocked = new.run("postgres", "SELECT datname FROM pg_database WHERE NOT datallowconn "
+                      f"AND (datname = '{database}' OR datname LIKE '{pattern}')").split()
+    for name in blocked:
+        if dry:
+            say(f"database {name}: refuses connections (an interrupted swap); would allow "
+                "them again")
+            continue
+        new.run("postgres", f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        say(f"database {name}: connections allowed again (an interrupted swap had blocked "
+            "them)")
 
 
 def prune(new: NewStack, database: str) -> list[str]:

@@ -1,5 +1,5 @@
 """An audit log on the host where a deploy ran: one JSON line per deploy that changed
-something: when, who, what changed, and the result."""
+something, and per rollback: when, who, which kind, what changed, and the result."""
 
 from __future__ import annotations
 
@@ -20,20 +20,29 @@ def log_directory(stack: Stack) -> str:
     return stack.host_path(f".pojemnik/{stack.project}")
 
 
-def record(stack: Stack, files: HostFiles, plan: p.Plan, result: str) -> None:
-    record_lines(stack, files, p.summary(plan),
-                 [f"{a.kind} {a.target}: {a.reason}" for a in plan.actions], result)
+def who() -> str:
+    return f"{getpass.getuser()}@{socket.gethostname()}"
 
 
-def record_lines(stack: Stack, files: HostFiles, summary: str, what: list[str],
-                 result: str) -> None:
-    """One deploy: its summary line and its actions (a Swarm deploy's too)."""
-    line = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
-            "who": f"{getpass.getuser()}@{socket.gethostname()}",
-            "summary": summary, "what": what, "result": result}
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def record(stack: Stack, files: HostFiles, plan: p.Plan, result: str,
+           kind: str = "deploy", summary: str | None = None) -> None:
+    record_lines(stack, files, summary or p.summary(plan),
+                 [f"{a.kind} {a.target}: {a.reason}" for a in plan.actions], result, kind)
+
+
+def record_lines(stack: Stack, files: HostFiles, summary: str, what: list[str], result: str,
+                 kind: str = "deploy") -> None:
+    """One line: a deploy's summary and actions (a Swarm deploy's too), or a rollback's."""
+    line = {"when": now(), "who": who(), "kind": kind, "summary": summary, "what": what,
+            "result": result}
     files.append(log_directory(stack), LOG, json.dumps(line) + "\n")
 
 
 def entries(stack: Stack, files: HostFiles) -> list[dict[str, Any]]:
     text = files.read(log_directory(stack), LOG) or ""
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    found = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [{"kind": "deploy", **entry} for entry in found]  # lines from before kinds

@@ -19,19 +19,22 @@ from typing import TYPE_CHECKING, Protocol
 from ..console import Say
 from ..engine.backend import Engine
 from ..planning.upstreams import ProxyUpstreams, render_upstream, upstream_files
-from ..ssh.channels import run
+from ..ssh.channels import finish_channel, open_channel, run
 from .reload import reload_service
 
 if TYPE_CHECKING:
     from fabric import Connection
+
+INLINE = 32 * 1024  # characters of base64 sent within the command itself
 
 
 class HostFiles(Protocol):
     """Small files pojemnik owns on the engine's host."""
 
     def read(self, directory: str, name: str) -> str | None: ...
-    def write(self, directory: str, name: str, content: str) -> None:
-        """Replace atomically: the directory never holds a half-written file."""
+    def write(self, directory: str, name: str, content: str, mode: int = 0o644) -> None:
+        """Replace atomically: the directory never holds a half-written file. A private
+        `mode` (0o600) holds from the start: the file is never readable by others."""
         ...
 
     def append(self, directory: str, name: str, line: str) -> None: ...
@@ -42,11 +45,16 @@ class LocalFiles:
         path = Path(directory) / name
         return path.read_text() if path.is_file() else None
 
-    def write(self, directory: str, name: str, content: str) -> None:
-        Path(directory).mkdir(parents=True, exist_ok=True)
+    def write(self, directory: str, name: str, content: str, mode: int = 0o644) -> None:
+        # A private file's directory is made private too (the secrets' folder).
+        Path(directory).mkdir(parents=True, exist_ok=True,
+                              mode=0o700 if mode & 0o077 == 0 else 0o777)
         temporary = Path(directory) / f".{name}.tmp"
-        temporary.write_text(content)
-        temporary.chmod(0o644)  # read by the proxy's unprivileged user
+        temporary.unlink(missing_ok=True)
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                       "w") as handle:
+            handle.write(content)
+        temporary.chmod(mode)  # 0o644: read by the proxy's unprivileged user
         os.replace(temporary, Path(directory) / name)
 
     def append(self, directory: str, name: str, line: str) -> None:
@@ -66,12 +74,25 @@ class RemoteFiles:
         result = self.connection.run(f"cat {path}", hide=True, warn=True, in_stream=False)
         return str(result.stdout) if result.ok else None
 
-    def write(self, directory: str, name: str, content: str) -> None:
+    def write(self, directory: str, name: str, content: str, mode: int = 0o644) -> None:
         folder, temporary = shlex.quote(directory), shlex.quote(f"{directory}/.{name}.tmp")
         encoded = base64.b64encode(content.encode()).decode()
-        run(self.connection, f"mkdir -p {folder} && printf %s {encoded} | base64 -d > "
-                             f"{temporary} && chmod 644 {temporary} && "
-                             f"mv -f {temporary} {shlex.quote(f'{directory}/{name}')}")
+        # Larger content is streamed on standard input: a command line stays far below
+        # the kernel's 128 KiB per argument (the shell's `-c`).
+        inline = len(encoded) <= INLINE
+        source = f"printf %s {encoded}" if inline else "cat"
+        umask = "umask 077 && " if mode & 0o077 == 0 else ""  # a private folder too
+        command = (f"({umask}mkdir -p {folder}) && rm -f {temporary} && (umask 077 && "
+                   f"{source} | base64 -d > {temporary}) && chmod {mode:o} {temporary} && "
+                   f"mv -f {temporary} {shlex.quote(f'{directory}/{name}')}")
+        if inline:
+            run(self.connection, command)
+            return
+        self.connection.open()  # no-op when open (a task's connection always is)
+        channel = open_channel(self.connection, command)
+        channel.sendall(encoded.encode())
+        channel.shutdown_write()
+        finish_channel(channel, self.connection, f"writing {directory}/{name}")
 
     def append(self, directory: str, name: str, line: str) -> None:
         encoded = base64.b64encode(line.encode()).decode()

@@ -103,10 +103,12 @@ def upstream_files(proxy: ProxyUpstreams,
 
 
 def in_slot(spec: ContainerSpec, standby: bool) -> ContainerSpec:
-    """The spec on its standby addresses (or its own), with the matching drift label."""
+    """The spec on its standby addresses (or its own), with the matching drift label.
+    The addresses it leaves become its `standby`: a spec kept for a rollback still
+    knows both of its slots."""
     if not standby or not spec.standby:
         return spec
-    moved = replace(spec, networks=list(spec.standby))
+    moved = replace(spec, networks=list(spec.standby), standby=list(spec.networks))
     labels = {**spec.labels, LABEL_SPEC_HASH: json.dumps(moved.fingerprint(), sort_keys=True)}
     return replace(moved, labels=labels)
 

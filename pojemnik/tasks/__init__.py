@@ -13,7 +13,7 @@ from typing import Any
 
 from invoke import Collection
 
-from . import diagram, firewall, healing, images, lock, remote, resources, stack, status
+from . import diagram, firewall, healing, images, lock, releases, remote, resources, stack, status
 
 
 def _collection(name: str, default: str, tasks: dict[str, Any]) -> Collection:
@@ -26,7 +26,8 @@ def _collection(name: str, default: str, tasks: dict[str, Any]) -> Collection:
 def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
     """The task collection for the repository at `root`."""
     ns = Collection(stack.deploy, stack.plan, stack.check, stack.ps, stack.logs, stack.down,
-                    diagram.diagram, stack.history, lock.lock, status.status)
+                    diagram.diagram, releases.history, releases.rollback, lock.lock,
+                    status.status)
     for collection in (
         _collection("images", "build", {"build": images.build, "list": images.list_,
                                         "base": images.base, "push": images.push}),

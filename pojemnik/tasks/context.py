@@ -24,6 +24,7 @@ from ..errors import PojemnikError
 
 if TYPE_CHECKING:
     from ..engine.backend import Engine
+    from ..operations.upstreams import HostFiles
 
 T = TypeVar("T")
 
@@ -79,6 +80,13 @@ def engine_of(c: Context) -> Iterator[Engine]:
         yield engine
     finally:
         engine.close()
+
+
+def host_files(c: Context) -> HostFiles:
+    """pojemnik's own files on the engine's host: here, or on the host over SSH."""
+    from ..operations.upstreams import LocalFiles, RemoteFiles
+
+    return RemoteFiles(c) if is_remote(c) else LocalFiles()
 
 
 def remote_only(c: Context, usage: str) -> None:

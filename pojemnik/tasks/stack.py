@@ -1,4 +1,5 @@
-"""The stack's own tasks: deploy, plan, check, ps, logs, down."""
+"""The stack's own tasks: deploy, plan, check, ps, logs, down (rollback and history: in
+`releases`)."""
 
 from __future__ import annotations
 
@@ -189,20 +190,3 @@ def down(c: Context, volumes: bool = False) -> None:
             return
         guard(lambda: tear_down(engine, stack.project, say, volumes=volumes,
                                 order=startup_order(stack)))
-
-
-
-@task(help={"json": "machine-readable output"})
-def history(c: Context, json_: bool = False) -> None:
-    """The audit log of deploys on this host: when, who, what changed, the result."""
-    from ..operations.history import entries
-    from ..operations.upstreams import HostFiles, LocalFiles, RemoteFiles
-
-    stack = stack_of(c)
-    files: HostFiles = RemoteFiles(c) if is_remote(c) else LocalFiles()
-    found = guard(lambda: entries(stack, files))
-    if json_:
-        print(json.dumps(found, indent=2))
-        return
-    print_table(["WHEN", "WHO", "RESULT", "WHAT"],
-                [[e["when"], e["who"], e["result"], e["summary"]] for e in found])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -86,6 +87,30 @@ def test_secrets_are_made_on_the_host_and_never_sent(deployment: Deployment,
     assert "nothing to do" in result.stdout
     assert server.run(f"cat {secret}").text == on_server
     assert "database: ok" in get(server, deployment.http_port, "php.localhost")[1]
+
+
+def test_remote_rollback_goes_back_over_ssh(deployment: Deployment,
+                                            server: RemoteHost) -> None:
+    from pojemnik.operations.upstreams import RemoteFiles
+
+    deployment.fab(server, "deploy", extra_env={"APP_VERSION": "2"})
+    assert "version: 2" in get(server, deployment.http_port, "app.localhost")[1]
+    result = deployment.fab(server, "rollback")
+    assert "app rolled back to release 1" in result.stdout
+    assert "version: 1" in get(server, deployment.http_port, "app.localhost")[1]
+    base = f"/srv/pojemnik/{deployment.project}/.pojemnik/{deployment.project}"
+    assert server.run(f"stat -c %a {base}/releases/app.json").text.strip() == "600"
+    history = deployment.fab(server, "history").stdout
+    assert re.search(r"rollback\s+ok\s+app to release 1", history), history
+    assert f"{deployment.project}/releases:app-2" in history
+    assert "nothing to do" in deployment.fab(server, "deploy").stdout  # as declared
+    # A record too large for one command line goes on standard input.
+    big = "release " * 40_000
+    with server.fabric_connection() as connection:
+        files = RemoteFiles(connection)
+        files.write(base, "large.test", big, mode=0o600)
+        assert files.read(base, "large.test") == big
+    assert server.run(f"stat -c %a {base}/large.test").text.strip() == "600"
 
 
 def test_remote_tasks_list_and_log(deployment: Deployment, server: RemoteHost) -> None:

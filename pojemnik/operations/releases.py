@@ -1,0 +1,107 @@
+"""The releases a deploy keeps for `invoke rollback`, on the host where it ran.
+
+Per service, `.pojemnik/<project>/releases/<service>.json` (mode 0600) records the
+container spec of each kept release and its image id; the image is kept on the engine
+under `<project>/releases:<service>-<n>`. Values of environment variables whose names
+look secret are kept apart, in `.secrets/<project>/release-env-<service>.json`. After a
+deploy, releases beyond `keep_images` lose their tag, and with it their image unless a
+container still uses it (Docker refuses, and it stays).
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..console import Say
+from ..declaration.model import Stack
+from ..engine.backend import Engine
+from ..errors import OperationError, PojemnikError
+from ..planning import plan as p
+from ..planning.release_codec import decode, encode
+from ..planning.releases import REPOSITORY, History, deployed, new_release
+from . import history as audit
+from .upstreams import HostFiles
+
+PRIVATE = 0o600
+
+
+def record_dir(stack: Stack) -> str:
+    return stack.host_path(f".pojemnik/{stack.project}/releases")
+
+
+def secrets_dir(stack: Stack) -> str:
+    return stack.host_path(stack.secrets_dir())
+
+
+def _secrets_file(service: str) -> str:
+    return f"release-env-{service}.json"
+
+
+def load(stack: Stack, files: HostFiles, service: str) -> History:
+    text = files.read(record_dir(stack), f"{service}.json")
+    if text is None:
+        return History(service)
+    try:
+        return decode(text, files.read(secrets_dir(stack), _secrets_file(service)))
+    except (ValueError, KeyError, TypeError) as error:
+        raise OperationError(f"{record_dir(stack)}/{service}.json cannot be read ({error!r}); "
+                             "move it away to start this service's releases afresh") from error
+
+
+def load_all(stack: Stack, files: HostFiles) -> dict[str, History]:
+    return {s.name: load(stack, files, s.name) for s in stack.services}
+
+
+def save(stack: Stack, files: HostFiles, history: History) -> None:
+    record, hidden = encode(history)
+    name = _secrets_file(history.service)
+    if hidden is not None or files.read(secrets_dir(stack), name) is not None:
+        files.write(secrets_dir(stack), name, hidden or "{}", mode=PRIVATE)
+    files.write(record_dir(stack), f"{history.service}.json", record, mode=PRIVATE)
+
+
+def remember(stack: Stack, engine: Engine, files: HostFiles, actions: list[p.Action],
+             say: Say) -> None:
+    """After a deploy: each container it made is its service's newest release. A failure
+    here is reported, never fails the deploy (which did happen)."""
+    try:
+        _remember(stack, engine, files, actions, say)
+    except PojemnikError as error:
+        say(f"releases: not recorded ({error}); a rollback cannot go back past this deploy")
+
+
+def _remember(stack: Stack, engine: Engine, files: HostFiles, actions: list[p.Action],
+              say: Say) -> None:
+    made = [a.container for a in actions if a.kind in (p.CREATE, p.RECREATE) and a.container]
+    if not made:
+        return
+    deploy, when, who = time.time_ns(), audit.now(), audit.who()
+    tags = engine.image_ids()
+    for spec in made:
+        image_id = tags.get(spec.image)
+        if image_id is None:
+            continue
+        before = load(stack, files, spec.service)
+        release = new_release(before, spec, image_id, deploy, when, who, stack.project)
+        after, fresh, _ = deployed(before, release, stack.keep_images)
+        if after == before:
+            continue
+        if fresh is not None:
+            engine.tag_image(image_id, fresh.tag)
+        save(stack, files, after)
+        say(f"release {spec.service} {after.current}: kept as "
+            f"{next(r.tag for r in after.releases if r.number == after.current)}")
+        prune(stack, engine, after, tags, say)
+
+
+def prune(stack: Stack, engine: Engine, history: History, tags: dict[str, str],
+          say: Say) -> None:
+    """Untag the service's release images the record no longer keeps (also ones a killed
+    deploy tagged but never recorded)."""
+    prefix = f"{stack.project}/{REPOSITORY}:{history.service}-"
+    kept = {r.tag for r in history.releases}
+    for tag in sorted(t for t in tags if t.startswith(prefix) and t not in kept):
+        if engine.remove_tag(tag):
+            say(f"release image {tag}: removed (keep_images={stack.keep_images})")
+        else:
+            say(f"release image {tag}: kept, a container still uses it")

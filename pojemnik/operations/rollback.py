@@ -1,0 +1,81 @@
+"""`invoke rollback`: services back to the release before the running one, by the path a
+deploy takes (start-first through the proxy's upstreams, else stop-first), from the
+container spec and image the deploy kept. The next deploy goes forward again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..console import Say
+from ..declaration.model import Stack
+from ..engine.backend import Engine
+from ..errors import OperationError
+from ..planning import plan as p
+from ..planning.releases import History, Release, choose, rollback_plan
+from . import history as audit
+from . import releases
+from .converge import Target, apply
+from .local_state import LocalState
+from .update import recover
+from .upstreams import HostFiles
+
+
+@dataclass(frozen=True)
+class Rollback:
+    plan: p.Plan
+    targets: dict[str, Release]
+    notes: list[str]  # services of the undone deploy left as they are, and why
+
+
+def plan_rollback(stack: Stack, engine: Engine, files: HostFiles,
+                  names: list[str] | None) -> tuple[Rollback, dict[str, History]]:
+    """What a rollback would do; changes nothing. Refuses (OperationError) when there is
+    nothing to go back to, or its image is gone."""
+    histories = releases.load_all(stack, files)
+    choice = choose(histories, [s.name for s in stack.services], names, stack.keep_images)
+    if choice.refusal:
+        raise OperationError(f"{choice.refusal}. Nothing was changed.")
+    observed = engine.observe(stack.project, [])
+    for service, release in choice.targets.items():
+        if release.tag not in observed.images:
+            raise OperationError(f"{service}: the image of release {release.number} "
+                                 f"({release.tag}) is no longer on the engine. Nothing was "
+                                 "changed.")
+    plan = rollback_plan(stack, observed, choice.targets)
+    return Rollback(plan, choice.targets, choice.notes), histories
+
+
+def rollback(stack: Stack, engine: Engine, files: HostFiles, names: list[str] | None,
+             say: Say) -> Rollback:
+    recover(engine, stack.project, say)  # a `-next` a killed update left serving
+    result, histories = plan_rollback(stack, engine, files, names)
+    for note in result.notes:
+        say(f"rollback: {note}; left as it is")
+    done: list[p.Action] = []
+    try:
+        apply(result.plan, engine, say, LocalState.load(stack.state_path()),
+              Target(files=files), done)
+    except Exception as error:
+        _moved(stack, files, histories, result, done)
+        audit.record(stack, files, result.plan, f"failed: {str(error).splitlines()[0]}",
+                     kind="rollback", summary=summary(result))
+        raise
+    _moved(stack, files, histories, result, done)
+    audit.record(stack, files, result.plan, "ok", kind="rollback", summary=summary(result))
+    return result
+
+
+def summary(result: Rollback) -> str:
+    return ", ".join(f"{service} to release {release.number} ({release.when})"
+                     for service, release in sorted(result.targets.items()))
+
+
+def _moved(stack: Stack, files: HostFiles, histories: dict[str, History], result: Rollback,
+           done: list[p.Action]) -> None:
+    """The services rolled back now run their earlier release."""
+    for action in done:
+        assert action.container is not None
+        service = action.container.service
+        target = result.targets[service]
+        releases.save(stack, files, replace(histories[service], current=target.number))
