@@ -246,3 +246,12 @@ def test_draining_the_worker_moves_its_tasks_and_the_sites_keep_answering(
             answers(port(deployed), site, expect)
     finally:
         root.run(f"docker node update --availability active {WORKER}")
+
+
+def test_down_removes_the_stack_and_keeps_its_data(deployed: Stack) -> None:
+    deployed.fab("down")
+    label = f"label=pojemnik.project={deployed.project}"
+    for kind in ("service", "config", "secret", "network"):
+        assert deployed.manager(f"docker {kind} ls -q --filter {label}").strip() == "", kind
+    volumes = deployed.manager(f"docker volume ls -q --filter {label}").split()
+    assert f"{deployed.project}-dbdata" in volumes  # on the manager, where db was pinned
