@@ -81,6 +81,9 @@ def declare(settings: Settings) -> Stack:
     return Stack(
         project=settings["POJEMNIK_PROJECT"],
         root=Path(__file__).parent,
+        # "host": one Docker engine; "swarm": a Docker Swarm, deployed through a manager
+        # (replicas below count there; a single host runs one container per service).
+        target=settings.get("POJEMNIK_TARGET", "host"),
         base_image=settings["BASE_IMAGE"],
         networks=[isolated, services],
         images=[Image("proxy"), Image("php"), Image("webserver-nginx"), Image("postgres")],
@@ -123,6 +126,7 @@ def declare(settings: Settings) -> Stack:
                 stop_signal="SIGQUIT",  # php-fpm: graceful (SIGTERM would be immediate)
                 # Stateless: an update starts the new container beside the old one, on .104.
                 update=StartFirst(standby={"services": 104, "isolated": 104}),
+                replicas=2,
             ),
             Service(
                 "app",
@@ -142,6 +146,7 @@ def declare(settings: Settings) -> Stack:
                 # program with its own signal (nginx QUIT, uWSGI TERM: both graceful).
                 stop_signal="SIGTERM",
                 update=StartFirst(standby={"services": 105, "isolated": 105}),
+                replicas=2,
                 # Edited config or Django code: nginx reloads, uWSGI's master reloads
                 # its workers gracefully (SIGHUP); no container is recreated.
                 reload=Reload(

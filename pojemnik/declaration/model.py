@@ -14,6 +14,7 @@ from pathlib import Path
 from .firewall import Firewall
 from .origins import Origins
 from .policy import StopFirst, UpdatePolicy, Upstreams
+from .swarm import HOST, REPLICATED, Swarm
 
 LABEL_PROJECT = "pojemnik.project"
 LABEL_SERVICE = "pojemnik.service"
@@ -204,6 +205,12 @@ class Service:
     update: UpdatePolicy = field(default_factory=StopFirst)
     upstreams: Upstreams | None = None  # a proxy: upstream files pojemnik writes
     logs: Logs | None = None  # None: the stack's `logs`
+    # The Swarm target only (a single host runs one container per service):
+    replicas: int = 1
+    mode: str = REPLICATED  # or "global": a task on every node `placement` allows
+    placement: Sequence[str] = ()  # constraints, e.g. "node.labels.edge==true"
+    endpoint_mode: str | None = None  # "dnsrr" or "vip"; None: Stack.swarm.endpoint_mode
+    publish_mode: str | None = None  # "host" or "ingress"; None: Stack.swarm.publish_mode
 
     def watched(self) -> list[str]:
         """Repository paths whose content is live config of this service."""
@@ -245,6 +252,9 @@ class Stack:
     memory_reserve: str = "256m"
     # Log rotation of every container (a service may declare its own).
     logs: Logs = field(default_factory=Logs)
+    # Where the stack runs: "host" (one engine) or "swarm" (a cluster, through a manager).
+    target: str = HOST
+    swarm: Swarm = field(default_factory=Swarm)
     # Which `.env` variable each value read from the settings came from (set by the
     # loader), so problems in a value name the variable to change.
     origins: Origins = field(default_factory=dict, compare=False, repr=False)

@@ -17,6 +17,7 @@ from .problems import Problem
 from .ranges import free_range
 from .units import gateway_of
 from .validate_services import NAME, check_logs, check_service
+from .validate_swarm import check_swarm
 
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -39,6 +40,7 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
     v.addresses(subnets)
     v.ports()
     v.cycles()
+    check_swarm(stack, v.add)
     return v.problems
 
 

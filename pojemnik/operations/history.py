@@ -30,9 +30,14 @@ def now() -> str:
 
 def record(stack: Stack, files: HostFiles, plan: p.Plan, result: str,
            kind: str = "deploy", summary: str | None = None) -> None:
-    line = {"when": now(), "who": who(), "kind": kind,
-            "summary": summary or p.summary(plan),
-            "what": [f"{a.kind} {a.target}: {a.reason}" for a in plan.actions],
+    record_lines(stack, files, summary or p.summary(plan),
+                 [f"{a.kind} {a.target}: {a.reason}" for a in plan.actions], result, kind)
+
+
+def record_lines(stack: Stack, files: HostFiles, summary: str, what: list[str], result: str,
+                 kind: str = "deploy") -> None:
+    """One line: a deploy's summary and actions (a Swarm deploy's too), or a rollback's."""
+    line = {"when": now(), "who": who(), "kind": kind, "summary": summary, "what": what,
             "result": result}
     files.append(log_directory(stack), LOG, json.dumps(line) + "\n")
 

@@ -34,6 +34,14 @@ class SecretStore(Protocol):
         """Make the secret unless it exists: an existing one is never replaced."""
         ...
 
+    def digests(self, specs: list[SecretSpec]) -> dict[str, str]:
+        """sha256 of each existing secret's value (a Swarm secret's name carries it)."""
+        ...
+
+    def read(self, spec: SecretSpec) -> bytes:
+        """The value, to hand to the Swarm manager; never printed."""
+        ...
+
 
 class LocalSecrets:
     def present(self, specs: list[SecretSpec]) -> list[str]:
@@ -41,6 +49,15 @@ class LocalSecrets:
 
     def create(self, spec: SecretSpec, say: Say) -> None:
         write_secret(spec, say)
+
+    def digests(self, specs: list[SecretSpec]) -> dict[str, str]:
+        import hashlib
+
+        return {s.name: hashlib.sha256(Path(s.path).read_bytes()).hexdigest()
+                for s in specs if Path(s.path).is_file()}
+
+    def read(self, spec: SecretSpec) -> bytes:
+        return Path(spec.path).read_bytes()
 
 
 def write_secret(spec: SecretSpec, say: Say) -> None:
@@ -88,6 +105,11 @@ class HostSecrets:
             f"LC_ALL=C tr -dc 'A-Za-z0-9_-' </dev/urandom | head -c {size} > {path} && "
             f"chmod 644 {path}; fi")
         say(f"secret {spec.name}: generated on {describe(self.connection)}")
+
+    def read(self, spec: SecretSpec) -> bytes:
+        result = self.connection.run(f"cat {shlex.quote(spec.path)}", hide=True,
+                                     in_stream=False)
+        return str(result.stdout).encode()
 
     def digests(self, specs: list[SecretSpec]) -> dict[str, str]:
         paths = " ".join(shlex.quote(s.path) for s in specs)

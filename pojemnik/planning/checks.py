@@ -27,13 +27,16 @@ def validate(stack: Stack, observed: Observed | None = None, images_only: bool =
 
 
 def check_against_engine(stack: Stack, observed: Observed, images_only: bool = False,
-                         recreate_networks: bool = False) -> list[Problem]:
+                         recreate_networks: bool = False, swarm: bool = False) -> list[Problem]:
+    """`swarm`: the engine is the manager of a cluster; its host's ports and memory are
+    not the ones the services use."""
     checks = _EngineChecks(stack, observed, recreate_networks)
     if not images_only:
         checks.subnets()
         checks.images()
-        checks.ports()
-        checks.memory()
+        if not swarm:
+            checks.ports()
+            checks.memory()
     return checks.problems
 
 

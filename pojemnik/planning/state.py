@@ -18,6 +18,7 @@ class ObservedNetwork:
     subnets: list[str]
     internal: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    driver: str = ""  # "bridge", "overlay", ... ("": not reported)
 
 
 @dataclass(frozen=True)

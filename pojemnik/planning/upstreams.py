@@ -11,6 +11,7 @@ switched; either address is "as declared". Pure functions.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 
 from ..declaration.model import LABEL_SPEC_HASH, Reload, Stack
@@ -58,9 +59,34 @@ def proxy_upstreams(stack: Stack) -> list[ProxyUpstreams]:
     return result
 
 
+RESOLVER_FILE = "_resolver.conf"  # a Swarm's; never a service's file (names start [a-z0-9])
+
+
+def variable(service: str) -> str:
+    """The nginx variable sites name to reach a service on either target:
+    `proxy_pass http://$pojemnik_app;`, `fastcgi_pass $pojemnik_php;`."""
+    return "$pojemnik_" + re.sub(r"[^A-Za-z0-9_]", "_", service)
+
+
 def render_upstream(service: str, address: str, port: int) -> str:
     return (f"# written by pojemnik: {service}'s current container; do not edit\n"
-            f"upstream {service} {{\n    server {address}:{port};\n}}\n")
+            f"upstream {service} {{\n    server {address}:{port};\n}}\n"
+            f"map $host {variable(service)} {{ default {service}; }}\n")
+
+
+def render_swarm_upstream(service: str, port: int) -> str:
+    """On a Swarm the variable names the service itself: nginx asks Docker's DNS for its
+    tasks per request (cached 1 s, `_resolver.conf`), so a task that stopped, moved or
+    was added is seen without a reload."""
+    return (f"# written by pojemnik (Swarm): {service}'s tasks, from Docker's DNS; "
+            "do not edit\n"
+            f"map $host {variable(service)} {{ default {service}:{port}; }}\n")
+
+
+def render_resolver() -> str:
+    return ("# written by pojemnik (Swarm): Docker's DNS, asked again after 1 s, so tasks "
+            "that stop\n# leave the answers (Swarm removes them 2 s before stopping them)\n"
+            "resolver 127.0.0.11 valid=1s ipv6=off;\n")
 
 
 def upstream_files(proxy: ProxyUpstreams,

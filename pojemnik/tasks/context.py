@@ -114,13 +114,18 @@ def print_table(header: list[str], rows: list[list[str]]) -> None:
 
 
 def render_plan(plan: Any, fmt: str, stack: Stack) -> str:
-    from ..operations.base_image import BaseRecipe
-    from ..planning import render
+    from types import ModuleType
 
+    from ..operations.base_image import BaseRecipe
+    from ..planning import render, swarm_render
+    from ..planning.swarm_plan import SwarmPlan
+
+    # A Swarm plan has the same three renderings.
+    shown: ModuleType = swarm_render if isinstance(plan, SwarmPlan) else render
     if fmt == "json":
-        return render.as_json(plan)
+        return str(shown.as_json(plan))
     if fmt == "bash":
-        return render.bash(plan, BaseRecipe.for_ref(stack.base_image).shell())
+        return str(shown.bash(plan, BaseRecipe.for_ref(stack.base_image).shell()))
     if fmt == "table":
-        return render.table(plan)
+        return str(shown.table(plan))
     raise Exit(f"unknown --format {fmt!r}: use table, json or bash", code=2)

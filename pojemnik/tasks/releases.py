@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from invoke import Context, task
+from invoke import Context, Exit, task
 
 from ..console import say
 from .context import (
@@ -32,6 +32,11 @@ def rollback(c: Context, name: str = "", dry: bool = False, format: str = "table
     from ..operations.rollback import rollback as run_rollback
 
     stack = stack_of(c)
+    if stack.target == "swarm":
+        # Swarm keeps each service's previous spec and rolls a failing update back itself.
+        raise Exit("on a Swarm, a failing update is rolled back by Swarm itself; to go back "
+                   f"by hand, on the manager: docker service rollback {stack.project}-SERVICE",
+                   code=2)
     wanted = sorted(names(name) or [])
     require_declared("service", wanted, [s.name for s in stack.services])
     files = host_files(c)

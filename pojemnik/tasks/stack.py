@@ -23,6 +23,7 @@ from .context import (
     stack_of,
 )
 from .lock import holding_lock
+from .swarm import swarm_logs
 
 if TYPE_CHECKING:
     from ..declaration.model import Stack
@@ -37,6 +38,11 @@ def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "t
     from ..planning.plan import summary
 
     stack, problems = declared(c)
+    if stack.target == "swarm" and options.only_services is None:
+        from .swarm import swarm_deploy
+
+        swarm_deploy(c, stack, problems, options, dry, fmt, verbose)
+        return
     with engine_of(c) as engine, holding_lock(c, engine, stack, not dry and not problems):
         outcome = guard(lambda: run_deploy(stack, engine, options, say, dry=dry,
                                            problems=problems,
@@ -83,6 +89,11 @@ def plan(c: Context, format: str = "table", refresh: bool = False) -> None:
 
     stack, problems = declared(c)
     options = Options(refresh=refresh, now=time.time())
+    if stack.target == "swarm":
+        from .swarm import swarm_plan
+
+        swarm_plan(c, stack, problems, options, format)
+        return
     with engine_of(c) as engine:
         result = guard(lambda: checked_plan(stack, engine, options, problems, target_of(c, stack)))
     print(render_plan(result, format, stack))
@@ -95,17 +106,28 @@ def check(c: Context) -> None:
     from ..planning.plan import Options
 
     stack, problems = declared(c)
-    with engine_of(c) as engine:
-        guard(lambda: checked_plan(stack, engine, Options(build=False), problems,
-                                   target_of(c, stack)))
+    if stack.target == "swarm":
+        from .swarm import swarm_check
+
+        swarm_check(c, stack, problems, Options(build=False))
+    else:
+        with engine_of(c) as engine:
+            guard(lambda: checked_plan(stack, engine, Options(build=False), problems,
+                                       target_of(c, stack)))
     say(f"{stack.project}: {len(stack.services)} services, {len(stack.networks)} networks, "
         f"{len(stack.images)} images: no problems")
 
 
 @task(help={"json": "machine-readable output"})
 def ps(c: Context, json_: bool = False) -> None:
-    """List the stack's containers, stopped ones too (`docker ps --all`)."""
+    """List the stack's containers, stopped ones too (`docker ps --all`); on a Swarm, its
+    services and where their tasks run."""
     stack = stack_of(c)
+    if stack.target == "swarm":
+        from .swarm import swarm_ps
+
+        swarm_ps(c, stack, json_)
+        return
     with engine_of(c) as engine:
         rows = guard(lambda: engine.project_containers(stack.project))
     if json_:
@@ -137,13 +159,14 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100",
     except ValueError as error:
         raise Exit(f"--since {error}", code=2) from error
     with engine_of(c) as engine:
+        source = swarm_logs(engine) if stack.target == "swarm" else engine
         for service in services:
             container = stack.container_name(service)
             if len(services) > 1:
                 print(f"==> {container} <==", flush=True)
 
             def show(container: str = container) -> None:
-                for chunk in engine.logs(container, follow, count, start):
+                for chunk in source.logs(container, follow, count, start):
                     sys.stdout.write(chunk.decode(errors="replace"))
                     sys.stdout.flush()
 
@@ -158,5 +181,12 @@ def down(c: Context, volumes: bool = False) -> None:
 
     stack = stack_of(c)
     with engine_of(c) as engine, holding_lock(c, engine, stack):
+        if stack.target == "swarm":
+            from ..engine.swarm_engine import swarm_of
+            from ..operations.swarm_teardown import swarm_down
+
+            guard(lambda: swarm_down(engine, swarm_of(engine), stack.project, say,
+                                     startup_order(stack), volumes=volumes))
+            return
         guard(lambda: tear_down(engine, stack.project, say, volumes=volumes,
                                 order=startup_order(stack)))

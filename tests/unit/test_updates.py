@@ -39,8 +39,10 @@ def rolling(stack: Stack) -> Stack:
 
 
 def test_upstream_file_names_the_service_and_its_address() -> None:
+    # The group, and the variable sites name to reach it on either target.
     assert render_upstream("app", "10.0.20.5", 8080).endswith(
-        "upstream app {\n    server 10.0.20.5:8080;\n}\n")
+        "upstream app {\n    server 10.0.20.5:8080;\n}\n"
+        "map $host $pojemnik_app { default app; }\n")
 
 
 def test_upstreams_use_the_network_shared_with_the_proxy(stack: Stack) -> None:
