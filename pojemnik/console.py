@@ -22,8 +22,15 @@ Say = Callable[[str], None]
 HOST_PREFIX: ContextVar[str] = ContextVar("HOST_PREFIX", default="")
 
 
+_SAYING = threading.Lock()
+
+
 def say(line: str) -> None:
-    print(f"{HOST_PREFIX.get()}{line}", flush=True)
+    # One write under a lock: print() writes the text and the newline apart, so two
+    # threads of a wave ran their lines together.
+    with _SAYING:
+        sys.stdout.write(f"{HOST_PREFIX.get()}{line}\n")
+        sys.stdout.flush()
 
 
 def table_lines(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
