@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from ..console import Say
+from ..declaration.model import LABEL_PROJECT
 from ..engine.backend import Engine
 from ..engine.swarm_backend import SwarmBackend
 from ..errors import DockerError
@@ -37,6 +38,7 @@ def swarm_down(engine: Engine, swarm: SwarmBackend, project: str, say: Say,
         swarm.remove_secret(name)
     say(f"configs and secrets removed ({len(state.configs)}, {len(state.secrets)})")
     _networks(engine, say, project, sleep)
+    _networks_gone(swarm, project, sleep)
     if volumes:
         for name in engine.remove_volumes(project):
             say(f"volume {name}: removed (data deleted)")
@@ -66,3 +68,13 @@ def _networks(engine: Engine, say: Say, project: str, sleep: Callable[[float], N
             if time.monotonic() > deadline:
                 raise
             sleep(1.0)  # the last tasks' endpoints are still leaving
+
+
+def _networks_gone(swarm: SwarmBackend, project: str, sleep: Callable[[float], None]) -> None:
+    """A removed overlay leaves the manager's list a moment later: wait, so that a deploy
+    right after creates it afresh instead of finding it half gone."""
+    deadline = time.monotonic() + NETWORK_WAIT
+    while time.monotonic() < deadline and any(
+            n.labels.get(LABEL_PROJECT) == project
+            for n in swarm.observe_swarm(project).networks):
+        sleep(0.5)
