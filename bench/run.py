@@ -114,9 +114,13 @@ def main() -> None:
                                capture_output=True)
             for project in PROJECTS:
                 zd.bash_teardown(project)  # when a tool's own teardown failed
-                for image in ("proxy", "php", "webserver-nginx", "postgres"):
-                    subprocess.run(["docker", "rmi", f"{project}/{image}:latest"],
-                                   capture_output=True)
+                kept = subprocess.run(["docker", "images", "--format",
+                                       "{{.Repository}}:{{.Tag}}", "--filter",
+                                       f"reference={project}/releases"],
+                                      capture_output=True, text=True).stdout.split()
+                for image in [*kept, *(f"{project}/{name}:latest" for name in
+                                       ("proxy", "php", "webserver-nginx", "postgres"))]:
+                    subprocess.run(["docker", "rmi", image], capture_output=True)
     report(results, args)
 
 
