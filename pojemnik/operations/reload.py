@@ -11,6 +11,7 @@ from ..engine.backend import Engine
 from ..errors import DockerError, OperationError
 
 LIVE_TIMEOUT = 10.0  # seconds for new workers to appear after the reload command
+SETTLE = 0.3  # seconds for the old workers to be told to stop accepting
 
 
 class ConfigRejected(OperationError):
@@ -46,6 +47,10 @@ def _wait_live(engine: Engine, container: str, reload: Reload, before: set[str])
             if engine.exec(container, list(reload.live))[0] == 0:
                 return True
         elif engine.processes(container) - before:
+            # New workers run; nginx's master signals the old ones to stop accepting just
+            # after starting them, and a request in between still gets the old config
+            # (seen under load). Process ids alone cannot tell, so give it that moment.
+            time.sleep(SETTLE)
             return True
         if time.monotonic() > deadline:
             return False
