@@ -21,7 +21,40 @@ from ..planning.state import ObservedContainer
 def create_container(api: docker.APIClient, spec: ContainerSpec) -> str:
     """`docker create` + `network connect` for each further network (one per call
     on API 1.41), then `docker start`. The container is named `spec.name` (a start-first
-    update passes a spec renamed to `<name>-next` and its standby addresses)."""
+    update passes a spec renamed to `<name>-next` and its standby addresses).
+
+    Under load, runc (1.1.x) may answer a start "cannot start an already running
+    container" and leave the engine believing the container never started (its
+    process runs, `docker exec` refuses it). A container made a moment ago holds
+    nothing yet: it is removed and made once more."""
+    container_id = _create_and_start(api, spec)
+    if container_id is not None:
+        return container_id
+    api.remove_container(spec.name, force=True)
+    made_again = _create_and_start(api, spec)
+    if made_again is None:
+        raise docker.errors.APIError(f"{spec.name}: the runtime twice refused to start it "
+                                     "(\"cannot start an already running container\")")
+    return made_again
+
+
+def start_container(api: docker.APIClient, ref: str) -> None:
+    """`docker start`; runc's "already running" answer is accepted when the engine
+    agrees that the container runs (see create_container)."""
+    try:
+        api.start(ref)
+    except docker.errors.APIError as error:
+        if not _runtime_says_already_running(error) or \
+                not api.inspect_container(ref)["State"]["Running"]:
+            raise
+
+
+def _runtime_says_already_running(error: docker.errors.APIError) -> bool:
+    return "cannot start an already running container" in str(error)
+
+
+def _create_and_start(api: docker.APIClient, spec: ContainerSpec) -> str | None:
+    """The new container's id, or None when runc's start refused it as already running."""
     first = spec.networks[0] if spec.networks else None
     networking = None
     if first is not None:
@@ -47,7 +80,12 @@ def create_container(api: docker.APIClient, spec: ContainerSpec) -> str:
         api.connect_container_to_network(container["Id"], attachment.network,
                                          ipv4_address=attachment.ip,
                                          aliases=attachment.aliases)
-    api.start(container["Id"])
+    try:
+        api.start(container["Id"])
+    except docker.errors.APIError as error:
+        if _runtime_says_already_running(error):
+            return None
+        raise
     return str(container["Id"])
 
 

@@ -251,7 +251,7 @@ class DockerEngine:
 
     @_translated
     def start(self, name: str) -> None:
-        self.api.start(name)
+        containers.start_container(self.api, name)
 
     @_translated
     def remove_container(self, name: str) -> None:

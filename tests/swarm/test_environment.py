@@ -85,12 +85,24 @@ def task_container(node: RemoteHost, service: str, timeout: float = 60.0) -> str
     return found.text.strip()
 
 
+def resolve_all(node: RemoteHost, container: str, name: str, timeout: float = 60.0) -> str:
+    """`getent ahostsv4 name` inside the container, retried until it lists one address
+    per node (or the timeout passes: the last answer is returned for the assertion)."""
+    script = (f"for i in $(seq {int(timeout * 2)}); do "
+              f"out=$(docker exec {container} getent ahostsv4 {name}); "
+              f"n=$(printf '%s\\n' \"$out\" | awk '{{print $1}}' | sort -u | grep -c .); "
+              f"[ \"$n\" -ge {len(NODES)} ] && break; sleep 0.5; done; "
+              "printf '%s\\n' \"$out\"")
+    return node.run(script, check=False).text
+
+
 def test_overlay_carries_tcp_between_the_nodes(swarm_cluster: SwarmCluster,
                                                echo_service: str) -> None:
     for name, node in swarm_cluster.nodes.items():
         container = task_container(node, echo_service)
-        # dnsrr: the service name resolves to every task's own address.
-        resolved = node.run(f"docker exec {container} getent ahostsv4 {echo_service}").text
+        # dnsrr: the service name resolves to every task's own address, once the other
+        # node's task has started and its endpoint has reached this node (gossip): waited for.
+        resolved = resolve_all(node, container, echo_service)
         addresses = sorted({line.split()[0] for line in resolved.splitlines()})
         assert len(addresses) == len(NODES), resolved
         assert all(ipaddress.ip_address(a) in ipaddress.ip_network(OVERLAY_SUBNET)
