@@ -25,6 +25,7 @@ from pojemnik import (
     Service,
     Settings,
     Stack,
+    Started,
     StartFirst,
     StopFirst,
     Tmpfs,
@@ -66,7 +67,10 @@ def declare(settings: Settings) -> Stack:
                 VolumeMount("proxy-tls", "/var/lib/proxy-tls"),
                 Tmpfs("/tmp", size="16m")],
         limits=Limits(memory="64m", cpus=1.0, pids=100),
-        depends_on=["php", "app"],
+        # Started, not ready: nginx starts on the upstreams' fixed addresses whether they
+        # answer yet or not (502 until they do), so all boot at once; `down` still stops
+        # the proxy first. (A plain name would wait until the service is ready.)
+        depends_on=[Started("php"), Started("app")],
         stop_signal="SIGQUIT",  # nginx: graceful (finish requests; SIGTERM: fast)
         # `upstream app {...}` / `upstream php {...}`, written by pojemnik with each
         # service's current address: switched (and reloaded) by a start-first update.
@@ -122,7 +126,7 @@ def declare(settings: Settings) -> Stack:
                 # FastCGI from the proxy only (listen.allowed_clients).
                 environment={**DATABASE, "FPM_ALLOWED_CLIENTS": address(services, proxy)},
                 limits=Limits(memory="128m", cpus=1.0, pids=100),
-                depends_on=["db"],
+                depends_on=[Started("db")],  # PHP connects per request, not at start
                 stop_signal="SIGQUIT",  # php-fpm: graceful (SIGTERM would be immediate)
                 # Stateless: an update starts the new container beside the old one, on .104.
                 update=StartFirst(standby={"services": 104, "isolated": 104}),
@@ -141,7 +145,7 @@ def declare(settings: Settings) -> Stack:
                 environment={**DATABASE, "APP_VERSION": settings.get("APP_VERSION", "1"),
                              "APP_FAIL_HEALTH": settings.get("APP_FAIL_HEALTH", "0")},
                 limits=Limits(memory="192m", cpus=1.0, pids=100),
-                depends_on=["db"],
+                depends_on=[Started("db")],  # Django connects per request (CONN_MAX_AGE 0)
                 # supervisord's PID 1: SIGTERM stops its group `web` in one pass, each
                 # program with its own signal (nginx QUIT, uWSGI TERM: both graceful).
                 stop_signal="SIGTERM",

@@ -169,6 +169,20 @@ class Logs:
     max_files: int = 3
 
 
+class Started(str):
+    """In `depends_on`: a service that has to be started first, not ready (Compose's
+    `condition: service_started`), e.g. `depends_on=[Started("app")]`. Both then boot at
+    once: for a proxy and the sites behind it, or an app that connects to its database
+    per request. A plain name waits until that service is ready (its health command
+    passes). Either way the deploy ends once every container is ready, and `down`
+    stops the dependent first."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Started({str.__repr__(self)})"
+
+
 @dataclass(frozen=True)
 class Service:
     """One container, like one `docker run` line of the bash script.

@@ -30,7 +30,7 @@ def check_service(stack: Stack, service: Service, add: Add) -> None:
                 f"use a declared network ({known}) or declare it")
     for dep in service.depends_on:
         if dep not in {s.name for s in stack.services}:
-            add(f"{field}.depends_on", f"unknown service {dep!r}",
+            add(f"{field}.depends_on", f"unknown service {str(dep)!r}",
                 "depend on a declared service, or remove the dependency")
         elif dep == service.name:
             add(f"{field}.depends_on", "a service cannot depend on itself",

@@ -8,6 +8,8 @@ again picks up where it stopped.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +20,7 @@ from ..declaration.model import LABEL_CONFIG_HASH, Stack
 from ..declaration.problems import InvalidStack, Problem
 from ..declaration.validate import check_declaration
 from ..engine.backend import Engine
+from ..errors import OperationError
 from ..planning import plan as p
 from ..planning.checks import check_against_engine
 from ..planning.state import Observed, ObservedImage
@@ -178,13 +181,17 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Tar
 
 def _containers(plan: p.Plan, engine: Engine, say: Say, state: LocalState,
                 board: Switchboard, done: list[p.Action]) -> None:
-    """Wave by wave, each as soon as the one before is ready; after each wave the
-    proxies' upstreams follow where their services now run."""
+    """Wave by wave, each as soon as the one before is ready; inside a wave, a container
+    starts once those it needs started have (`Started`). After each wave the proxies'
+    upstreams follow where their services now run."""
     actions = plan.of_kind(p.CREATE, p.RECREATE, p.START, p.RELOAD)
     for wave in sorted({a.wave for a in actions}):
+        # In plan order, so each container is submitted after those it waits for: a
+        # worker never waits for one still queued behind it.
         batch = [a for a in actions if a.wave == wave]
+        started = StartedSignals(a.target for a in batch)
         with ThreadPoolExecutor(max_workers=max(1, min(len(batch), WAVE_WORKERS))) as pool:
-            for future in [pool.submit(_one_container, a, engine, say, board, done)
+            for future in [pool.submit(_one_container, a, engine, say, board, done, started)
                            for a in batch]:
                 future.result()
         board.sync()
@@ -195,8 +202,42 @@ def _containers(plan: p.Plan, engine: Engine, say: Say, state: LocalState,
                 state.record_config(engine.container_id(action.target), config)
 
 
+class StartedSignals:
+    """When each container of a wave has started (or failed to), for those waiting on it."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.events = {name: threading.Event() for name in names}
+        self.failed: set[str] = set()
+
+    def wait_for(self, names: Iterable[str], waiter: str) -> None:
+        for name in names:
+            event = self.events.get(name)  # not in this wave: started before it
+            if event is None:
+                continue
+            event.wait()
+            if name in self.failed:
+                raise OperationError(f"{waiter}: not started, {name} did not start")
+
+    def mark(self, name: str, ok: bool = True) -> None:
+        """Started (again: no change), or failed before it could start."""
+        if not ok and not self.events[name].is_set():
+            self.failed.add(name)
+        self.events[name].set()
+
+
 def _one_container(action: p.Action, engine: Engine, say: Say, board: Switchboard,
-                   done: list[p.Action]) -> None:
+                   done: list[p.Action], started: StartedSignals) -> None:
+    ok = False
+    try:
+        started.wait_for(action.after, action.target)
+        _start_and_wait(action, engine, say, board, done, started)
+        ok = True
+    finally:
+        started.mark(action.target, ok)  # a failure must not leave a dependent waiting
+
+
+def _start_and_wait(action: p.Action, engine: Engine, say: Say, board: Switchboard,
+                    done: list[p.Action], started: StartedSignals) -> None:
     say(f"container {action.target}: {action.kind} ({action.reason})")
     assert action.container
     if action.kind == p.RELOAD:
@@ -214,6 +255,7 @@ def _one_container(action: p.Action, engine: Engine, say: Say, board: Switchboar
         stop_first(action, engine, say)
     else:
         engine.create_container(action.container)
+    started.mark(action.target)  # those needing it only started go now
     status = engine.wait_ready(action.target, action.container.ready_timeout)
     done.append(action)
     say(f"container {action.target}: {status}")

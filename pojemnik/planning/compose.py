@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from ..declaration.model import LABEL_SERVICE, Service, Stack, Tmpfs, VolumeMount
+from ..declaration.model import LABEL_SERVICE, Service, Stack, Started, Tmpfs, VolumeMount
 from ..declaration.order import startup_order
 from ..declaration.units import memory_bytes
 from .render import is_secret
@@ -62,7 +62,9 @@ def _service(stack: Stack, service: Service) -> dict[str, Any]:
         entry["volumes"] = volumes
     entry.update(_limits_and_policy(spec, stack.project))
     if service.depends_on:
-        entry["depends_on"] = {d: {"condition": "service_healthy"} for d in service.depends_on}
+        entry["depends_on"] = {str(d): {"condition": "service_started"
+                                        if isinstance(d, Started) else "service_healthy"}
+                               for d in service.depends_on}
     return entry
 
 

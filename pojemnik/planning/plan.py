@@ -20,7 +20,7 @@ from ..declaration.model import (
     Stack,
     VolumeMount,
 )
-from ..declaration.order import startup_order
+from ..declaration.order import start_waves, started_first
 from .spec import (
     ContainerSpec,
     ImageSpec,
@@ -60,7 +60,8 @@ class Action:
     container: ContainerSpec | None = None
     secret: SecretSpec | None = None
     labels: dict[str, str] = field(default_factory=dict)  # volumes
-    wave: int = 0  # containers: start after every earlier wave is healthy
+    wave: int = 0  # containers: start after every earlier wave is ready
+    after: tuple[str, ...] = ()  # containers: start once these (same wave) have started
     fresh: bool = False  # builds: skip the layer cache so package updates really run
     start_first: bool = False  # recreate: the new container starts beside the old one
 
@@ -105,7 +106,7 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
     recreated = _network_actions(stack, observed, options, services, actions, unchanged)
     _resource_actions(stack, observed, services, actions)
     wanted = {s.name for s in services}
-    for wave_number, wave in enumerate(startup_order(stack)):
+    for wave_number, wave in enumerate(start_waves(stack)):
         for name in wave:
             if name not in wanted:
                 continue
@@ -114,7 +115,7 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
                       or _container_action(spec, observed, built, stack, wave_number)
                       or _reload_action(spec, observed, stack, wave_number))
             if action:
-                actions.append(action)
+                actions.append(replace(action, after=started_first(stack, name)))
             else:
                 unchanged.append(f"container {spec.name}")
     declared = {s.name for s in stack.services}

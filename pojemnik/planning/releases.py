@@ -17,7 +17,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 
 from ..declaration.model import LABEL_SPEC_HASH, Stack
-from ..declaration.order import startup_order
+from ..declaration.order import start_waves, started_first
 from . import plan as p
 from .spec import ContainerSpec
 from .state import Observed, ObservedContainer
@@ -158,7 +158,7 @@ def rollback_plan(stack: Stack, observed: Observed, targets: dict[str, Release])
     """Each service back to its release, in startup order, by the path a deploy takes:
     start-first beside the running container, else stop-first."""
     actions = []
-    for wave, names in enumerate(startup_order(stack)):
+    for wave, names in enumerate(start_waves(stack)):
         for name in (n for n in names if n in targets):
             release = targets[name]
             current = observed.container(release.spec.name)
@@ -179,6 +179,8 @@ def rollback_plan(stack: Stack, observed: Observed, targets: dict[str, Release])
             else:
                 actions.append(p.Action(p.RECREATE, spec.name, reason, container=spec,
                                         wave=wave))
+    actions = [replace(a, after=started_first(stack, a.container.service))
+               if a.container else a for a in actions]
     return p.Plan(stack.project, actions, proxies=proxy_upstreams(stack))
 
 

@@ -54,6 +54,7 @@ def as_json(plan: p.Plan) -> str:
             spec["environment"] = masked_env(a.container.environment)
             data["container"] = spec
             data["wave"] = a.wave
+            data["after"] = list(a.after)  # started first, in the same wave
         if a.image is not None:
             data["image"] = asdict(a.image)
         if a.network is not None:

@@ -67,8 +67,8 @@ CASES: dict[str, tuple[Breaker, list[str]]] = {
         ["services.proxy.networks.public", "unknown network 'public'"]),
     "dependency cycle": (
         lambda root, c: (edit(root / "stack.py",
-                              'depends_on=["db"],\n                stop_signal="SIGQUIT"',
-                              'depends_on=["db", "proxy"],\n                stop_signal="SIGQUIT"'),
+                              'depends_on=[Started("db")],  # PHP connects',
+                              'depends_on=[Started("db"), "proxy"],  # PHP connects'),
                          {})[1],
         ["dependency cycle", "php -> proxy -> php"]),
     "malformed .env line": (

@@ -38,3 +38,13 @@ def test_yaml_quotes_what_would_change_meaning() -> None:
                     "f": [{"x": 1, "z": "on"}], "g": "a: b"})
     assert text.splitlines() == ['a: "yes"', 'b: "10.0.0.1"', "c: plain/path", "d: true",
                                  "e: []", "f:", "  - x: 1", '    z: "on"', 'g: "a: b"']
+
+
+def test_a_dependency_needed_only_started_keeps_its_condition(stack: Stack) -> None:
+    from stackbuilders import with_service
+
+    from pojemnik import Started
+
+    doc = compose_document(with_service(stack, "proxy", depends_on=[Started("php"), "app"]))
+    assert doc["services"]["proxy"]["depends_on"] == {
+        "php": {"condition": "service_started"}, "app": {"condition": "service_healthy"}}

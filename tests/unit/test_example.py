@@ -11,6 +11,7 @@ from stackbuilders import EXAMPLE_ROOT, EXAMPLE_SETTINGS
 
 from pojemnik import Stack
 from pojemnik.declaration.loader import load_stack
+from pojemnik.declaration.order import startup_order
 from pojemnik.declaration.units import memory_bytes
 from pojemnik.planning import plan as p
 from pojemnik.planning.checks import validate
@@ -72,10 +73,17 @@ def test_memory_limits_fit_a_2gb_host(example: Stack) -> None:
 
 
 def test_example_starts_db_then_php_and_app_then_proxy(example: Stack) -> None:
+    """Each needs the one before only started (`Started`): one wave, in that order; and
+    `down` stops them the other way round."""
     plan = make_plan(example, Observed())
-    waves = {a.container.service: a.wave for a in plan.of_kind(p.CREATE) if a.container}
-    assert waves["db"] < waves["php"] < waves["proxy"]
-    assert waves["db"] < waves["app"] < waves["proxy"]
+    creates = [a for a in plan.of_kind(p.CREATE) if a.container]
+    assert [a.container.service for a in creates if a.container] == \
+        ["db", "app", "php", "proxy"]
+    assert {a.wave for a in creates} == {0}
+    after = {a.target.removeprefix(f"{example.project}-"): a.after for a in creates}
+    db, app, php = (example.container_name(n) for n in ("db", "app", "php"))
+    assert after == {"db": (), "app": (db,), "php": (db,), "proxy": (php, app)}
+    assert startup_order(example) == [["db"], ["app", "php"], ["proxy"]]
 
 
 def test_least_privilege_settings_follow_the_subnets(monkeypatch: pytest.MonkeyPatch) -> None:
