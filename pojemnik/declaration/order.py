@@ -12,33 +12,30 @@ from .model import Service, Stack, Started
 
 
 def startup_order(stack: Stack) -> list[list[str]]:
-    """Services in waves: each wave depends only on earlier ones (run on a valid stack)."""
-    remaining = {s.name: set(s.depends_on) for s in stack.services}
-    waves: list[list[str]] = []
-    done: set[str] = set()
-    while remaining:
-        wave = sorted(name for name, deps in remaining.items() if deps <= done)
-        if not wave:
-            raise ValueError("dependency cycle")  # validate() reports it first
-        waves.append(wave)
-        done.update(wave)
-        for name in wave:
-            del remaining[name]
-    return waves
+    """Services in waves: each wave depends only on earlier ones, by every dependency,
+    `Started` or not (run on a valid stack)."""
+    return _waves(stack, share_started=False)
 
 
 def start_waves(stack: Stack) -> list[list[str]]:
     """Services in the waves a deploy starts them in: a wave starts once every service
     of the waves before is ready. Inside a wave a service comes after those it needs
     only started (run on a valid stack)."""
-    level: dict[str, tuple[int, int]] = {}  # name -> (wave, place among started chains)
+    return _waves(stack, share_started=True)
+
+
+def _waves(stack: Stack, share_started: bool) -> list[list[str]]:
+    """Waves by each service's place: (wave, place among the chains of `Started`
+    dependencies inside that wave); with `share_started`, a `Started` dependency
+    keeps its dependent in its own wave, one place later."""
+    level: dict[str, tuple[int, int]] = {}
     remaining = {s.name: list(s.depends_on) for s in stack.services}
     while remaining:
         ready = sorted(n for n, deps in remaining.items() if all(d in level for d in deps))
         if not ready:
             raise ValueError("dependency cycle")  # validate() reports it first
         for name in ready:
-            level[name] = max((_after(level[d], isinstance(d, Started))
+            level[name] = max((_after(level[d], share_started and isinstance(d, Started))
                                for d in remaining.pop(name)), default=(0, 0))
     waves: dict[int, list[str]] = {}
     for name in sorted(level, key=lambda n: (level[n], n)):
