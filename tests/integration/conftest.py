@@ -175,6 +175,16 @@ def copy_example(root: Path) -> Path:
     return root
 
 
+def deployed_copy(client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory,
+                  name: str) -> Iterator[Copy]:
+    """A module's own deployed copy of the example (its own project, ports, subnets),
+    removed with everything it made when the module is done."""
+    copy = make_copy(client, copy_example(tmp_path_factory.mktemp(name)))
+    copy.invoke("deploy")
+    yield copy
+    remove_projects(client, copy.project)
+
+
 @pytest.fixture()
 def scratch_repo(tmp_path: Path, stale_cleaned: None) -> Path:
     """A copy of the example repository to break on purpose (its own .env)."""

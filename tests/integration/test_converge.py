@@ -19,7 +19,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from .conftest import Copy, copy_example, make_copy, remove_projects
+from .conftest import Copy, deployed_copy
 from .test_deploy import get
 
 pytestmark = pytest.mark.integration
@@ -30,10 +30,7 @@ SERVICES = ("proxy", "php", "app", "db")
 @pytest.fixture(scope="module")
 def scratch(client: docker.DockerClient, stale_cleaned: None,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Copy]:
-    copy = make_copy(client, copy_example(tmp_path_factory.mktemp("converge")))
-    copy.invoke("deploy")
-    yield copy
-    remove_projects(client, copy.project)
+    yield from deployed_copy(client, tmp_path_factory, "converge")
 
 
 def ids(client: docker.DockerClient, copy: Copy) -> dict[str, str]:

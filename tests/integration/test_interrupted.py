@@ -19,7 +19,7 @@ from dataclasses import replace
 import docker
 import pytest
 
-from .conftest import INVOKE, Copy, copy_example, make_copy, remove_projects
+from .conftest import INVOKE, Copy, deployed_copy
 from .test_deploy import get
 
 pytestmark = pytest.mark.integration
@@ -35,10 +35,7 @@ RAW_ENGINE_ERRORS = ("Traceback", "403 Client Error", "Pool overlaps", "409 Clie
 @pytest.fixture(scope="module")
 def scratch(client: docker.DockerClient, stale_cleaned: None,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Copy]:
-    copy = make_copy(client, copy_example(tmp_path_factory.mktemp("interrupted")))
-    copy.invoke("deploy")
-    yield copy
-    remove_projects(client, copy.project)
+    yield from deployed_copy(client, tmp_path_factory, "interrupted")
 
 
 def address(copy: Copy, network: str, host: int) -> str:

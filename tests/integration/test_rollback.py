@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from .conftest import Copy, copy_example, make_copy, remove_projects
+from .conftest import Copy, deployed_copy
 from .test_deploy import get
 from .test_update import Requests, expected, names
 
@@ -22,10 +22,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def released(client: docker.DockerClient, stale_cleaned: None,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Copy]:
-    copy = make_copy(client, copy_example(tmp_path_factory.mktemp("rollback")))
-    copy.invoke("deploy")
-    yield copy
-    remove_projects(client, copy.project)
+    yield from deployed_copy(client, tmp_path_factory, "rollback")
 
 
 def release_tags(client: docker.DockerClient, copy: Copy, service: str) -> list[str]:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from .conftest import INVOKE, Copy, copy_example, make_copy, remove_projects
+from .conftest import INVOKE, Copy, deployed_copy
 
 pytestmark = pytest.mark.integration
 
@@ -32,10 +32,7 @@ SIGNALS = {"2": "INT", "3": "QUIT", "15": "TERM", "9": "KILL"}
 @pytest.fixture(scope="module")
 def rolling(client: docker.DockerClient, stale_cleaned: None,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Copy]:
-    copy = make_copy(client, copy_example(tmp_path_factory.mktemp("update")))
-    copy.invoke("deploy")
-    yield copy
-    remove_projects(client, copy.project)
+    yield from deployed_copy(client, tmp_path_factory, "update")
 
 
 class Requests(threading.Thread):
