@@ -32,18 +32,25 @@ def masked_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def table(plan: p.Plan) -> str:
-    if not plan.actions:
-        lines = [f"{plan.project}: nothing to do ({len(plan.unchanged)} unchanged)"]
+    rows = [(a.kind, a.target, a.reason) for a in plan.actions]
+    return "\n".join(action_lines(plan.project, rows, len(plan.unchanged), plan.orphans))
+
+
+def action_lines(project: str, rows: list[tuple[str, str, str]], unchanged: int,
+                 orphans: list[str]) -> list[str]:
+    """A plan for people: one aligned line per action (kind, target, reason), or that
+    there is nothing to do; then the orphans (both targets' plans)."""
+    if not rows:
+        lines = [f"{project}: nothing to do ({unchanged} unchanged)"]
     else:
-        rows = [(a.kind, a.target, a.reason) for a in plan.actions]
         widths = [max(len(r[i]) for r in [("ACTION", "TARGET", "REASON"), *rows])
-                  for i in range(3)]
+                  for i in range(2)]
         lines = [f"{'ACTION':<{widths[0]}}  {'TARGET':<{widths[1]}}  REASON"]
         lines += [f"{k:<{widths[0]}}  {t:<{widths[1]}}  {r}" for k, t, r in rows]
-    if plan.orphans:
+    if orphans:
         lines.append("orphans (not declared; `--remove-orphans` removes them): "
-                     + ", ".join(plan.orphans))
-    return "\n".join(lines)
+                     + ", ".join(orphans))
+    return lines
 
 
 def as_json(plan: p.Plan) -> str:

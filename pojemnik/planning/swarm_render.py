@@ -17,7 +17,7 @@ from dataclasses import asdict
 from ..declaration.model import LABEL_SPEC_HASH
 from . import render
 from . import swarm_plan as sp
-from .render import is_secret, masked_env
+from .render import action_lines, is_secret, masked_env
 from .swarm_spec import ServiceSpec
 from .swarm_state import ObservedService
 
@@ -28,16 +28,7 @@ Flags = Callable[[ServiceSpec, ObservedService], list[str]]
 def table(plan: sp.SwarmPlan) -> str:
     rows = [(a.kind, a.target, a.reason) for a in plan.prepare.actions]
     rows += [(a.kind, a.target, a.reason) for a in plan.actions]
-    if not rows:
-        lines = [f"{plan.project}: nothing to do ({len(plan.unchanged)} unchanged)"]
-    else:
-        widths = [max(len(r[i]) for r in [("ACTION", "TARGET", "REASON"), *rows])
-                  for i in range(2)]
-        lines = [f"{'ACTION':<{widths[0]}}  {'TARGET':<{widths[1]}}  REASON"]
-        lines += [f"{k:<{widths[0]}}  {t:<{widths[1]}}  {r}" for k, t, r in rows]
-    if plan.orphans:
-        lines.append("orphans (not declared; `--remove-orphans` removes them): "
-                     + ", ".join(plan.orphans))
+    lines = action_lines(plan.project, rows, len(plan.unchanged), plan.orphans)
     if plan.notes:
         lines.append("on a Swarm, unlike one host:")
         lines += [f"  - {note}" for note in plan.notes]
