@@ -27,6 +27,7 @@ from .spec import (
     NetworkSpec,
     SecretSpec,
     container_spec,
+    field_drift,
     image_spec,
     network_spec,
     secret_spec,
@@ -51,10 +52,16 @@ DAY = 86400.0
 
 
 @dataclass(frozen=True)
-class Action:
+class Step:
+    """What every plan's action says, on either target: its kind, what it acts on, why."""
+
     kind: str
     target: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Action(Step):
     image: ImageSpec | None = None
     network: NetworkSpec | None = None
     container: ContainerSpec | None = None
@@ -248,11 +255,11 @@ def _container_action(spec: ContainerSpec, observed: Observed, built: set[str],
     current = observed.container(spec.name)
     if current is None:
         return Action(CREATE, spec.name, "not running", container=spec, wave=wave)
-    drift = _drift(spec, current.labels.get(LABEL_SPEC_HASH, ""))
+    drift = field_drift(spec.fingerprint(), current.labels.get(LABEL_SPEC_HASH, ""))
     drift += _attachment_drift(spec, current)
     if drift and spec.standby:  # a start-first service may run on either of its addresses
         standby = in_slot(spec, True)
-        other = (_drift(standby, current.labels.get(LABEL_SPEC_HASH, ""))
+        other = (field_drift(standby.fingerprint(), current.labels.get(LABEL_SPEC_HASH, ""))
                  + _attachment_drift(standby, current))
         drift = min(drift, other, key=len)
     image = stack.image(stack.service(spec.service).image)
@@ -316,17 +323,6 @@ def _reload_action(spec: ContainerSpec, observed: Observed, stack: Stack,
         return None
     return Action(RELOAD, spec.name, "config changed: " + ", ".join(service.watched()),
                   container=spec, wave=wave)
-
-
-def _drift(spec: ContainerSpec, recorded: str) -> list[str]:
-    try:
-        old = json.loads(recorded) if recorded else {}
-    except json.JSONDecodeError:
-        old = {}
-    if not isinstance(old, dict) or not old:
-        return ["made by an older pojemnik or by hand"]
-    new = spec.fingerprint()
-    return [key for key in new if old.get(key) != new[key]]
 
 
 def summary(plan: Plan) -> str:

@@ -238,3 +238,15 @@ def secret_spec(stack: Stack, secret: Secret) -> SecretSpec:
     """The secret's file as the engine's host sees it (what containers mount)."""
     return SecretSpec(secret.name, stack.host_path(f"{stack.secrets_dir()}/{secret.name}"),
                       secret.length)
+
+
+def field_drift(fingerprint: dict[str, str], recorded: str) -> list[str]:
+    """The fields whose hash differs from the one recorded in the label (a container's
+    or a Swarm service's spec)."""
+    try:
+        old = json.loads(recorded) if recorded else {}
+    except json.JSONDecodeError:
+        old = {}
+    if not isinstance(old, dict) or not old:
+        return ["made by an older pojemnik or by hand"]
+    return [key for key, value in fingerprint.items() if old.get(key) != value]

@@ -17,7 +17,7 @@ from ..declaration.model import LABEL_SPEC_HASH, SecretMount, Stack
 from ..declaration.order import startup_order
 from ..declaration.validate_swarm import translations
 from . import plan as p
-from .spec import NetworkSpec, network_spec, secret_spec
+from .spec import NetworkSpec, field_drift, network_spec, secret_spec
 from .state import Observed
 from .swarm_spec import (
     ConfigRef,
@@ -41,10 +41,7 @@ SERVICE_KINDS = (CREATE_SERVICE, UPDATE_SERVICE, REPLACE_SERVICE)
 
 
 @dataclass(frozen=True)
-class SwarmAction:
-    kind: str
-    target: str
-    reason: str
+class SwarmAction(p.Step):
     network: NetworkSpec | None = None
     config: ConfigRef | None = None
     secret: SecretRef | None = None
@@ -165,7 +162,7 @@ def _service_action(spec: ServiceSpec, state: SwarmState, built: set[str],
     current = state.service(spec.name)
     if current is None:
         return SwarmAction(CREATE_SERVICE, spec.name, "not running", service=spec, wave=wave)
-    drift = _drift(spec, current.labels.get(LABEL_SPEC_HASH, ""))
+    drift = field_drift(spec.fingerprint(), current.labels.get(LABEL_SPEC_HASH, ""))
     if spec.image in built and "image_id" not in drift:
         drift.append("image_id")
     if not drift:
@@ -179,16 +176,6 @@ def _service_action(spec: ServiceSpec, state: SwarmState, built: set[str],
                            previous=current, drift=tuple(drift), wave=wave)
     return SwarmAction(UPDATE_SERVICE, spec.name, f"{reason} ({spec.update_order})",
                        service=spec, previous=current, drift=tuple(drift), wave=wave)
-
-
-def _drift(spec: ServiceSpec, recorded: str) -> list[str]:
-    try:
-        old = json.loads(recorded) if recorded else {}
-    except json.JSONDecodeError:
-        old = {}
-    if not isinstance(old, dict) or not old:
-        return ["made by an older pojemnik or by hand"]
-    return [key for key, value in spec.fingerprint().items() if old.get(key) != value]
 
 
 def _obsolete(stack: Stack, specs: list[ServiceSpec], state: SwarmState,
