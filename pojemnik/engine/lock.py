@@ -9,6 +9,11 @@ connection closes, `cat` reads the end of its input and exits, and the engine re
 the container: a dead holder releases the lock by itself. (The name has a dot, which
 no `<project>-<service>` container name has.)
 
+The lock is held from the moment the container is created; starting it (the runtime
+makes its namespaces: a third of a second on a busy host) only arms that self-release,
+so it runs beside the task's first steps instead of before them. Until it runs, others
+see a "created" lock, which they count as held for STARTING seconds.
+
 Over SSH the attach connection holds one of the relay's channels for the task's life:
 with the SDK's pool kept below the relay's limit (`over_ssh.POOL`), one channel stays
 free for requests beyond the pool, so nothing waits on the lock's channel.
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 import time
 from typing import Any
 
@@ -43,12 +49,16 @@ def lock_name(project: str) -> str:
 class HeldLock:
     """The lock while held: the open attach connection to the lock container's input."""
 
-    def __init__(self, api: docker.APIClient, name: str, connection: Any) -> None:
+    def __init__(self, api: docker.APIClient, name: str, connection: Any,
+                 starting: threading.Thread | None = None) -> None:
         self.api, self.name, self.connection = api, name, connection
+        self.starting = starting
 
     def release(self) -> None:
         """Close the connection (the engine then removes the container) and remove it now,
         so the next task finds no lock at all. Never raises: the engine cleans up anyway."""
+        if self.starting is not None:
+            self.starting.join()  # a start still under way would race the removal
         sock = getattr(self.connection, "_sock", self.connection)
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
@@ -97,12 +107,21 @@ def _create_and_hold(api: docker.APIClient, name: str, image: str, holder: LockH
         stdin_open=True, detach=False, labels=labels, host_config=host_config)
     try:
         connection = api.attach_socket(created["Id"], params={"stdin": 1, "stream": 1})
-        api.start(created["Id"])
     except BaseException:
         with contextlib.suppress(Exception):
             remove(api, name)
         raise
-    return HeldLock(api, name, connection)
+    # A start that fails leaves a "created" lock: still held until release removes it,
+    # and taken as stale by others STARTING seconds after a holder that died.
+    starting = threading.Thread(target=_start_quietly, args=(api, created["Id"]),
+                                name=f"{name} start", daemon=True)
+    starting.start()
+    return HeldLock(api, name, connection, starting)
+
+
+def _start_quietly(api: docker.APIClient, container: str) -> None:
+    with contextlib.suppress(Exception):
+        api.start(container)
 
 
 def _settled(api: docker.APIClient, name: str) -> dict[str, Any] | None:
