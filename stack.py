@@ -146,18 +146,18 @@ def declare(settings: Settings) -> Stack:
                              "APP_FAIL_HEALTH": settings.get("APP_FAIL_HEALTH", "0")},
                 limits=Limits(memory="192m", cpus=1.0, pids=100),
                 depends_on=[Started("db")],  # Django connects per request (CONN_MAX_AGE 0)
-                # supervisord's PID 1: SIGTERM stops its group `web` in one pass, each
-                # program with its own signal (nginx QUIT, uWSGI TERM: both graceful).
+                # The image's PID 1 (webserver-init) passes SIGTERM on at once: uWSGI TERM,
+                # nginx QUIT, both graceful.
                 stop_signal="SIGTERM",
                 update=StartFirst(standby={"services": 105, "isolated": 105}),
                 replicas=2,
-                # Edited config or Django code: nginx reloads, uWSGI's master reloads
-                # its workers gracefully (SIGHUP); no container is recreated.
+                # Edited config or Django code: nginx reloads, and PID 1 passes SIGHUP to
+                # uWSGI, whose master reloads its workers gracefully; no container is
+                # recreated.
                 reload=Reload(
                     check=["nginx", "-t", "-c", "/etc/webserver/nginx.conf"],
                     command=["sh", "-c", "nginx -s reload -c /etc/webserver/nginx.conf && "
-                             "supervisorctl -c /etc/webserver/supervisord.conf "
-                             "signal HUP web:uwsgi"],
+                             "kill -HUP 1"],
                     watch=["config/webserver-nginx", "www/app.localhost"],
                 ),
             ),

@@ -199,7 +199,7 @@ def test_down_stops_in_reverse_order_one_wave_at_a_time(client: docker.DockerCli
             signals.setdefault(name, event["Actor"]["Attributes"].get("signal"))
         else:
             codes[name] = event["Actor"]["Attributes"].get("exitCode")
-    # Each stopped with its declared signal (nginx, php-fpm: QUIT; supervisord: TERM;
+    # Each stopped with its declared signal (nginx, php-fpm: QUIT; the app's init: TERM;
     # PostgreSQL: INT), and none had to be killed after its grace period.
     assert {k: SIGNALS.get(v, v) for k, v in signals.items()} == \
         {"proxy": "QUIT", "php": "QUIT", "app": "TERM", "db": "INT"}

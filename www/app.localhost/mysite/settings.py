@@ -103,7 +103,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Log to stderr (collected by uWSGI -> supervisord -> container log).
+# Log to stderr (uWSGI's, which is the container's log).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
