@@ -152,12 +152,14 @@ def declare(settings: Settings) -> Stack:
                 update=StartFirst(standby={"services": 105, "isolated": 105}),
                 replicas=2,
                 # Edited config or Django code: nginx reloads, and PID 1 passes SIGHUP to
-                # uWSGI, whose master reloads its workers gracefully; no container is
-                # recreated.
+                # uWSGI, whose master reloads the code once its workers have finished
+                # their requests (which wait meanwhile); no container is recreated. Live
+                # when the master has loaded the code again (its post-app hook's marker).
                 reload=Reload(
                     check=["nginx", "-t", "-c", "/etc/webserver/nginx.conf"],
-                    command=["sh", "-c", "nginx -s reload -c /etc/webserver/nginx.conf && "
-                             "kill -HUP 1"],
+                    command=["sh", "-c", "rm -f /tmp/uwsgi-app-loaded && "
+                             "nginx -s reload -c /etc/webserver/nginx.conf && kill -HUP 1"],
+                    live=["test", "-e", "/tmp/uwsgi-app-loaded"],
                     watch=["config/webserver-nginx", "www/app.localhost"],
                 ),
             ),

@@ -129,6 +129,38 @@ def test_edited_nginx_config_is_reloaded_without_dropping_requests(
     assert "nothing to do" in scratch.invoke("deploy").stdout
 
 
+def test_edited_django_code_is_reloaded_live_without_dropping_requests(
+        client: docker.DockerClient, scratch: Copy) -> None:
+    """The app's declared reload: its PID 1 passes SIGHUP to uWSGI, whose master reloads
+    the code once the old workers finish; the deploy returns when the new code serves."""
+    before = ids(client, scratch)
+    edit(scratch.root / "www/app.localhost/mysite/views.py",
+         '    response["Cache-Control"] = "no-store"\n',
+         '    response["Cache-Control"] = "no-store"\n    response["X-Edited"] = "yes"\n')
+    hammer = Hammer(scratch, "app.localhost")
+    hammer.start()
+    try:
+        while hammer.ok < 20:
+            time.sleep(0.05)
+        result = scratch.invoke("deploy")
+        conn = http.client.HTTPConnection("127.0.0.1", scratch.http_port, timeout=10)
+        try:  # the first request after the deploy returned gets the new code
+            conn.request("GET", "/", headers={"Host": "app.localhost"})
+            assert conn.getresponse().getheader("X-Edited") == "yes"
+        finally:
+            conn.close()
+        served_before = hammer.ok
+        while hammer.ok < served_before + 20:
+            time.sleep(0.05)
+    finally:
+        hammer.stop.set()
+        hammer.join()
+    assert "reloaded 1" in result.stdout and "recreated 0" in result.stdout
+    assert hammer.failures == []
+    assert ids(client, scratch) == before, "no container may be recreated for a code edit"
+    assert "nothing to do" in scratch.invoke("deploy").stdout
+
+
 def test_broken_nginx_config_keeps_the_old_one_serving(client: docker.DockerClient,
                                                        scratch: Copy) -> None:
     site = scratch.root / "config/nginx/sites/packages.localhost.conf"
