@@ -11,5 +11,8 @@ fi
 case "$status" in
     "HTTP/1."?" 200 "*) exit 0 ;;
 esac
-echo "healthcheck failed: ${status%$'\r'}" >&2
+# Say why: the status line and the first line of the answer (Django's own reason).
+while IFS= read -r -t 4 header <&3 && [ -n "${header%$'\r'}" ]; do :; done
+IFS= read -r -t 4 reason <&3 || true
+echo "healthcheck failed: ${status%$'\r'}${reason:+: ${reason%$'\r'}}" >&2
 exit 1

@@ -38,7 +38,8 @@ def test_failing_health_fails_the_deploy_while_the_app_still_serves(
         output = result.stdout + result.stderr
         assert result.returncode != 0, output
         assert app in output and "did not become ready" in output, output
-        assert "HTTP Error 503" in output  # the health command's own output
+        # The health command's own output: the status and Django's reason.
+        assert "503 Service Unavailable: failing on purpose: APP_FAIL_HEALTH=1" in output
         # Health-gated: the replacement is gone, the old container (old env) serves on.
         env = client.api.inspect_container(app)["Config"]["Env"]
         assert "APP_FAIL_HEALTH=0" in env, env
