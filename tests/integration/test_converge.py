@@ -1,7 +1,8 @@
 """Converge, don't recreate: on a deployed scratch copy of the example that the tests edit.
 
-Changing one env value recreates one container; edited nginx config is reloaded with no
-failed request under load; broken config keeps the old one serving; `plan --format bash`
+Changing one env value recreates one container; edited nginx config and Django code are
+reloaded with no failed request under load, live when deploy returns; broken config keeps
+the old one serving; `plan --format bash`
 rebuilds the same stack; the exported compose.yaml runs the same sites.
 """
 
@@ -99,65 +100,59 @@ class Hammer(threading.Thread):
                 conn.close()
 
 
-def test_edited_nginx_config_is_reloaded_without_dropping_requests(
-        client: docker.DockerClient, scratch: Copy) -> None:
-    before = ids(client, scratch)
-    site = scratch.root / "config/nginx/sites/updates.localhost.conf"
-    edit(site, "server_name updates.localhost;",
-         "server_name updates.localhost;\n    add_header X-Reloaded yes always;")
-    hammer = Hammer(scratch, "updates.localhost")
+def deploy_under_load(scratch: Copy, host: str, header: str
+                      ) -> tuple[str, str | None, list[str]]:
+    """`invoke deploy` while a Hammer requests `host`: the deploy's output, `header` in
+    the answer to the first request after it returned, and the Hammer's failures."""
+    hammer = Hammer(scratch, host)
     hammer.start()
     try:
-        while hammer.ok < 20:  # load is running before the reload
+        while hammer.ok < 20:  # load is running before the deploy
             time.sleep(0.05)
         result = scratch.invoke("deploy")
+        conn = http.client.HTTPConnection("127.0.0.1", scratch.http_port, timeout=10)
+        try:  # deploy returned: what it reloaded must already be live
+            conn.request("GET", "/", headers={"Host": host})
+            seen = conn.getresponse().getheader(header)
+        finally:
+            conn.close()
         served_before = hammer.ok
         while hammer.ok < served_before + 20:  # and keeps running after it
             time.sleep(0.05)
     finally:
         hammer.stop.set()
         hammer.join()
-    assert "reloaded 1" in result.stdout and "recreated 0" in result.stdout
-    assert hammer.failures == []
-    assert ids(client, scratch) == before, "no container may be recreated for a config edit"
-    conn = http.client.HTTPConnection("127.0.0.1", scratch.http_port, timeout=10)
-    try:  # deploy returned: the new config must already be live
-        conn.request("GET", "/", headers={"Host": "updates.localhost"})
-        assert conn.getresponse().getheader("X-Reloaded") == "yes"
-    finally:
-        conn.close()
-    assert "nothing to do" in scratch.invoke("deploy").stdout
+    return result.stdout, seen, hammer.failures
 
 
-def test_edited_django_code_is_reloaded_live_without_dropping_requests(
-        client: docker.DockerClient, scratch: Copy) -> None:
-    """The app's declared reload: its PID 1 passes SIGHUP to uWSGI, whose master reloads
-    the code once the old workers finish; the deploy returns when the new code serves."""
+# Edits a running service takes by its declared reload, without being recreated: the
+# proxy's nginx site (nginx -t, then a graceful reload) and the app's Django code (its
+# PID 1 passes SIGHUP to uWSGI, whose master loads the code again once its workers have
+# finished). file, text, text after, the site requested, the header the edit adds.
+RELOADED_EDITS = {
+    "nginx-config": ("config/nginx/sites/updates.localhost.conf",
+                     "server_name updates.localhost;",
+                     "server_name updates.localhost;\n    add_header X-Edited yes always;",
+                     "updates.localhost"),
+    "django-code": ("www/app.localhost/mysite/views.py",
+                    '    response["Cache-Control"] = "no-store"\n',
+                    '    response["Cache-Control"] = "no-store"\n'
+                    '    response["X-Edited"] = "yes"\n',
+                    "app.localhost"),
+}
+
+
+@pytest.mark.parametrize("edited", RELOADED_EDITS)
+def test_an_edit_is_reloaded_live_without_dropping_requests(
+        client: docker.DockerClient, scratch: Copy, edited: str) -> None:
+    path, old, new, host = RELOADED_EDITS[edited]
     before = ids(client, scratch)
-    edit(scratch.root / "www/app.localhost/mysite/views.py",
-         '    response["Cache-Control"] = "no-store"\n',
-         '    response["Cache-Control"] = "no-store"\n    response["X-Edited"] = "yes"\n')
-    hammer = Hammer(scratch, "app.localhost")
-    hammer.start()
-    try:
-        while hammer.ok < 20:
-            time.sleep(0.05)
-        result = scratch.invoke("deploy")
-        conn = http.client.HTTPConnection("127.0.0.1", scratch.http_port, timeout=10)
-        try:  # the first request after the deploy returned gets the new code
-            conn.request("GET", "/", headers={"Host": "app.localhost"})
-            assert conn.getresponse().getheader("X-Edited") == "yes"
-        finally:
-            conn.close()
-        served_before = hammer.ok
-        while hammer.ok < served_before + 20:
-            time.sleep(0.05)
-    finally:
-        hammer.stop.set()
-        hammer.join()
-    assert "reloaded 1" in result.stdout and "recreated 0" in result.stdout
-    assert hammer.failures == []
-    assert ids(client, scratch) == before, "no container may be recreated for a code edit"
+    edit(scratch.root / path, old, new)
+    output, seen, failures = deploy_under_load(scratch, host, "X-Edited")
+    assert "reloaded 1" in output and "recreated 0" in output
+    assert failures == []
+    assert seen == "yes", "the deploy returned before the edit was live"
+    assert ids(client, scratch) == before, "no container may be recreated for an edit"
     assert "nothing to do" in scratch.invoke("deploy").stdout
 
 
