@@ -13,19 +13,21 @@
 # where a supervisor would restart it unseen inside.
 set -u
 config=/etc/webserver
+uwsgi="" nginx="" asked=0
+
+stop() {
+    [ -z "$uwsgi" ] || kill -TERM "$uwsgi" 2>/dev/null
+    [ -z "$nginx" ] || kill -QUIT "$nginx" 2>/dev/null
+}
+# Set before anything starts: as PID 1, a signal with no trap is ignored.
+trap 'asked=1; stop' TERM INT
+trap '[ -z "$uwsgi" ] || kill -HUP "$uwsgi" 2>/dev/null' HUP
 
 /usr/bin/uwsgi --ini "$config/application.ini" &
 uwsgi=$!
 /usr/sbin/nginx -c "$config/nginx.conf" -g 'daemon off;' &
 nginx=$!
-
-asked=0
-stop() {
-    kill -TERM "$uwsgi" 2>/dev/null
-    kill -QUIT "$nginx" 2>/dev/null
-}
-trap 'asked=1; stop' TERM INT
-trap 'kill -HUP "$uwsgi" 2>/dev/null' HUP
+[ "$asked" = 0 ] || stop  # asked to stop while they were starting
 
 # `wait -n` returns when a program exits or a trapped signal arrives (its trap runs).
 while kill -0 "$uwsgi" 2>/dev/null && kill -0 "$nginx" 2>/dev/null; do
@@ -33,7 +35,14 @@ while kill -0 "$uwsgi" 2>/dev/null && kill -0 "$nginx" 2>/dev/null; do
 done
 if [ "$asked" = 0 ]; then
     echo "webserver-init: a program exited on its own; stopping the other" >&2
-    stop
 fi
-wait
+# Until both have gone, the stop is said again twice a second: one that came while a
+# program was still starting can be lost (uWSGI ignores TERM while it loads the app;
+# a background program starts with QUIT ignored until nginx sets its handler). Both
+# take a repeated graceful stop as the same stop.
+while kill -0 "$uwsgi" 2>/dev/null || kill -0 "$nginx" 2>/dev/null; do
+    stop
+    sleep 0.5 &
+    wait -n
+done
 [ "$asked" = 1 ]
