@@ -1,0 +1,56 @@
+"""The example app image's PID 1 (images/webserver-nginx/init.sh), run by itself: a
+stop is graceful even in the app's first second, and a program that exits on its own
+takes the container down, so the restart policy brings it back in plain sight."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import docker
+import pytest
+from docker.models.containers import Container
+from docker.types import Mount
+
+from .conftest import Copy
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+def app(client: docker.DockerClient, deployed: Copy) -> Iterator[Container]:
+    """A container of the copy's app image with its config and code, on no network."""
+    root = deployed.root
+    container = client.containers.create(
+        f"{deployed.project}/webserver-nginx:latest", network_mode="none",
+        labels={"pojemnik.project": deployed.project},  # removed with the copy if left
+        mounts=[Mount("/etc/webserver", str(root / "config/webserver-nginx"), "bind",
+                      read_only=True),
+                Mount("/srv/app", str(root / "www/app.localhost"), "bind", read_only=True)],
+        tmpfs={"/tmp": "size=16m"})
+    try:
+        yield container
+    finally:
+        container.remove(force=True)
+
+
+def test_a_stop_while_the_app_still_loads_is_graceful(app: Container) -> None:
+    # uWSGI ignores TERM while it loads the app: the init says it again until it goes.
+    # Lost, Docker would kill it after the grace period: exit 137 instead of 0.
+    app.start()
+    app.stop(timeout=30)
+    app.reload()
+    assert app.attrs["State"]["ExitCode"] == 0, app.logs().decode(errors="replace")
+
+
+def test_a_program_that_exits_on_its_own_ends_the_container(app: Container) -> None:
+    app.start()
+    deadline = time.monotonic() + 120  # a bound, not a measure
+    while app.exec_run(["webserver-healthcheck"]).exit_code != 0:
+        assert time.monotonic() < deadline, app.logs().decode(errors="replace")
+        time.sleep(0.2)
+    assert app.exec_run(["sh", "-c", "kill -KILL $(cat /tmp/nginx.pid)"]).exit_code == 0
+    status = app.wait(timeout=60)
+    logs = app.logs().decode(errors="replace")
+    assert status["StatusCode"] == 1, logs
+    assert "webserver-init: a program exited on its own; stopping the other" in logs
