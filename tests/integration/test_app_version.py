@@ -8,6 +8,7 @@ import pytest
 
 from .conftest import Copy
 from .test_deploy import get
+from .test_update import Requests
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,10 @@ def test_failing_health_fails_the_deploy_while_the_app_still_serves(
         client: docker.DockerClient, deployed: Copy) -> None:
     app = f"{deployed.project}-app"
     try:
-        result = deployed.invoke("deploy", check=False, extra_env={"APP_FAIL_HEALTH": "1"})
+        with Requests(deployed, "app.localhost", "database: ok") as requests:
+            result = deployed.invoke("deploy", check=False,
+                                     extra_env={"APP_FAIL_HEALTH": "1"})
+        assert requests.failures == []  # the old one served throughout
         output = result.stdout + result.stderr
         assert result.returncode != 0, output
         assert app in output and "did not become ready" in output, output
