@@ -156,7 +156,11 @@ def declare(settings: Settings) -> Stack:
                 # their requests (which wait meanwhile); no container is recreated. Live
                 # when the master has loaded the code again (its post-app hook's marker).
                 reload=Reload(
-                    check=["nginx", "-t", "-c", "/etc/webserver/nginx.conf"],
+                    # nginx's config, and Django's own check of the code (it imports
+                    # settings, URLs and views: a syntax error stops here, while the
+                    # running uWSGI keeps the code it loaded).
+                    check=["sh", "-c", "nginx -t -c /etc/webserver/nginx.conf && "
+                           "python3 /srv/app/manage.py check"],
                     command=["sh", "-c", "rm -f /tmp/uwsgi-app-loaded && "
                              "nginx -s reload -c /etc/webserver/nginx.conf && kill -HUP 1"],
                     live=["test", "-e", "/tmp/uwsgi-app-loaded"],

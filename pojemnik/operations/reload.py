@@ -10,7 +10,7 @@ from ..declaration.model import Reload
 from ..engine.backend import Engine
 from ..errors import DockerError, OperationError
 
-LIVE_TIMEOUT = 10.0  # seconds for new workers to appear after the reload command
+LIVE_TIMEOUT = 30.0  # seconds for the reload to be live (a probe that passes ends it)
 SETTLE = 0.3  # seconds for the old workers to be told to stop accepting
 
 
@@ -21,7 +21,9 @@ class ConfigRejected(OperationError):
 def reload_service(engine: Engine, container: str, reload: Reload, say: Say) -> None:
     """Check the new config inside the running container, reload it gracefully, and wait
     until it is live: the declared `live` probe passes, else the container runs processes
-    that were not there before (new workers). A failed check keeps the running config."""
+    that were not there before (new workers). A failed check keeps the running config;
+    a declared probe that never passes fails the reload (the service may not be serving
+    the new config, or anything: uWSGI that cannot load the new code exits)."""
     if reload.check:
         code, output = engine.exec(container, list(reload.check))
         if code != 0:
@@ -33,10 +35,15 @@ def reload_service(engine: Engine, container: str, reload: Reload, say: Say) -> 
     if code != 0:
         raise DockerError(f"{container}: `{' '.join(reload.command)}` failed "
                           f"(exit {code}):\n{output.rstrip()}")
-    if not _wait_live(engine, container, reload, before):
-        how = f"`{' '.join(reload.live)}`" if reload.live else "no new processes"
-        say(f"container {container}: reloaded, but not seen live within {LIVE_TIMEOUT:g} s "
-            f"({how})")
+    if _wait_live(engine, container, reload, before):
+        return
+    if reload.live is not None:
+        raise OperationError(
+            f"{container}: reloaded, but `{' '.join(reload.live)}` did not pass within "
+            f"{LIVE_TIMEOUT:g} s: it may not be serving; see `invoke logs --name SERVICE`")
+    # Process ids are a guess (a reload may keep its workers): said, not failed.
+    say(f"container {container}: reloaded, but no new processes seen within "
+        f"{LIVE_TIMEOUT:g} s")
 
 
 def _wait_live(engine: Engine, container: str, reload: Reload, before: set[str]) -> bool:

@@ -1,8 +1,8 @@
 """Converge, don't recreate: on a deployed scratch copy of the example that the tests edit.
 
 Changing one env value recreates one container; edited nginx config and Django code are
-reloaded with no failed request under load, live when deploy returns; broken config keeps
-the old one serving; `plan --format bash`
+reloaded with no failed request under load, live when deploy returns; a broken edit of
+either keeps the old one serving; `plan --format bash`
 rebuilds the same stack; the exported compose.yaml runs the same sites.
 """
 
@@ -156,21 +156,37 @@ def test_an_edit_is_reloaded_live_without_dropping_requests(
     assert "nothing to do" in scratch.invoke("deploy").stdout
 
 
-def test_broken_nginx_config_keeps_the_old_one_serving(client: docker.DockerClient,
-                                                       scratch: Copy) -> None:
-    site = scratch.root / "config/nginx/sites/packages.localhost.conf"
-    good = site.read_text()
-    site.write_text(good + "\nthis_is_not_a_directive;\n")
+# Broken edits the service's declared check refuses before any reload: file, text
+# appended, what the check says, the site requested, what it still answers.
+BROKEN_EDITS = {
+    "nginx-config": ("config/nginx/sites/packages.localhost.conf",
+                     "\nthis_is_not_a_directive;\n",
+                     'unknown directive "this_is_not_a_directive"',
+                     "packages.localhost", "packages.localhost"),
+    "django-code": ("www/app.localhost/mysite/views.py", "\ndef broken(:\n",
+                    "SyntaxError", "app.localhost", "database: ok"),
+}
+
+
+@pytest.mark.parametrize("edited", BROKEN_EDITS)
+def test_a_broken_edit_keeps_the_old_one_serving(client: docker.DockerClient,
+                                                 scratch: Copy, edited: str) -> None:
+    path, appended, said, host, answer = BROKEN_EDITS[edited]
+    before = ids(client, scratch)
+    file = scratch.root / path
+    good = file.read_text()
+    file.write_text(good + appended)
     try:
         result = scratch.invoke("deploy", check=False)
         assert result.returncode == 1
         output = result.stdout + result.stderr
-        assert "rejected by `nginx -t`" in output
-        assert 'unknown directive "this_is_not_a_directive"' in output
-        status, body = get(scratch, "packages.localhost")
-        assert status == 200 and "packages.localhost" in body
+        assert "is rejected by `" in output and "the running config is kept" in output
+        assert said in output
+        status, body = get(scratch, host)
+        assert status == 200 and answer in body
     finally:
-        site.write_text(good)
+        file.write_text(good)
+    assert ids(client, scratch) == before
     assert "nothing to do" in scratch.invoke("deploy").stdout
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from pojemnik import Reload
+from pojemnik.errors import OperationError
 from pojemnik.operations.reload import ConfigRejected, reload_service
 
 
@@ -49,7 +50,15 @@ def test_a_rejected_config_is_not_reloaded() -> None:
     assert engine.ran == ["check"]
 
 
-def test_says_so_when_never_live(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_says_so_when_no_new_processes_appear(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("pojemnik.operations.reload.LIVE_TIMEOUT", 0.05)
     said = reload(FakeEngine([{"1"}]), Reload(["reload"]))
-    assert said and "not seen live" in said[0]
+    assert said and "no new processes seen" in said[0]
+
+
+def test_a_declared_probe_that_never_passes_fails_the_reload(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pojemnik.operations.reload.LIVE_TIMEOUT", 0.05)
+    engine = FakeEngine([{"1"}], codes={"probe": 1})
+    with pytest.raises(OperationError, match=r"`probe` did not pass within 0\.05 s"):
+        reload(engine, Reload(["reload"], live=["probe"]))
