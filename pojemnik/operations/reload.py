@@ -40,7 +40,7 @@ def reload_service(engine: Engine, container: str, reload: Reload, say: Say) -> 
     if reload.live is not None:
         raise OperationError(
             f"{container}: reloaded, but `{' '.join(reload.live)}` did not pass within "
-            f"{LIVE_TIMEOUT:g} s: it may not be serving; see `invoke logs --name SERVICE`")
+            f"{LIVE_TIMEOUT:g} s: it may not be serving (see `invoke logs`)")
     # Process ids are a guess (a reload may keep its workers): said, not failed.
     say(f"container {container}: reloaded, but no new processes seen within "
         f"{LIVE_TIMEOUT:g} s")
