@@ -50,15 +50,14 @@ class HeldLock:
     """The lock while held: the open attach connection to the lock container's input."""
 
     def __init__(self, api: docker.APIClient, name: str, connection: Any,
-                 starting: threading.Thread | None = None) -> None:
+                 starting: threading.Thread) -> None:
         self.api, self.name, self.connection = api, name, connection
         self.starting = starting
 
     def release(self) -> None:
         """Close the connection (the engine then removes the container) and remove it now,
         so the next task finds no lock at all. Never raises: the engine cleans up anyway."""
-        if self.starting is not None:
-            self.starting.join()  # a start still under way would race the removal
+        self.starting.join()  # a start still under way would race the removal
         sock = getattr(self.connection, "_sock", self.connection)
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
