@@ -146,15 +146,16 @@ def declare(settings: Settings) -> Stack:
                              "APP_FAIL_HEALTH": settings.get("APP_FAIL_HEALTH", "0")},
                 limits=Limits(memory="192m", cpus=1.0, pids=100),
                 depends_on=[Started("db")],  # Django connects per request (CONN_MAX_AGE 0)
-                # The image's PID 1 (webserver-init) passes SIGTERM on at once: uWSGI TERM,
-                # nginx QUIT, both graceful.
+                # The image's init (tini, then webserver-init) passes SIGTERM on at once:
+                # uWSGI TERM, nginx QUIT, both graceful.
                 stop_signal="SIGTERM",
                 update=StartFirst(standby={"services": 105, "isolated": 105}),
                 replicas=2,
-                # Edited config or Django code: nginx reloads, and PID 1 passes SIGHUP to
-                # uWSGI, whose master reloads the code once its workers have finished
-                # their requests (which wait meanwhile); no container is recreated. Live
-                # when the master has loaded the code again (its post-app hook's marker).
+                # Edited config or Django code: nginx reloads, and the init (PID 1, tini,
+                # then webserver-init) passes SIGHUP to uWSGI, whose master reloads the
+                # code once its workers have finished their requests (which wait
+                # meanwhile); no container is recreated. Live when the master has loaded
+                # the code again (its post-app hook's marker).
                 reload=Reload(
                     # nginx's config, and Django's own check of the code (it imports
                     # settings, URLs and views: a syntax error stops here, while the

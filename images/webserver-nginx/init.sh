@@ -1,6 +1,7 @@
 #!/bin/bash
-# PID 1 of the app container: runs uWSGI (the Django app) and nginx, passes signals on
-# at once, and ends the container when either program ends.
+# The app container's init (under tini, PID 1, which passes it every signal): runs
+# uWSGI (the Django app) and nginx, passes signals on at once, and ends the container
+# when either program ends.
 #
 # The article runs the two under supervisord. supervisord looks at signals and at its
 # programs once a second, which cost the app about 1.8 s of every start (its imports,
@@ -19,7 +20,8 @@ stop() {
     [ -z "$uwsgi" ] || kill -TERM "$uwsgi" 2>/dev/null
     [ -z "$nginx" ] || kill -QUIT "$nginx" 2>/dev/null
 }
-# Set before anything starts: as PID 1, a signal with no trap is ignored.
+# Set before anything starts: a stop that came earlier ends this script (exit 143)
+# before there is anything to stop.
 trap 'asked=1; stop' TERM INT
 trap '[ -z "$uwsgi" ] || kill -HUP "$uwsgi" 2>/dev/null' HUP
 
@@ -27,10 +29,9 @@ trap '[ -z "$uwsgi" ] || kill -HUP "$uwsgi" 2>/dev/null' HUP
 uwsgi=$!
 /usr/sbin/nginx -c "$config/nginx.conf" -g 'daemon off;' &
 nginx=$!
-[ "$asked" = 0 ] || stop  # asked to stop while they were starting
 
 # `wait -n` returns when a program exits or a trapped signal arrives (its trap runs).
-while kill -0 "$uwsgi" 2>/dev/null && kill -0 "$nginx" 2>/dev/null; do
+while [ "$asked" = 0 ] && kill -0 "$uwsgi" 2>/dev/null && kill -0 "$nginx" 2>/dev/null; do
     wait -n
 done
 if [ "$asked" = 0 ]; then
