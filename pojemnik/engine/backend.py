@@ -60,7 +60,7 @@ class ContainerUsage:
     name: str
     service: str
     state: str  # running, exited, restarting, created, ...
-    health: str | None  # healthy, unhealthy, starting; None: no healthcheck
+    health: str | None  # healthy, unhealthy, starting, "healthy (probed)"; None: none
     restarts: int  # RestartCount
     started_at: float | None  # seconds since the epoch, while running
     memory_used: int | None  # bytes (page cache not counted, as `docker stats`)

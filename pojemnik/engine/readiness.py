@@ -21,6 +21,7 @@ from ..errors import DockerError
 FIRST_DELAY = 0.05
 MAX_DELAY = 0.2
 HEALTHY = "healthy"
+PROBED_HEALTHY = "healthy (probed)"  # Docker still says "starting": its first check is due
 NO_HEALTHCHECK = "running (no healthcheck)"
 
 
@@ -53,7 +54,7 @@ def wait_ready(api: docker.APIClient, name: str, timeout: float) -> str:
         if state["Status"] == "running":
             if command is None:
                 return NO_HEALTHCHECK
-            code, output = _probe(api, name, command)
+            code, output = probe(api, name, command)
             if code == 0:
                 return HEALTHY
         if time.monotonic() + delay > deadline:
@@ -64,7 +65,8 @@ def wait_ready(api: docker.APIClient, name: str, timeout: float) -> str:
     raise _not_ready(api, name, state, command, output, timeout)
 
 
-def _probe(api: docker.APIClient, name: str, command: list[str]) -> tuple[int, str]:
+def probe(api: docker.APIClient, name: str, command: list[str]) -> tuple[int, str]:
+    """Run the health command once: its exit code (-1: could not run) and output."""
     try:
         run = api.exec_create(name, command, stdout=True, stderr=True)
         output = api.exec_start(run["Id"]).decode(errors="replace")

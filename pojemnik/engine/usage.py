@@ -19,6 +19,7 @@ import docker
 
 from ..declaration.model import LABEL_PROJECT, LABEL_SERVICE
 from .backend import ContainerUsage, HostUsage
+from .readiness import PROBED_HEALTHY, health_command, probe
 
 
 class HostDisk(Protocol):
@@ -84,10 +85,22 @@ def _one(api: docker.APIClient, container: str) -> ContainerUsage:
         name=str(inspected.get("Name", "")).lstrip("/"),
         service=((inspected.get("Config") or {}).get("Labels") or {}).get(LABEL_SERVICE, ""),
         state=str(state.get("Status", "unknown")),
-        health=(state.get("Health") or {}).get("Status"),
+        health=health(api, container, inspected),
         restarts=int(inspected.get("RestartCount") or 0),
         started_at=parse_time(state.get("StartedAt", "")) if running else None,
         memory_used=used, memory_limit=limit, cpu_percent=cpu)
+
+
+def health(api: docker.APIClient, container: str, inspected: dict[str, Any]) -> str | None:
+    """Docker's health status; for "starting", the health command is run once, as a
+    deploy's readiness probe does: Docker's first check comes one `interval` after the
+    start (15 s for the example's app), and until then it says "starting" of a service
+    the deploy saw ready."""
+    status = ((inspected.get("State") or {}).get("Health") or {}).get("Status")
+    command = health_command(inspected.get("Config") or {})
+    if status == "starting" and command and probe(api, container, command)[0] == 0:
+        return PROBED_HEALTHY
+    return status
 
 
 def memory_used(stats: dict[str, Any]) -> int | None:

@@ -18,7 +18,9 @@ class ServiceStatus:
     service: str
     container: str
     state: str  # running, exited, ...; "missing": never created (deploy creates it)
-    readiness: str  # healthy, unhealthy, starting, "running (no healthcheck)", or the state
+    # healthy, unhealthy, starting, "healthy (probed)" (Docker's first check is still due;
+    # the health command passed when status ran it), "running (no healthcheck)", the state
+    readiness: str
     restarts: int
     uptime: float | None  # seconds
     memory_used: int | None  # bytes
