@@ -5,7 +5,7 @@ takes the container down, so the restart policy brings it back in plain sight.""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import docker
 import pytest
@@ -34,6 +34,14 @@ def app(client: docker.DockerClient, deployed: Copy) -> Iterator[Container]:
         container.remove(force=True)
 
 
+def until(app: Container, passes: Callable[[], bool], pause: float = 0.0) -> None:
+    """Until `passes()`, every `pause` seconds; bounded (not a measure), with the logs."""
+    deadline = time.monotonic() + 120
+    while not passes():
+        assert time.monotonic() < deadline, app.logs().decode(errors="replace")
+        time.sleep(pause)
+
+
 def init_runs(app: Container) -> bool:
     """Whether tini (PID 1) has started webserver-init: it sets up its signals first."""
     return app.exec_run(["sh", "-c", "grep -qsa '^/bin/bash' /proc/[0-9]*/cmdline"]).exit_code == 0
@@ -48,9 +56,7 @@ def test_a_stop_while_the_app_starts_is_graceful(app: Container) -> None:
     # The stop then lands while uWSGI loads the app, when it ignores TERM: the init says
     # it again until it goes. (Before its traps, the init dies of it: 143, mapped to 0.)
     app.start()
-    deadline = time.monotonic() + 120  # a bound, not a measure
-    while not init_runs(app):
-        assert time.monotonic() < deadline, app.logs().decode(errors="replace")
+    until(app, lambda: init_runs(app))
     app.stop(timeout=30)
     app.reload()
     assert app.attrs["State"]["ExitCode"] == 0, app.logs().decode(errors="replace")
@@ -58,10 +64,7 @@ def test_a_stop_while_the_app_starts_is_graceful(app: Container) -> None:
 
 def test_a_program_that_exits_on_its_own_ends_the_container(app: Container) -> None:
     app.start()
-    deadline = time.monotonic() + 120  # a bound, not a measure
-    while app.exec_run(["webserver-healthcheck"]).exit_code != 0:
-        assert time.monotonic() < deadline, app.logs().decode(errors="replace")
-        time.sleep(0.2)
+    until(app, lambda: app.exec_run(["webserver-healthcheck"]).exit_code == 0, pause=0.2)
     assert app.exec_run(["sh", "-c", "kill -KILL $(cat /tmp/nginx.pid)"]).exit_code == 0
     status = app.wait(timeout=60)
     logs = app.logs().decode(errors="replace")

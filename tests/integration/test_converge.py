@@ -127,7 +127,7 @@ def deploy_under_load(scratch: Copy, host: str, header: str
 
 # Edits a running service takes by its declared reload, without being recreated: the
 # proxy's nginx site (nginx -t, then a graceful reload) and the app's Django code (its
-# PID 1 passes SIGHUP to uWSGI, whose master loads the code again once its workers have
+# init passes SIGHUP to uWSGI, whose master loads the code again once its workers have
 # finished). file, text, text after, the site requested, the header the edit adds.
 RELOADED_EDITS = {
     "nginx-config": ("config/nginx/sites/updates.localhost.conf",
