@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .firewall import Firewall
 from .origins import Origins
@@ -301,15 +301,17 @@ class Stack:
 
     def config_paths(self) -> list[str]:
         """Repository paths bind-mounted read-only (config, code, sites): mirrored to a
-        remote host, the checkout being their truth."""
+        remote host, the checkout being their truth, except what lies under a data path
+        (a writable bind inside a read-only one: the mirror never enters it)."""
         data = set(self.data_paths())
-        return sorted({m.source for s in self.services for m in s.mounts
-                       if isinstance(m, Bind) and m.read_only and m.source not in data})
+        return sorted({_normal(m.source) for s in self.services for m in s.mounts
+                       if isinstance(m, Bind) and m.read_only} - data)
 
     def data_paths(self) -> list[str]:
         """Repository paths bind-mounted writable somewhere: data the containers write
-        (uploads). On a remote host they are created if missing, never overwritten."""
-        return sorted({m.source for s in self.services for m in s.mounts
+        (uploads). On a remote host they are created if missing, never overwritten or
+        pruned, also when they lie inside a mirrored directory."""
+        return sorted({_normal(m.source) for s in self.services for m in s.mounts
                        if isinstance(m, Bind) and not m.read_only})
 
     def upstreams_dir(self) -> str:
@@ -333,3 +335,8 @@ class Stack:
     def image_ref(self, service: Service) -> str:
         """The tag a service runs: a declared image's project tag, or an external reference."""
         return self.image_tag(service.image) if self.image(service.image) else service.image
+
+
+def _normal(path: str) -> str:
+    """A repository path as the mirror lists it ("./www/app/" is "www/app")."""
+    return PurePosixPath(path).as_posix()

@@ -68,6 +68,12 @@ def _mounts(stack: Stack, field: str, service: Service, add: Add) -> None:
             elif not (stack.root / mount.source).exists():
                 add(where, f"mount source {mount.source} does not exist",
                     f"create {mount.source} in the repository, or fix the path")
+            if mount.read_only and (outer := _writable_around(stack, mount.source)):
+                add(where, f"{mount.source} is mounted read-only inside {outer}, which a "
+                    "service mounts writable: a remote deploy never overwrites what the "
+                    f"containers write under {outer}, so the checkout's {mount.source} "
+                    "would never reach the server",
+                    f"move {mount.source} out of {outer}, or mount it writable too")
         elif isinstance(mount, VolumeMount):
             if mount.volume not in {v.name for v in stack.volumes}:
                 add(where, f"unknown volume {mount.volume!r}",
@@ -84,6 +90,13 @@ def _mounts(stack: Stack, field: str, service: Service, add: Add) -> None:
                     "write it like docker does: 16m, 1g")
     for target in sorted({t for t in targets if targets.count(t) > 1}):
         add(f"{field}.mounts", f"two mounts at {target}", "mount one thing per path")
+
+
+def _writable_around(stack: Stack, source: str) -> str | None:
+    """The writable bind that holds `source` strictly inside it, if any."""
+    inner = PurePosixPath(source)
+    return next((path for path in stack.data_paths()
+                 if PurePosixPath(path) in inner.parents), None)
 
 
 def _limits(field: str, service: Service, add: Add) -> None:

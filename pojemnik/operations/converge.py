@@ -23,12 +23,12 @@ from ..engine.backend import Engine
 from ..errors import OperationError
 from ..planning import plan as p
 from ..planning.checks import check_against_engine
-from ..planning.state import Observed, ObservedImage
+from ..planning.state import FilesDiff, Observed, ObservedImage
 from . import history, releases
 from .base_image import ensure_base
 from .build import build_images
 from .local_state import LocalState
-from .reload import ConfigRejected, reload_service
+from .reload import ConfigRejected, ReloadFailed, reload_service
 from .secrets import LocalSecrets, SecretStore
 from .update import recover, start_first, stop_first
 from .upstreams import HostFiles, LocalFiles, Switchboard
@@ -47,9 +47,13 @@ class Outcome:
 class Shipment(Protocol):
     """Mounted files delivered where the engine is (a remote host's stack directory)."""
 
+    def diff(self) -> FilesDiff:
+        """What `ship` would send, remove and make (read only)."""
+        ...
     def ship(self) -> None: ...
-    def restore(self) -> None:
-        """Put back the files the last `ship` replaced (after a rejected config)."""
+    def restore(self) -> bool:
+        """Put back the files the last `ship` replaced or removed (after a failed reload);
+        False: it had changed none."""
         ...
 
 
@@ -67,7 +71,10 @@ class Target:
 def observe(stack: Stack, engine: Engine, state: LocalState, target: Target) -> Observed:
     ports = [(port.address, port.host, port.protocol)
              for service in stack.services for port in service.ports]
-    return with_workspace(stack, engine.observe(stack.project, ports), state, target.secrets)
+    observed = with_workspace(stack, engine.observe(stack.project, ports), state, target.secrets)
+    if target.shipment is None:
+        return observed
+    return replace(observed, files=target.shipment.diff())
 
 
 def checked_plan(stack: Stack, engine: Engine, options: p.Options,
@@ -161,7 +168,7 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Tar
     for action in plan.of_kind(p.CREATE_SECRET):
         assert action.secret
         target.secrets.create(action.secret, say)
-    if target.shipment is not None and plan.of_kind(p.CREATE, p.RECREATE, p.START, p.RELOAD):
+    if target.shipment is not None and plan.of_kind(p.SHIP_FILES):
         target.shipment.ship()
     board = Switchboard(plan.proxies, engine, target.files, say)
     if plan.of_kind(p.CREATE, p.RECREATE, p.START, p.REMOVE_ORPHAN):
@@ -171,12 +178,24 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Tar
         engine.remove_container(action.target)
     try:
         _containers(plan, engine, say, state, board, [] if done is None else done)
-    except ConfigRejected:
-        if target.shipment is not None:
-            # The host must not keep a config that a restart (OOM kill, reboot) would load.
-            target.shipment.restore()
+    except (ConfigRejected, ReloadFailed) as error:
+        # The host must not keep a config that a restart (OOM kill, reboot) would load.
+        if target.shipment is not None and target.shipment.restore():
             say("files: the last good config is back on the host")
+            if isinstance(error, ReloadFailed):
+                _reload_restored(engine, error, say)
         raise
+
+
+def _reload_restored(engine: Engine, failed: ReloadFailed, say: Say) -> None:
+    """The service may have loaded part of the new config, or nothing: load the restored
+    one, so what runs is what the host holds. Said, never raised: the deploy fails anyway."""
+    try:
+        reload_service(engine, failed.container, failed.reload, say)
+        say(f"container {failed.container}: the last good config reloaded")
+    except OperationError as error:
+        say(f"container {failed.container}: reloading the last good config failed too: "
+            f"{str(error).splitlines()[0]} (restart it: the host holds the last good config)")
 
 
 def _containers(plan: p.Plan, engine: Engine, say: Say, state: LocalState,

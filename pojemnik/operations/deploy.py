@@ -11,6 +11,7 @@ from ..declaration.model import Stack
 from ..declaration.problems import Problem
 from ..engine.backend import Engine
 from ..planning.plan import Options
+from ..planning.state import FilesDiff
 from .converge import Outcome, Target, converge
 
 if TYPE_CHECKING:
@@ -41,20 +42,30 @@ def remote_target(host: Connection, stack: Stack, say: Say, dry: bool = False) -
 @dataclass
 class Mirror:
     """The stack's config files mirrored into its directory on the host; data
-    directories (writable binds) created there when missing, never overwritten."""
+    directories (writable binds, also those inside a mirrored directory) created there
+    when missing, never overwritten or pruned."""
 
     host: Connection
     stack: Stack
     say: Say
     last: SyncResult | None = None
 
+    def diff(self) -> FilesDiff:
+        """What `ship` would do, by comparing digests: nothing is changed."""
+        from ..ssh.mirror import compare, missing
+
+        root = self.root()
+        found = compare(self.host, self.stack.root, self.stack.config_paths(), root,
+                        self.stack.data_paths())
+        return FilesDiff(root, tuple(found.changed), tuple(found.removed),
+                         tuple(missing(self.host, root, self.stack.data_paths())))
+
     def ship(self) -> None:
         from ..ssh.mirror import seed_missing, sync_files
 
-        root = self.stack.mount_root
-        assert root is not None
+        root = self.root()
         self.last = sync_files(self.host, self.stack.root, self.stack.config_paths(), root,
-                               self.say)
+                               self.say, exclude=self.stack.data_paths())
         result = self.last
         self.say(f"files: {result.sent} sent ({result.bytes} bytes), {result.removed} "
                  f"removed, {result.unchanged} unchanged")
@@ -62,8 +73,11 @@ class Mirror:
                                  self.say):
             self.say(f"files: data directory {path} made on the host (kept from now on)")
 
-    def restore(self) -> None:
+    def restore(self) -> bool:
         from ..ssh.mirror import restore
 
-        if self.last is not None and self.stack.mount_root is not None:
-            restore(self.host, self.stack.mount_root, self.last)
+        return self.last is not None and restore(self.host, self.root(), self.last)
+
+    def root(self) -> str:
+        assert self.stack.mount_root is not None  # a remote stack's directory on the host
+        return self.stack.mount_root

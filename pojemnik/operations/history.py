@@ -11,6 +11,7 @@ from typing import Any
 
 from ..declaration.model import Stack
 from ..planning import plan as p
+from ..planning.render import summary as plan_summary
 from .upstreams import HostFiles
 
 LOG = "history.log"
@@ -30,7 +31,7 @@ def now() -> str:
 
 def record(stack: Stack, files: HostFiles, plan: p.Plan, result: str,
            kind: str = "deploy", summary: str | None = None) -> None:
-    record_lines(stack, files, summary or p.summary(plan),
+    record_lines(stack, files, summary or plan_summary(plan),
                  [f"{a.kind} {a.target}: {a.reason}" for a in plan.actions], result, kind)
 
 

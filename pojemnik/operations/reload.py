@@ -8,7 +8,7 @@ import time
 from ..console import Say
 from ..declaration.model import Reload
 from ..engine.backend import Engine
-from ..errors import DockerError, OperationError
+from ..errors import OperationError
 
 LIVE_TIMEOUT = 30.0  # seconds for the reload to be live (a probe that passes ends it)
 SETTLE = 0.3  # seconds for the old workers to be told to stop accepting
@@ -16,6 +16,15 @@ SETTLE = 0.3  # seconds for the old workers to be told to stop accepting
 
 class ConfigRejected(OperationError):
     """A service's config check refused the new config; the running one is kept."""
+
+
+class ReloadFailed(OperationError):
+    """The check passed, but the reload command failed or the new config never went live:
+    the service may run the old config, the new one, or neither."""
+
+    def __init__(self, message: str, container: str, reload: Reload) -> None:
+        super().__init__(message)
+        self.container, self.reload = container, reload
 
 
 def reload_service(engine: Engine, container: str, reload: Reload, say: Say) -> None:
@@ -33,14 +42,14 @@ def reload_service(engine: Engine, container: str, reload: Reload, say: Say) -> 
     before = engine.processes(container) if reload.live is None else set()
     code, output = engine.exec(container, list(reload.command))
     if code != 0:
-        raise DockerError(f"{container}: `{' '.join(reload.command)}` failed "
-                          f"(exit {code}):\n{output.rstrip()}")
+        raise ReloadFailed(f"{container}: `{' '.join(reload.command)}` failed "
+                           f"(exit {code}):\n{output.rstrip()}", container, reload)
     if _wait_live(engine, container, reload, before):
         return
     if reload.live is not None:
-        raise OperationError(
+        raise ReloadFailed(
             f"{container}: reloaded, but `{' '.join(reload.live)}` did not pass within "
-            f"{LIVE_TIMEOUT:g} s: it may not be serving (see `invoke logs`)")
+            f"{LIVE_TIMEOUT:g} s: it may not be serving (see `invoke logs`)", container, reload)
     # Process ids are a guess (a reload may keep its workers): said, not failed.
     say(f"container {container}: reloaded, but no new processes seen within "
         f"{LIVE_TIMEOUT:g} s")

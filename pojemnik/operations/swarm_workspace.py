@@ -17,11 +17,14 @@ from .secrets import SecretStore
 def config_files(stack: Stack) -> dict[str, ConfigFile]:
     """Repository path -> file, for every file under the stack's read-only binds."""
     found: dict[str, ConfigFile] = {}
+    data = stack.data_paths()  # a writable bind inside a read-only one stays a bind
     for source in stack.config_paths():
         root = stack.root / source
         paths = [root] if root.is_file() else sorted(_files_under(root))
         for path in paths:
             relative = path.relative_to(stack.root).as_posix()
+            if any(relative == d or relative.startswith(d.rstrip("/") + "/") for d in data):
+                continue
             content = path.read_bytes()
             found[relative] = ConfigFile(relative, hashlib.sha256(content).hexdigest(),
                                          len(content), os.access(path, os.X_OK))

@@ -33,7 +33,7 @@ from .spec import (
     secret_spec,
     volume_labels,
 )
-from .state import Observed, ObservedContainer, ObservedImage, ObservedNetwork
+from .state import FilesDiff, Observed, ObservedContainer, ObservedImage, ObservedNetwork
 from .upstreams import ProxyUpstreams, in_slot, next_name, proxy_upstreams, replacement_slot
 
 # Kinds of action, in the order they run.
@@ -43,6 +43,7 @@ CREATE_NETWORK = "create-network"
 RECREATE_NETWORK = "recreate-network"
 CREATE_VOLUME = "create-volume"
 CREATE_SECRET = "create-secret"
+SHIP_FILES = "ship-files"  # a remote host's copy of the mounted files brought up to date
 CREATE = "create"
 RECREATE = "recreate"
 START = "start"
@@ -66,6 +67,7 @@ class Action(Step):
     network: NetworkSpec | None = None
     container: ContainerSpec | None = None
     secret: SecretSpec | None = None
+    files: FilesDiff | None = None
     labels: dict[str, str] = field(default_factory=dict)  # volumes
     wave: int = 0  # containers: start after every earlier wave is ready
     after: tuple[str, ...] = ()  # containers: start once these (same wave) have started
@@ -112,6 +114,9 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
     built = _image_actions(stack, observed, options, services, actions, unchanged)
     recreated = _network_actions(stack, observed, options, services, actions, unchanged)
     _resource_actions(stack, observed, services, actions)
+    if observed.files:
+        actions.append(Action(SHIP_FILES, observed.files.root, observed.files.reason(),
+                              files=observed.files))
     wanted = {s.name for s in services}
     for wave_number, wave in enumerate(start_waves(stack)):
         for name in wave:
@@ -324,18 +329,3 @@ def _reload_action(spec: ContainerSpec, observed: Observed, stack: Stack,
     return Action(RELOAD, spec.name, "config changed: " + ", ".join(service.watched()),
                   container=spec, wave=wave)
 
-
-def summary(plan: Plan) -> str:
-    """One line: what a deploy did (or would do)."""
-    counts = {
-        "built": len(plan.of_kind(BUILD_BASE, BUILD)),
-        "created": len(plan.of_kind(CREATE, CREATE_NETWORK, CREATE_VOLUME)),
-        "recreated": len(plan.of_kind(RECREATE, RECREATE_NETWORK)),
-        "started": len(plan.of_kind(START)),
-        "reloaded": len(plan.of_kind(RELOAD)),
-        "unchanged": len(plan.unchanged),
-    }
-    text = ", ".join(f"{key} {value}" for key, value in counts.items())
-    if plan.orphans:
-        text += f"; orphans: {', '.join(plan.orphans)}"
-    return text

@@ -16,6 +16,7 @@ from ..declaration.model import LABEL_PROJECT
 from ..declaration.units import memory_bytes
 from . import plan as p
 from .spec import ContainerSpec, ImageSpec, NetworkSpec
+from .state import FilesDiff
 from .upstreams import upstream_files
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE|API_?KEY|CREDENTIAL", re.IGNORECASE)
@@ -31,9 +32,50 @@ def masked_env(env: dict[str, str]) -> dict[str, str]:
     return {k: (MASK if is_secret(k) else v) for k, v in env.items()}
 
 
+def summary(plan: p.Plan) -> str:
+    """One line: what a deploy did (or would do)."""
+    counts = {
+        "built": len(plan.of_kind(p.BUILD_BASE, p.BUILD)),
+        "created": len(plan.of_kind(p.CREATE, p.CREATE_NETWORK, p.CREATE_VOLUME)),
+        "recreated": len(plan.of_kind(p.RECREATE, p.RECREATE_NETWORK)),
+        "started": len(plan.of_kind(p.START)),
+        "reloaded": len(plan.of_kind(p.RELOAD)),
+        **_file_counts(plan),
+        "unchanged": len(plan.unchanged),
+    }
+    text = ", ".join(f"{key} {value}" for key, value in counts.items())
+    if plan.orphans:
+        text += f"; orphans: {', '.join(plan.orphans)}"
+    return text
+
+
+def _file_counts(plan: p.Plan) -> dict[str, int]:
+    files = [a.files for a in plan.of_kind(p.SHIP_FILES) if a.files]
+    return {"files sent": sum(len(f.send) for f in files),
+            "files removed": sum(len(f.remove) for f in files)} if files else {}
+
+
 def table(plan: p.Plan) -> str:
     rows = [(a.kind, a.target, a.reason) for a in plan.actions]
-    return "\n".join(action_lines(plan.project, rows, len(plan.unchanged), plan.orphans))
+    lines = action_lines(plan.project, rows, len(plan.unchanged), plan.orphans)
+    for action in plan.of_kind(p.SHIP_FILES):
+        lines += file_lines(action.files) if action.files else []
+    return "\n".join(lines)
+
+
+FILES_SHOWN = 40  # of each kind; a first deploy sends every file: `--format json` has all
+
+
+def file_lines(files: FilesDiff) -> list[str]:
+    """The files a remote deploy sends, removes and makes, one per line."""
+    lines = []
+    for word, names in (("send", files.send), ("remove", files.remove),
+                        ("make", files.seed)):
+        lines += [f"  {word:<6}  {name}" for name in names[:FILES_SHOWN]]
+        if len(names) > FILES_SHOWN:
+            lines.append(f"  {word:<6}  ... and {len(names) - FILES_SHOWN} more "
+                         "(`--format json` lists them all)")
+    return lines
 
 
 def action_lines(project: str, rows: list[tuple[str, str, str]], unchanged: int,
@@ -66,6 +108,9 @@ def as_json(plan: p.Plan) -> str:
             data["image"] = asdict(a.image)
         if a.network is not None:
             data["network"] = asdict(a.network)
+        if a.files is not None:
+            data["files"] = {"root": a.files.root, "send": list(a.files.send),
+                             "remove": list(a.files.remove), "make": list(a.files.seed)}
         return data
 
     return json.dumps({"project": plan.project, "actions": [action(a) for a in plan.actions],
@@ -117,6 +162,9 @@ def _commands(action: p.Action, base_command: str) -> list[str]:
                           shlex.quote(action.target)])]
     if action.kind == p.CREATE_SECRET:
         return [f"# secret {action.target}: pojemnik writes a random value to .secrets/"]
+    if action.kind == p.SHIP_FILES and action.files:
+        return [f"#{line}" for line in file_lines(action.files)] + [
+            f"# (pojemnik copies these from the checkout into {action.files.root} over SSH)"]
     if action.kind == p.START:
         return [f"docker start {shlex.quote(action.target)}"]
     if action.kind == p.REMOVE_ORPHAN:

@@ -43,6 +43,26 @@ class ObservedImage:
 
 
 @dataclass(frozen=True)
+class FilesDiff:
+    """The mounted files on a remote host against the checkout (by content digest): what a
+    deploy sends, removes (gone from the checkout) and makes (data directories missing)."""
+
+    root: str  # the stack's directory on the host
+    send: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    seed: tuple[str, ...] = ()  # writable binds missing on the host: made once, then kept
+
+    def __bool__(self) -> bool:
+        return bool(self.send or self.remove or self.seed)
+
+    def reason(self) -> str:
+        parts = [f"{len(self.send)} to send" if self.send else "",
+                 f"{len(self.remove)} to remove (gone from the checkout)" if self.remove else "",
+                 f"{len(self.seed)} data directories to make" if self.seed else ""]
+        return "files differ from the checkout: " + ", ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
 class Observed:
     networks: list[ObservedNetwork] = field(default_factory=list)  # every network on the engine
     containers: list[ObservedContainer] = field(default_factory=list)  # this project's
@@ -56,6 +76,8 @@ class Observed:
     config_hashes: dict[str, str] = field(default_factory=dict)  # service -> watched content
     applied_config: dict[str, str] = field(default_factory=dict)  # container id -> reloaded hash
     host_memory: int | None = None  # bytes of memory on the engine's host; None: unknown
+    # The mounted files on a remote engine's host; None: the engine reads the checkout.
+    files: FilesDiff | None = None
 
     def network(self, name: str) -> ObservedNetwork | None:
         return next((n for n in self.networks if n.name == name), None)

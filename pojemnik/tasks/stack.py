@@ -35,7 +35,7 @@ def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "t
                   verbose: bool = False) -> None:
     """Deploy (or, dry, show the plan) with these planning options."""
     from ..operations.deploy import deploy as run_deploy
-    from ..planning.plan import summary
+    from ..planning.render import summary
 
     stack, problems = declared(c)
     if stack.target == "swarm" and options.only_services is None:

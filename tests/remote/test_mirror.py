@@ -37,22 +37,27 @@ def test_config_is_switched_in_and_the_last_good_one_restored(
     (tmp_path / "config/nginx").mkdir(parents=True)
     conf = tmp_path / "config/nginx/nginx.conf"
     conf.write_text("good\n")
+    (tmp_path / "config/nginx/old.conf").write_text("old\n")
     sync_files(connection, tmp_path, ["config/nginx"], remote_root, said.append)
     assert server.run(f"cat {remote_root}/config/nginx/nginx.conf").text == "good\n"
     inode = server.run(f"stat -c %i {remote_root}/config/nginx/nginx.conf").text
 
     conf.write_text("broken\n")
     (tmp_path / "config/nginx/new.conf").write_text("new\n")
+    (tmp_path / "config/nginx/old.conf").unlink()
     result = sync_files(connection, tmp_path, ["config/nginx"], remote_root, said.append)
     assert result.changed == ("config/nginx/new.conf", "config/nginx/nginx.conf")
+    assert result.gone == ("config/nginx/old.conf",)
+    assert server.run(f"test -e {remote_root}/config/nginx/old.conf", check=False).returncode
     assert server.run(f"cat {remote_root}/config/nginx/nginx.conf").text == "broken\n"
     # A new file renamed into place (a new inode), never the old one written over.
     assert server.run(f"stat -c %i {remote_root}/config/nginx/nginx.conf").text != inode
     # Nothing left in the staging area; the replaced version kept aside for a restore.
     assert server.run(f"ls -A {remote_root}").text.split() == [".pojemnik-previous", "config"]
 
-    restore(connection, remote_root, result)
+    assert restore(connection, remote_root, result)
     assert server.run(f"cat {remote_root}/config/nginx/nginx.conf").text == "good\n"
+    assert server.run(f"cat {remote_root}/config/nginx/old.conf").text == "old\n"
     assert server.run(f"test -e {remote_root}/config/nginx/new.conf", check=False).returncode
 
 

@@ -9,7 +9,8 @@ from stackbuilders import HASHES, PROJECT, converged, with_container, with_servi
 from pojemnik import Stack
 from pojemnik.declaration.model import LABEL_PROJECT, LABEL_SERVICE, LABEL_SPEC_HASH
 from pojemnik.planning import plan as p
-from pojemnik.planning.plan import Options, make_plan, summary
+from pojemnik.planning.plan import Options, make_plan
+from pojemnik.planning.render import summary
 from pojemnik.planning.state import Observed, ObservedContainer
 
 

@@ -10,6 +10,7 @@ from pojemnik import Reload, Stack
 from pojemnik.declaration.model import LABEL_CONFIG_HASH, LABEL_REFRESHED
 from pojemnik.planning import plan as p
 from pojemnik.planning.plan import Options, make_plan
+from pojemnik.planning.render import summary
 from pojemnik.planning.state import Observed
 
 NGINX = Reload(command=["nginx", "-s", "reload"], check=["nginx", "-t"])
@@ -45,7 +46,7 @@ def test_changed_config_reloads_instead_of_recreating(stack: Stack) -> None:
     plan = make_plan(stack, with_config(observed, "c2"))
     assert [(a.kind, a.target) for a in plan.actions] == [(p.RELOAD, "demo-proxy")]
     assert plan.actions[0].reason == "config changed: config/proxy"
-    assert "reloaded 1" in p.summary(plan)
+    assert "reloaded 1" in summary(plan)
 
 
 def test_a_recorded_reload_counts_over_the_creation_label(stack: Stack) -> None:

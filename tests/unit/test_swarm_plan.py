@@ -78,6 +78,21 @@ def test_a_changed_config_file_is_a_new_config_and_rolls_only_its_services(
     assert new.target != old.target and "nginx.conf" in new.target and "nginx.conf" in old.target
 
 
+def test_a_site_file_added_or_removed_rolls_its_services(swarm: Stack,
+                                                        built: Observed) -> None:
+    """Site files (not only watched config) reach the nodes: a file added under a
+    read-only bind is a new config, a removed one's config goes (test_files_plan: none
+    for a writable bind inside it)."""
+    state = applied(swarm, built, fresh_state(swarm))
+    (swarm.root / "www" / "site" / "new.html").write_text("<p>new</p>\n")
+    (swarm.root / "www" / "site" / "index.html").unlink()
+    plan = make_swarm_plan(swarm, built, replace(state, files=fresh_state(swarm).files))
+    assert [k for k, _ in kinds(plan)] == [sp.CREATE_CONFIG, sp.UPDATE_SERVICE,
+                                           sp.UPDATE_SERVICE, sp.REMOVE_CONFIG]
+    assert "new.html" in plan.actions[0].target and "index.html" in plan.actions[-1].target
+    assert {a.target for a in plan.of_kind(sp.UPDATE_SERVICE)} == {"demo-php", "demo-app"}
+
+
 def test_a_rebuilt_image_updates_its_services(swarm: Stack, built: Observed) -> None:
     state = applied(swarm, built, fresh_state(swarm))
     changed = replace(built, context_hashes={**HASHES, "proxy": "changed"})
