@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pojemnik.operations.datacopy_files import Entry, Manifest, _parse_getfattr, difference
+from pojemnik.operations.datacopy_manifest import Entry, Manifest, _parse_getfattr, difference
 
 
 def f(digest: str, inode: str = "1", mtime: int = 100, mode: str = "644",
