@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from pojemnik.operations.datacopy_manifest import Entry, Manifest, _parse_getfattr, difference
+import pytest
+
+from pojemnik.operations.datacopy_manifest import (
+    Entry,
+    Manifest,
+    below_root,
+    difference,
+    parse_digests,
+    parse_getfattr,
+    parse_manifest,
+)
 
 
 def f(digest: str, inode: str = "1", mtime: int = 100, mode: str = "644",
@@ -54,9 +64,9 @@ def test_entries_only_on_the_destination_are_listed_deepest_first() -> None:
 def test_getfattr_output_becomes_a_digest_per_path() -> None:
     text = ("# file: ./meta/tagged.txt\nuser.comment=0x706f6a656d6e696b\n\n"
             "# file: ./acl/f\nsystem.posix_acl_access=0x0200\n\n# file: ./plain\n\n")
-    parsed = _parse_getfattr(text)
+    parsed = parse_getfattr(text)
     assert set(parsed) == {"meta/tagged.txt", "acl/f"}
-    again = _parse_getfattr(text.replace("0x706f6a656d6e696b", "0x00"))
+    again = parse_getfattr(text.replace("0x706f6a656d6e696b", "0x00"))
     assert again["meta/tagged.txt"] != parsed["meta/tagged.txt"]
     assert again["acl/f"] == parsed["acl/f"]
 
@@ -76,3 +86,45 @@ def test_rsync_stats_and_itemized_changes_are_read() -> None:
     assert itemized == ["cd+++++++++ nested/", ">f+++++++++ nested/deep.txt",
                         "hf+++++++++ links/same.txt => links/original.txt",
                         ".d..t...... ./", "*deleting   old.txt"]
+
+
+# A directory whose name ends in a newline and a forged listing line (a `..` last), with a
+# directory `nl-canary` in it: one listing line per entry made the latter `../nl-canary`.
+CRAFTED = "x\nd\t755\t0:0\t0\t0\t1\t\t.."
+
+
+def listed(*entries: tuple[str, ...]) -> str:
+    """What `find -printf LISTING` prints: 8 fields a entry, each ended by a NUL."""
+    return "".join(field + "\0" for entry in entries for field in entry)
+
+
+def test_a_name_with_newlines_and_tabs_is_one_entry_strictly_below_the_root() -> None:
+    listing = listed(("d", "755", "0:0", "4096", "1.5", "11", "", CRAFTED),
+                     ("d", "755", "0:0", "4096", "1.5", "12", "", f"{CRAFTED}/nl-canary"),
+                     ("f", "644", "1:1", "3", "7.9", "13", "", "line\nbreak.txt"),
+                     ("l", "777", "0:0", "5", "2.0", "14", "a\tb\nc", "link"))
+    digests = ("\\" + "ab" * 32 + "  ./line\\nbreak.txt\n" + "\\" + "cd" * 32 +
+               "  ./back\\\\slash\\r\n")
+    found = parse_manifest(listing, digests, "# file: line\\012break.txt\nuser.k=0x31\n")
+    assert set(found.entries) == {CRAFTED, f"{CRAFTED}/nl-canary", "line\nbreak.txt", "link"}
+    assert found.entries["line\nbreak.txt"].digest == "ab" * 32
+    assert found.entries["line\nbreak.txt"].xattrs != ""
+    assert found.entries["link"].target == "a\tb\nc"
+    extra = difference(Manifest(), found).extra
+    assert extra[0] == f"{CRAFTED}/nl-canary" and all(below_root(p) for p in extra)
+
+
+def test_an_entry_not_strictly_below_the_root_is_refused() -> None:
+    for path in ("../x", "/etc", "", "a/../b", "a//b", ".", "a/"):
+        with pytest.raises(ValueError, match="not a path strictly below"):
+            parse_manifest(listed(("d", "755", "0:0", "0", "0", "1", "", path)), "", "")
+    with pytest.raises(ValueError, match="cut short"):
+        parse_manifest("d\0755\0", "", "")
+
+
+def test_sha256sum_and_getfattr_escapes_are_undone() -> None:
+    digests = parse_digests("\\" + "0" * 64 + "  ./a\\\\n\\nb\n" + "1" * 64 + "  ./zażółć\n")
+    assert digests == {"a\\n\nb": "0" * 64, "zażółć": "1" * 64}
+    attrs = parse_getfattr("# file: back\\134slash\nuser.a=0x31\n\n"
+                           "# file: za\\305\\274\nuser.a=0x31\n")
+    assert set(attrs) == {"back\\slash", "zaż"}
