@@ -12,7 +12,7 @@ from ..engine.backend import Engine
 from ..errors import OperationError
 from ..ssh.connection import open_connection
 from .datacopy_database import DatabaseReport, copy_database
-from .datacopy_files import FilesReport, copy_files, copy_files_direct
+from .datacopy_files import FilesReport, copy_files, copy_files_direct, direct_address
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -37,6 +37,13 @@ class CopyRequest:
         if self.database and not DATABASE_NAME.fullmatch(self.database):
             found.append(f"--database {self.database!r}: use a plain PostgreSQL name "
                          "(a-z, 0-9, _)")
+        if self.direct:
+            try:
+                direct_address(self.direct)
+            except ValueError as error:
+                found.append(f"--direct {self.direct!r}: {error}; give HOST or HOST:PORT, "
+                             "the address the new server reaches the old one at, e.g. "
+                             "--direct old.example.com:2222")
         return found
 
 

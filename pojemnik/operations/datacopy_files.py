@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from fabric import Connection
 
 ITEMIZED = re.compile(r"^([<>ch.][fdLDS]\S{9}|\*deleting) ")
+# --direct goes into an ssh command line and an rsync remote: a host name or IPv4 address,
+# nothing that ssh could read as an option (`-oProxyCommand=...`) or a shell as syntax.
+DIRECT_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+DIRECT_PORT = re.compile(r"[0-9]{1,5}")
 TAR_FLAGS = "--numeric-owner --xattrs --xattrs-include='*' --acls"
 
 
@@ -131,12 +135,12 @@ def copy_files_direct(source: Connection, source_path: str, destination: Connect
     """The new host pulls straight from the old one with `rsync -aHAX --numeric-ids`,
     authenticating with the ssh-agent forwarded from here for this command. The old
     host's key is the one this machine just verified, pinned for that one connection."""
+    host, port = direct_address(address)
     check_source(source, source_path, destination, destination_path, delete)
-    host, _, port = address.rpartition(":") if ":" in address else (address, "", "22")
     transport = source.client.get_transport()
     assert transport is not None
     key = transport.get_remote_server_key()
-    name = host if port == "22" else f"[{host}]:{port}"
+    name = host if port == 22 else f"[{host}]:{port}"
     pinned = run(destination, "mktemp").strip()
     try:
         line = f"{name} {key.get_name()} {key.get_base64()}"
@@ -180,6 +184,19 @@ def copy_files_direct(source: Connection, source_path: str, destination: Connect
     deleted = delete_extra(destination, destination_path, after.extra) if delete else 0
     return FilesReport(copied, stats.get("Total transferred file size", 0),
                        len(source_after.entries) - copied, deleted, len(source_after.entries))
+
+
+def direct_address(address: str) -> tuple[str, int]:
+    """`--direct HOST[:PORT]` as (host, port); ValueError saying what is wrong with it."""
+    host, colon, port = address.partition(":")
+    if not DIRECT_HOST.fullmatch(host):
+        raise ValueError(f"the host {host!r} is not a host name or IPv4 address (letters, "
+                         "digits, '.', '-' and '_', starting with a letter or digit)")
+    if not colon:
+        return host, 22
+    if not DIRECT_PORT.fullmatch(port) or not 1 <= int(port) <= 65535:
+        raise ValueError(f"the port {port!r} is not a number from 1 to 65535")
+    return host, int(port)
 
 
 def _rsync_stats(output: str) -> dict[str, int]:

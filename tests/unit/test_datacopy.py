@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from pojemnik.errors import OperationError
+from pojemnik.operations.datacopy import CopyRequest, copy_data
+from pojemnik.operations.datacopy_files import direct_address
 from pojemnik.operations.datacopy_manifest import (
     Entry,
     Manifest,
@@ -128,3 +133,26 @@ def test_sha256sum_and_getfattr_escapes_are_undone() -> None:
     attrs = parse_getfattr("# file: back\\134slash\nuser.a=0x31\n\n"
                            "# file: za\\305\\274\nuser.a=0x31\n")
     assert set(attrs) == {"back\\slash", "zaż"}
+
+
+@pytest.mark.parametrize("direct", [
+    "old:22 -oProxyCommand=touch /tmp/x", "-oProxyCommand=x", "old;id", "old$(id)", "old host",
+    "old:0", "old:65536", "old:abc", "old:", ":2222", "old:+22", "old:2\uff12", "old:22:22",
+    "old\n", "[::1]:22", "user@old"])
+def test_a_direct_address_that_is_not_host_and_port_is_refused_before_anything(
+        direct: str) -> None:
+    request = CopyRequest(path="/srv/data", direct=direct)
+    problems = request.problems()
+    assert len(problems) == 1 and problems[0].startswith(f"--direct {direct!r}: ")
+    assert "give HOST or HOST:PORT" in problems[0]
+    # Before any side effect: the connections are not even looked at.
+    unusable: Any = object()
+    with pytest.raises(OperationError, match="--direct"):
+        copy_data(unusable, unusable, unusable, request, print)
+
+
+def test_a_direct_address_is_a_host_and_a_port() -> None:
+    assert direct_address("old-server") == ("old-server", 22)
+    assert direct_address("10.0.0.5:2222") == ("10.0.0.5", 2222)
+    assert direct_address("old.example.com:65535") == ("old.example.com", 65535)
+    assert CopyRequest(path="/srv/data", direct="old.example.com:2222").problems() == []
