@@ -156,3 +156,9 @@ def test_a_direct_address_is_a_host_and_a_port() -> None:
     assert direct_address("10.0.0.5:2222") == ("10.0.0.5", 2222)
     assert direct_address("old.example.com:65535") == ("old.example.com", 65535)
     assert CopyRequest(path="/srv/data", direct="old.example.com:2222").problems() == []
+
+
+def test_a_database_name_is_plain_and_short_enough_for_the_names_made_from_it() -> None:
+    assert CopyRequest(database="a" * 36).problems() == []
+    for name in ("a" * 37, "App", "app; drop", "1app"):
+        assert "use a plain PostgreSQL name" in CopyRequest(database=name).problems()[0]
