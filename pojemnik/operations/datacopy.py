@@ -12,12 +12,13 @@ from ..engine.backend import Engine
 from ..errors import OperationError
 from ..ssh.connection import open_connection
 from .datacopy_database import DatabaseReport, copy_database
-from .datacopy_files import FilesReport, copy_files, copy_files_direct
+from .datacopy_files import FilesReport, copy_files, copy_files_direct, direct_address
 
 if TYPE_CHECKING:
     from fabric import Connection
 
-DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+# At most 36: `<name>_before_copy_<14 digits>` must fit PostgreSQL's 63 bytes, uncut.
+DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,35}")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,14 @@ class CopyRequest:
             found.append("nothing to copy: give --path and/or --database")
         if self.database and not DATABASE_NAME.fullmatch(self.database):
             found.append(f"--database {self.database!r}: use a plain PostgreSQL name "
-                         "(a-z, 0-9, _)")
+                         "(a-z, 0-9, _; at most 36 characters)")
+        if self.direct:
+            try:
+                direct_address(self.direct)
+            except ValueError as error:
+                found.append(f"--direct {self.direct!r}: {error}; give HOST or HOST:PORT, "
+                             "the address the new server reaches the old one at, e.g. "
+                             "--direct old.example.com:2222")
         return found
 
 

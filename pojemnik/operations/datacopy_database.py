@@ -1,6 +1,7 @@
 """Move a PostgreSQL database from the old host into the new stack's database container.
 
-By dump and restore (pg_dump | psql), never by copying a live data directory. The dump
+By dump and restore (pg_dump | pg_restore, as a role that can do no more than fill the
+new database: datacopy_restore), never by copying a live data directory. The dump
 is restored into a fresh database beside the live one, verified table by table (row
 count and a streaming, order-independent digest of the rows), and only then swapped in:
 new connections are blocked, sessions ended, and both renames happen in one transaction.
@@ -21,6 +22,7 @@ from ..engine.backend import Engine
 from ..errors import HostCommandError, OperationError
 from ..ssh.channels import CHUNK, finish_channel, open_channel
 from ..ssh.connection import describe
+from .datacopy_restore import hand_over, login_for, owner_of, prepare, restore_as, restorer_of
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -32,7 +34,10 @@ MODULUS = 1 << 256
 # Rows are compared as COPY prints them, so every session that reads them prints values
 # alike on both servers: an old server's encoding, time zone, or date, interval, float,
 # bytea or money style must not make equal rows differ.
-SAME_PRINTING = ("SET client_encoding = 'UTF8'; SET TimeZone = 'UTC'; "
+# And only pg_catalog's functions: a restored database may hold a `public.quote_ident(name)`
+# that would be chosen over pg_catalog's (text) in TABLES_SQL and run as the superuser.
+SAME_PRINTING = ("SET search_path = pg_catalog; "
+                 "SET client_encoding = 'UTF8'; SET TimeZone = 'UTC'; "
                  "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; "
                  "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET lc_monetary = 'C'")
 
@@ -121,8 +126,9 @@ class OldHost:
 
     def dump(self) -> Iterator[bytes]:
         # Tablespaces are the old host's disks; the new stack has one data directory.
-        channel = open_channel(self.connection, f"{self.prefix}pg_dump --no-owner "
-                               f"--no-privileges --no-tablespaces "
+        # The custom format, for pg_restore: SQL only (psql would run `\!` in a dump).
+        channel = open_channel(self.connection, f"{self.prefix}pg_dump --format=custom "
+                               "--no-owner --no-privileges --no-tablespaces "
                                f"{shlex.quote(self.database)}")
         try:
             channel.shutdown_write()
@@ -130,7 +136,7 @@ class OldHost:
                 yield chunk
             finish_channel(channel, self.connection, "pg_dump")
         finally:
-            channel.close()  # also when the restore stopped reading (psql failed)
+            channel.close()  # also when the restore stopped reading (pg_restore failed)
 
 
 class NewStack:
@@ -140,17 +146,22 @@ class NewStack:
         self.engine = engine
         self.container = container
 
-    def run(self, database: str, *sql: str, stdin: Iterator[bytes] | None = None,
+    def run(self, database: str, *sql: str,
             output: Callable[[bytes], None] | None = None) -> str:
+        """SQL as the superuser (never the old server's: datacopy_restore runs that)."""
         command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", database]
         for each in sql:
             command += ["-c", each]
+        return self.execute(command, f"psql -d {database}", output=output)
+
+    def execute(self, command: list[str], what: str, stdin: Iterator[bytes] | None = None,
+                output: Callable[[bytes], None] | None = None) -> str:
         collected = bytearray()
         code, errors = self.engine.exec_stream(self.container, command, stdin or iter(()),
                                                output or collected.extend)
         if code != 0:
-            raise HostCommandError(f"{self.container}: psql -d {database} failed "
-                                   f"(exit {code}): {errors.strip()}")
+            raise HostCommandError(f"{self.container}: {what} failed (exit {code}): "
+                                   f"{errors.strip()}")
         return collected.decode(errors="replace")
 
     def stats(self, database: str) -> Stats:
@@ -169,6 +180,7 @@ def copy_database(source: Connection, engine: Engine, container: str, database: 
         raise OperationError(f"database {database} does not exist in {container}; deploy the "
                              "new stack first (`deploy`), then copy into it")
     reopen(new, database, say, dry)
+    owner = owner_of(new, database)
     wanted = old.stats()
     counts = {table: rows for table, (rows, _) in wanted.items()}
     if wanted == new.stats(database):
@@ -181,7 +193,7 @@ def copy_database(source: Connection, engine: Engine, container: str, database: 
     untouched = (f"the live database {database} is untouched ({database}_incoming holds "
                  "the attempt)")
     try:
-        incoming = restore(old, new, database, say)
+        incoming = restore(old, new, database, owner, say)
     except HostCommandError as error:
         raise HostCommandError(f"{error}\ndatabase {database}: the restore failed; "
                                f"{untouched}") from error
@@ -202,22 +214,18 @@ def copy_database(source: Connection, engine: Engine, container: str, database: 
     return DatabaseReport(True, counts, kept, tuple(dropped))
 
 
-def restore(old: OldHost, new: NewStack, database: str, say: Say) -> str:
-    """The dump restored into `<database>_incoming`, owned by the live one's owner."""
-    owner = new.run(database, "SELECT pg_get_userbyid(datdba) FROM pg_database "
-                    "WHERE datname = current_database()").strip()
-    incoming = f"{database}_incoming"
-    new.run("postgres", f"DROP DATABASE IF EXISTS {incoming}")
-    new.run("postgres", f"CREATE DATABASE {incoming} OWNER {owner}")
+def restore(old: OldHost, new: NewStack, database: str, owner: str, say: Say) -> str:
+    """The dump restored into `<database>_incoming` by a throwaway role that can do no
+    more than fill it, then owned by the live one's owner (datacopy_restore)."""
+    incoming, role = f"{database}_incoming", restorer_of(database)
+    prepare(new, incoming, role)
     say(f"database {database}: dump from {describe(old.connection)}, restore into "
-        f"{new.container} (as role {owner})")
-
-    def script() -> Iterator[bytes]:
-        # Objects belong to the database's owner in the new stack, as the apps expect.
-        yield f"SET ROLE {owner};\n".encode()
-        yield from old.dump()
-
-    new.run(incoming, stdin=script())
+        f"{new.container} as role {role}, then owned by {owner}")
+    try:
+        with login_for(new, role, incoming):
+            restore_as(new, role, incoming, old.dump())
+    finally:
+        hand_over(new, incoming, role, owner)
     return incoming
 
 

@@ -12,7 +12,6 @@ stream is filtered on the way (safe_tar): nothing is written outside the target.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shlex
 import tarfile
@@ -24,114 +23,18 @@ from ..errors import HostCommandError, OperationError
 from ..ssh.channels import CHUNK, ChannelWriter, finish_channel, open_channel, run
 from ..ssh.connection import describe
 from .datacopy_guard import check_source, delete_extra
+from .datacopy_manifest import Difference, Manifest, difference, manifest
 from .safe_tar import Refused, filter_stream
 
 if TYPE_CHECKING:
     from fabric import Connection
 
 ITEMIZED = re.compile(r"^([<>ch.][fdLDS]\S{9}|\*deleting) ")
+# --direct goes into an ssh command line and an rsync remote: a host name or IPv4 address,
+# nothing that ssh could read as an option (`-oProxyCommand=...`) or a shell as syntax.
+DIRECT_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+DIRECT_PORT = re.compile(r"[0-9]{1,5}")
 TAR_FLAGS = "--numeric-owner --xattrs --xattrs-include='*' --acls"
-
-
-@dataclass(frozen=True)
-class Entry:
-    kind: str  # f file, d directory, l symlink
-    mode: str
-    owner: str  # uid:gid
-    size: int
-    mtime: int  # seconds; compared for files only (a directory's changes as entries arrive)
-    inode: str
-    target: str = ""  # symlink target
-    digest: str = ""  # sha256 of a file's contents
-    xattrs: str = ""  # digest of its extended attributes (ACLs included)
-
-    def same_as(self, other: Entry) -> bool:
-        keys: tuple[str, ...] = ("kind", "mode", "owner", "target", "digest", "xattrs")
-        if self.kind == "f":
-            keys += ("size", "mtime")
-        return all(getattr(self, k) == getattr(other, k) for k in keys)
-
-
-@dataclass
-class Manifest:
-    entries: dict[str, Entry] = field(default_factory=dict)
-
-    def hardlinks(self) -> set[frozenset[str]]:
-        groups: dict[str, set[str]] = {}
-        for path, entry in self.entries.items():
-            if entry.kind == "f":
-                groups.setdefault(entry.inode, set()).add(path)
-        return {frozenset(g) for g in groups.values() if len(g) > 1}
-
-    def group_of(self, path: str) -> set[str]:
-        inode = self.entries[path].inode
-        return {p for p, e in self.entries.items() if e.kind == "f" and e.inode == inode}
-
-
-def manifest(connection: Connection, root: str) -> Manifest:
-    """Describe every entry under `root` on a host (empty if it does not exist yet)."""
-    q = shlex.quote(root)
-    exists = connection.run(f"test -d {q}", hide=True, warn=True, in_stream=False).ok
-    if not exists:
-        return Manifest()
-    listing = run(connection, f"cd {q} && find . -mindepth 1 -printf "
-                   "'%y\\t%m\\t%U:%G\\t%s\\t%T@\\t%i\\t%l\\t%P\\n'")
-    digests = run(connection, f"cd {q} && find . -type f -print0 | xargs -0r sha256sum")
-    has_getfattr = connection.run("command -v getfattr", hide=True, warn=True,
-                                  in_stream=False).ok
-    xattrs = run(connection, f"cd {q} && getfattr -R -P -d -m - -e hex . 2>/dev/null; "
-                  "true") if has_getfattr else ""
-    by_path: dict[str, str] = {}
-    for line in digests.splitlines():
-        digest, _, name = line.partition("  ")
-        by_path[name.removeprefix("./")] = digest
-    attrs = _parse_getfattr(xattrs)
-    entries: dict[str, Entry] = {}
-    for line in listing.splitlines():
-        parts = line.split("\t", 7)
-        if len(parts) != 8:
-            continue
-        kind, mode, owner, size, mtime, inode, target, path = parts
-        entries[path] = Entry(kind, mode, owner, int(size) if kind == "f" else 0,
-                              int(float(mtime)), inode, target, by_path.get(path, ""),
-                              attrs.get(path, ""))
-    return Manifest(entries)
-
-
-def _parse_getfattr(text: str) -> dict[str, str]:
-    found: dict[str, list[str]] = {}
-    current = None
-    for line in text.splitlines():
-        if line.startswith("# file: "):
-            current = line[len("# file: "):].removeprefix("./")
-            found[current] = []
-        elif current and "=" in line:
-            found[current].append(line)
-    return {path: hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()[:16]
-            for path, lines in found.items() if lines}
-
-
-@dataclass(frozen=True)
-class Difference:
-    send: list[str]  # paths to (re)create on the destination, parents first
-    extra: list[str]  # only on the destination
-    unchanged: int
-    bytes: int
-
-
-def difference(source: Manifest, destination: Manifest) -> Difference:
-    send: set[str] = set()
-    for path, entry in source.entries.items():
-        there = destination.entries.get(path)
-        if there is None or not entry.same_as(there):
-            send.add(path)
-    # A hard link is only recreated when its partner travels in the same archive.
-    for path in list(send):
-        if source.entries[path].kind == "f":
-            send |= source.group_of(path)
-    extra = sorted(set(destination.entries) - set(source.entries), reverse=True)
-    size = sum(source.entries[p].size for p in send)
-    return Difference(sorted(send), extra, len(source.entries) - len(send), size)
 
 
 @dataclass(frozen=True)
@@ -232,12 +135,12 @@ def copy_files_direct(source: Connection, source_path: str, destination: Connect
     """The new host pulls straight from the old one with `rsync -aHAX --numeric-ids`,
     authenticating with the ssh-agent forwarded from here for this command. The old
     host's key is the one this machine just verified, pinned for that one connection."""
+    host, port = direct_address(address)
     check_source(source, source_path, destination, destination_path, delete)
-    host, _, port = address.rpartition(":") if ":" in address else (address, "", "22")
     transport = source.client.get_transport()
     assert transport is not None
     key = transport.get_remote_server_key()
-    name = host if port == "22" else f"[{host}]:{port}"
+    name = host if port == 22 else f"[{host}]:{port}"
     pinned = run(destination, "mktemp").strip()
     try:
         line = f"{name} {key.get_name()} {key.get_base64()}"
@@ -281,6 +184,19 @@ def copy_files_direct(source: Connection, source_path: str, destination: Connect
     deleted = delete_extra(destination, destination_path, after.extra) if delete else 0
     return FilesReport(copied, stats.get("Total transferred file size", 0),
                        len(source_after.entries) - copied, deleted, len(source_after.entries))
+
+
+def direct_address(address: str) -> tuple[str, int]:
+    """`--direct HOST[:PORT]` as (host, port); ValueError saying what is wrong with it."""
+    host, colon, port = address.partition(":")
+    if not DIRECT_HOST.fullmatch(host):
+        raise ValueError(f"the host {host!r} is not a host name or IPv4 address (letters, "
+                         "digits, '.', '-' and '_', starting with a letter or digit)")
+    if not colon:
+        return host, 22
+    if not DIRECT_PORT.fullmatch(port) or not 1 <= int(port) <= 65535:
+        raise ValueError(f"the port {port!r} is not a number from 1 to 65535")
+    return host, int(port)
 
 
 def _rsync_stats(output: str) -> dict[str, int]:

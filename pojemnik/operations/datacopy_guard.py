@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ..errors import HostCommandError, OperationError
 from ..ssh.channels import run
 from ..ssh.connection import describe
+from .datacopy_manifest import below_root
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -62,7 +63,11 @@ def check_source(source: Connection, source_path: str, destination: Connection,
 
 
 def delete_extra(destination: Connection, destination_path: str, extra: list[str]) -> int:
-    """Delete what a verified copy found only on the destination (deepest first)."""
+    """Delete what a verified copy found only on the destination (deepest first), each
+    strictly below `destination_path` (else nothing is deleted)."""
+    if outside := [p for p in extra if not below_root(p)]:
+        raise OperationError(f"{describe(destination)}: refusing to delete {outside[:5]!r} "
+                             f"(not strictly below {destination_path}); nothing was deleted")
     deleted = 0
     for start in range(0, len(extra), BATCH):
         batch = extra[start:start + BATCH]

@@ -22,7 +22,7 @@ def server_bootstrap(c: Context, owner: str = "") -> None:
     "source": "the old host, user@host[:port] (same key and known_hosts as -H)",
     "path": "directory to copy from the old host",
     "to": "where to put it on this host (default: the same path)",
-    "database": "also move this PostgreSQL database (pg_dump | psql)",
+    "database": "also move this PostgreSQL database (pg_dump | pg_restore)",
     "service": "the new stack's database service (default: db)",
     "dry": "show what would change; change nothing",
     "delete": "also delete what exists only on this host under --to",

@@ -103,11 +103,14 @@ def sides(deployment: Deployment, server: RemoteHost,
         found.old_sql(f"DROP DATABASE {DB} WITH (FORCE)", "postgres")
 
 
+def source_of(old: RemoteHost) -> str:
+    return f"{old.user}@{old.host}:{old.port}"
+
+
 def copy(deployment: Deployment, server: RemoteHost, old: RemoteHost, database: str = DB,
          ok: bool = True) -> str:
-    result = deployment.fab(server.as_user("root"), "data.copy", "--source",
-                            f"{old.user}@{old.host}:{old.port}", "--database", database,
-                            check=ok)
+    result = deployment.fab(server.as_user("root"), "data.copy", "--source", source_of(old),
+                            "--database", database, check=ok)
     output = result.stdout + result.stderr
     if not ok:
         assert result.returncode != 0, output
@@ -473,3 +476,119 @@ def test_an_old_server_set_up_its_own_way_is_copied_and_verified(
         sides.old_sql(f"DROP DATABASE IF EXISTS {LATIN} WITH (FORCE)", "postgres")
         sides.old_sql("DROP TABLESPACE IF EXISTS pjswap_disk", "postgres")
         old_server.run(f"rm -rf {TABLESPACE}")
+
+
+# --- a hostile old server ----------------------------------------------------------------
+
+EVIL = "pjswap_evil"  # a superuser role the old server's dump tries to make
+# A comment on notes, in the dump's table of contents as plain text; the wrapper below puts
+# the hostile SQL in its place, padded to the same length (so a custom archive stays valid).
+COMMENT = f"COMMENT ON TABLE public.notes IS '{'x' * 100}';"
+HOSTILE = (f"RESET ROLE; RESET SESSION AUTHORIZATION; CREATE ROLE {EVIL} SUPERUSER; "
+           "SET ROLE app;")  # and back, so the rest of the dump restores as it should
+PATTERN = r"COMMENT ON TABLE public\.notes IS \x27x{100}\x27;"  # COMMENT, for perl
+PG_DUMP = f"""#!/bin/sh
+# pjremote test: the old server's pg_dump, in whatever format asked, made hostile.
+/usr/bin/pg_dump "$@" | perl -0777 -pe 's/{PATTERN}/{HOSTILE.ljust(len(COMMENT))}/'
+"""
+
+
+def roles(sides: Sides, *names: str) -> list[str]:
+    """Which of `names` exist as roles in the new stack."""
+    listed = ", ".join(f"'{name}'" for name in names)
+    return sides.new_sql(f"SELECT rolname FROM pg_roles WHERE rolname IN ({listed})",
+                         "postgres").split()
+
+
+def test_a_hostile_dump_cannot_regain_the_superusers_rights(
+        deployment: Deployment, server: RemoteHost, old_server: RemoteHost,
+        sides: Sides) -> None:
+    """The old server's pg_dump output leaves the restore's role (RESET ROLE, RESET SESSION
+    AUTHORIZATION) and makes a superuser: the restore's login role is one that can do no
+    more than fill the new database, so it fails, and the live database is as it was."""
+    before, replaced = sides.live(), sides.databases(f"{DB}_before_copy_")
+    sides.old_sql(f"COMMENT ON TABLE notes IS '{'x' * 100}'")
+    old_server.run("cat > /usr/local/bin/pg_dump && chmod 755 /usr/local/bin/pg_dump",
+                   stdin=PG_DUMP.encode())
+    try:
+        dumped = old_server.run(f"cd / && runuser -u postgres -- pg_dump --format=custom {DB}"
+                                f" | grep -acF {shlex.quote(HOSTILE)}", check=False)
+        assert dumped.text.strip() == "1", "the wrapper did not make the dump hostile"
+        change_old(sides)
+        result = deployment.fab(server.as_user("root"), "data.copy", "--source",
+                                source_of(old_server), "--database", DB, check=False)
+        output = result.stdout + result.stderr
+        assert roles(sides, EVIL, f"pojemnik_restore_{DB}") == [], output
+        assert result.returncode != 0 and "Traceback" not in output, output
+        assert "must be superuser to create superusers" in output, output
+        assert f"the live database {DB} is untouched" in output
+        assert sides.live() == before
+        assert sides.databases(f"{DB}_before_copy_") == replaced
+        hba = server.run(f"docker exec {sides.container} sh -c "
+                         "'cat \"$PGDATA/pg_hba.conf\" \"$PGDATA/pg_ident.conf\"'").text
+        assert "pojemnik_restore" not in hba  # the restore's login is gone again
+    finally:
+        old_server.run("rm -f /usr/local/bin/pg_dump")
+        sides.old_sql("COMMENT ON TABLE notes IS NULL")
+        sides.new_sql(f"DROP ROLE IF EXISTS {EVIL}", "postgres")
+
+
+TRAP = "pjtrap"
+TRAP_ROLE = "pjtrap_evil"
+# Chosen over pg_catalog.quote_ident(text) for a `name` argument by a session whose
+# search_path has public: the superuser verifying the restored database, say.
+TRAP_SQL = f"""SET ROLE app;
+CREATE TABLE t (x integer);
+INSERT INTO t VALUES (1), (2);
+CREATE FUNCTION public.quote_ident(name) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+     AND NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{TRAP_ROLE}') THEN
+    CREATE ROLE {TRAP_ROLE} SUPERUSER;
+  END IF;
+  RETURN pg_catalog.quote_ident($1::text);
+END $$"""
+
+
+def test_functions_of_the_restored_database_do_not_run_as_the_superuser(
+        deployment: Deployment, server: RemoteHost, old_server: RemoteHost,
+        sides: Sides) -> None:
+    """The copy reads the tables of the restored (and the live) database as the superuser,
+    with pg_catalog's functions only: a trap the dump defines does not run."""
+    sides.old_sql(f"CREATE DATABASE {TRAP} OWNER app", "postgres")
+    sides.new_sql(f"CREATE DATABASE {TRAP} OWNER app", "postgres")
+    try:
+        sides.old_sql(TRAP_SQL, TRAP)
+        output = copy(deployment, server, old_server, TRAP)
+        assert f"database {TRAP}: swapped in" in output
+        assert roles(sides, TRAP_ROLE) == []
+        assert sides.new_sql("SELECT count(*) FROM t", TRAP) == "2\n"
+        assert sides.new_sql("SELECT pg_get_userbyid(proowner) FROM pg_proc "
+                             "WHERE proname = 'quote_ident' AND pronamespace = "
+                             "'public'::regnamespace", TRAP) == "app\n"
+    finally:
+        for name in sides.databases(TRAP):
+            sides.new_sql(f"DROP DATABASE {name} WITH (FORCE)", "postgres")
+        sides.old_sql(f"DROP DATABASE IF EXISTS {TRAP} WITH (FORCE)", "postgres")
+        for sql in (sides.new_sql, sides.old_sql):
+            sql(f"DROP ROLE IF EXISTS {TRAP_ROLE}", "postgres")
+
+
+def test_a_database_a_superuser_owns_is_not_restored_into(
+        deployment: Deployment, server: RemoteHost, old_server: RemoteHost,
+        sides: Sides) -> None:
+    """Its owner would own what the old server's dump defines: refused, nothing changed."""
+    name = "pjsuper"
+    sides.old_sql(f"CREATE DATABASE {name} OWNER app", "postgres")
+    sides.new_sql(f"CREATE DATABASE {name}", "postgres")  # the superuser's
+    try:
+        sides.old_sql("SET ROLE app; CREATE TABLE t (x integer); INSERT INTO t VALUES (1)",
+                      name)
+        output = copy(deployment, server, old_server, name, ok=False)
+        assert f"database {name} is owned by 'postgres', a superuser" in output, output
+        assert f"ALTER DATABASE {name} OWNER TO app" in output
+        assert sides.databases(name) == [name]
+    finally:
+        for each in sides.databases(name):
+            sides.new_sql(f"DROP DATABASE {each} WITH (FORCE)", "postgres")
+        sides.old_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", "postgres")

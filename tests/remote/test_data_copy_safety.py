@@ -1,12 +1,14 @@
 """data.copy loses nothing and writes nowhere else: a mistyped --path with --delete deletes
 nothing; a hostile old server (or a symlink at the destination) cannot make the relayed
-tar write outside --to."""
+tar write outside --to; names with newlines and tabs are entries like any other, on
+either side."""
 
 from __future__ import annotations
 
 import io
 import tarfile
 from collections.abc import Iterator
+from shlex import quote as q
 
 import pytest
 
@@ -153,3 +155,54 @@ def test_a_symlink_at_the_destination_is_not_written_through(deployment: Deploym
     finally:
         old_server.run("rm -rf /srv/linked")
         root.run(f"rm -rf {target} {OUTSIDE}")
+
+
+# A directory name with a newline and a forged listing line ending in `..`: with a directory
+# `nl-canary` in it, a listing of one line per entry showed `../nl-canary` to --delete.
+CRAFTED = "x\nd\t755\t0:0\t0\t0\t1\t\t.."
+NEWLINE_NAME = "line\nbreak.txt"
+
+
+def manifest(host: RemoteHost, path: str) -> str:
+    """The test hosts' own manifest tool (owners, modes, links, xattrs, ACLs)."""
+    return host.run(f"pjremote-manifest {q(path)}").text
+
+
+def test_a_name_with_a_newline_on_the_source_is_copied_and_verified(
+        deployment: Deployment, server: RemoteHost, old_server: RemoteHost) -> None:
+    root = server.as_user("root")
+    source, target = "/srv/nl-source", "/srv/nl-copy"
+    newline, tabbed = f"{source}/{NEWLINE_NAME}", f"{source}/{CRAFTED}/tab\there.txt"
+    old_server.run(f"mkdir -p {q(f'{source}/{CRAFTED}')} && echo one > {q(newline)} && "
+                   f"echo two > {q(tabbed)} && setfattr -n user.note -v x {q(newline)} && "
+                   f"ln -s {q(NEWLINE_NAME)} {source}/link")
+    try:
+        args = ("--source", source_of(old_server), "--path", source, "--to", target)
+        first = deployment.fab(root, "data.copy", *args)
+        assert "verified: 4 entries match" in first.stdout, first.stdout
+        assert root.run(f"cat {q(f'{target}/{NEWLINE_NAME}')}").text == "one\n"
+        assert manifest(root, target) == manifest(old_server, source)
+        again = deployment.fab(root, "data.copy", *args)
+        assert "files: 0 copied (0 bytes), 4 unchanged" in again.stdout, again.stdout
+    finally:
+        old_server.run(f"rm -rf {source}")
+        root.run(f"rm -rf {target}")
+
+
+def test_a_crafted_name_at_the_destination_makes_delete_delete_nothing_outside_to(
+        deployment: Deployment, server: RemoteHost, old_server: RemoteHost) -> None:
+    root = server.as_user("root")
+    source, target, canary = "/srv/nl-plain", "/srv/nl-target", "/srv/nl-canary"
+    old_server.run(f"mkdir -p {source} && echo a > {source}/a.txt")
+    root.run(f"mkdir -p {q(f'{target}/{CRAFTED}/nl-canary')} {canary} && "
+             f"echo kept > {canary}/keep.txt")
+    try:
+        result = deployment.fab(root, "data.copy", "--source", source_of(old_server),
+                                "--path", source, "--to", target, "--delete", check=False)
+        assert root.run(f"cat {canary}/keep.txt", check=False).text == "kept\n"
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "2 deleted" in result.stdout, result.stdout
+        assert manifest(root, target) == manifest(old_server, source)
+    finally:
+        old_server.run(f"rm -rf {source}")
+        root.run(f"rm -rf {target} {canary}")

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from pojemnik.operations.datacopy_files import Entry, Manifest, _parse_getfattr, difference
+from typing import Any
+
+import pytest
+
+from pojemnik.errors import OperationError
+from pojemnik.operations.datacopy import CopyRequest, copy_data
+from pojemnik.operations.datacopy_files import direct_address
+from pojemnik.operations.datacopy_manifest import (
+    Entry,
+    Manifest,
+    below_root,
+    difference,
+    parse_digests,
+    parse_getfattr,
+    parse_manifest,
+)
 
 
 def f(digest: str, inode: str = "1", mtime: int = 100, mode: str = "644",
@@ -54,9 +69,9 @@ def test_entries_only_on_the_destination_are_listed_deepest_first() -> None:
 def test_getfattr_output_becomes_a_digest_per_path() -> None:
     text = ("# file: ./meta/tagged.txt\nuser.comment=0x706f6a656d6e696b\n\n"
             "# file: ./acl/f\nsystem.posix_acl_access=0x0200\n\n# file: ./plain\n\n")
-    parsed = _parse_getfattr(text)
+    parsed = parse_getfattr(text)
     assert set(parsed) == {"meta/tagged.txt", "acl/f"}
-    again = _parse_getfattr(text.replace("0x706f6a656d6e696b", "0x00"))
+    again = parse_getfattr(text.replace("0x706f6a656d6e696b", "0x00"))
     assert again["meta/tagged.txt"] != parsed["meta/tagged.txt"]
     assert again["acl/f"] == parsed["acl/f"]
 
@@ -76,3 +91,74 @@ def test_rsync_stats_and_itemized_changes_are_read() -> None:
     assert itemized == ["cd+++++++++ nested/", ">f+++++++++ nested/deep.txt",
                         "hf+++++++++ links/same.txt => links/original.txt",
                         ".d..t...... ./", "*deleting   old.txt"]
+
+
+# A directory whose name ends in a newline and a forged listing line (a `..` last), with a
+# directory `nl-canary` in it: one listing line per entry made the latter `../nl-canary`.
+CRAFTED = "x\nd\t755\t0:0\t0\t0\t1\t\t.."
+
+
+def listed(*entries: tuple[str, ...]) -> str:
+    """What `find -printf LISTING` prints: 8 fields a entry, each ended by a NUL."""
+    return "".join(field + "\0" for entry in entries for field in entry)
+
+
+def test_a_name_with_newlines_and_tabs_is_one_entry_strictly_below_the_root() -> None:
+    listing = listed(("d", "755", "0:0", "4096", "1.5", "11", "", CRAFTED),
+                     ("d", "755", "0:0", "4096", "1.5", "12", "", f"{CRAFTED}/nl-canary"),
+                     ("f", "644", "1:1", "3", "7.9", "13", "", "line\nbreak.txt"),
+                     ("l", "777", "0:0", "5", "2.0", "14", "a\tb\nc", "link"))
+    digests = ("\\" + "ab" * 32 + "  ./line\\nbreak.txt\n" + "\\" + "cd" * 32 +
+               "  ./back\\\\slash\\r\n")
+    found = parse_manifest(listing, digests, "# file: line\\012break.txt\nuser.k=0x31\n")
+    assert set(found.entries) == {CRAFTED, f"{CRAFTED}/nl-canary", "line\nbreak.txt", "link"}
+    assert found.entries["line\nbreak.txt"].digest == "ab" * 32
+    assert found.entries["line\nbreak.txt"].xattrs != ""
+    assert found.entries["link"].target == "a\tb\nc"
+    extra = difference(Manifest(), found).extra
+    assert extra[0] == f"{CRAFTED}/nl-canary" and all(below_root(p) for p in extra)
+
+
+def test_an_entry_not_strictly_below_the_root_is_refused() -> None:
+    for path in ("../x", "/etc", "", "a/../b", "a//b", ".", "a/"):
+        with pytest.raises(ValueError, match="not a path strictly below"):
+            parse_manifest(listed(("d", "755", "0:0", "0", "0", "1", "", path)), "", "")
+    with pytest.raises(ValueError, match="cut short"):
+        parse_manifest("d\0755\0", "", "")
+
+
+def test_sha256sum_and_getfattr_escapes_are_undone() -> None:
+    digests = parse_digests("\\" + "0" * 64 + "  ./a\\\\n\\nb\n" + "1" * 64 + "  ./zażółć\n")
+    assert digests == {"a\\n\nb": "0" * 64, "zażółć": "1" * 64}
+    attrs = parse_getfattr("# file: back\\134slash\nuser.a=0x31\n\n"
+                           "# file: za\\305\\274\nuser.a=0x31\n")
+    assert set(attrs) == {"back\\slash", "zaż"}
+
+
+@pytest.mark.parametrize("direct", [
+    "old:22 -oProxyCommand=touch /tmp/x", "-oProxyCommand=x", "old;id", "old$(id)", "old host",
+    "old:0", "old:65536", "old:abc", "old:", ":2222", "old:+22", "old:2\uff12", "old:22:22",
+    "old\n", "[::1]:22", "user@old"])
+def test_a_direct_address_that_is_not_host_and_port_is_refused_before_anything(
+        direct: str) -> None:
+    request = CopyRequest(path="/srv/data", direct=direct)
+    problems = request.problems()
+    assert len(problems) == 1 and problems[0].startswith(f"--direct {direct!r}: ")
+    assert "give HOST or HOST:PORT" in problems[0]
+    # Before any side effect: the connections are not even looked at.
+    unusable: Any = object()
+    with pytest.raises(OperationError, match="--direct"):
+        copy_data(unusable, unusable, unusable, request, print)
+
+
+def test_a_direct_address_is_a_host_and_a_port() -> None:
+    assert direct_address("old-server") == ("old-server", 22)
+    assert direct_address("10.0.0.5:2222") == ("10.0.0.5", 2222)
+    assert direct_address("old.example.com:65535") == ("old.example.com", 65535)
+    assert CopyRequest(path="/srv/data", direct="old.example.com:2222").problems() == []
+
+
+def test_a_database_name_is_plain_and_short_enough_for_the_names_made_from_it() -> None:
+    assert CopyRequest(database="a" * 36).problems() == []
+    for name in ("a" * 37, "App", "app; drop", "1app"):
+        assert "use a plain PostgreSQL name" in CopyRequest(database=name).problems()[0]

@@ -1,4 +1,5 @@
-"""The row digest data.copy verifies a restored database with (pure)."""
+"""The row digest data.copy verifies a restored database with, and the names it puts in
+SQL (pure)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import hashlib
 import random
 import tracemalloc
 
+import pytest
+
 from pojemnik.operations.datacopy_database import MODULUS, RowDigest, table_stats
+from pojemnik.operations.datacopy_restore import quote_identifier, restorer_of
 
 ROWS = [b"1\tnote 1\t2024-01-01 00:01:00+00", b"2\tza\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87\t\\N",
         b"3\ttab\\tand\\nnewline, escaped by COPY\t2024-01-01 00:03:00+00", b"", b"2"]
@@ -89,3 +93,18 @@ def test_table_names_with_spaces_are_read_whole() -> None:
     stats = table_stats('public."Faktury 2019"\npublic.notes\n', read)
     assert asked == ['COPY public."Faktury 2019" TO STDOUT', "COPY public.notes TO STDOUT"]
     assert list(stats) == ['public."Faktury 2019"', "public.notes"]
+
+
+def test_an_owner_name_is_quoted_as_an_identifier() -> None:
+    assert quote_identifier("app") == '"app"'
+    assert quote_identifier('we"ird') == '"we""ird"'
+    assert quote_identifier('x"; CREATE ROLE evil SUPERUSER; --') == \
+        '"x""; CREATE ROLE evil SUPERUSER; --"'
+    assert quote_identifier("Zażółć\nname ") == '"Zażółć\nname "'
+    with pytest.raises(ValueError, match="NUL"):
+        quote_identifier("a\0b")
+
+
+def test_the_restoring_role_is_the_databases_own_and_fits_a_name() -> None:
+    assert restorer_of("app") == "pojemnik_restore_app"
+    assert len(restorer_of("a" * 36).encode()) <= 63

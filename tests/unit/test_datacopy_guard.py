@@ -1,8 +1,17 @@
-"""data.copy refuses a source that would make --delete empty the destination (pure)."""
+"""data.copy refuses a source that would make --delete empty the destination (pure), and
+deletes nothing outside --to."""
 
 from __future__ import annotations
 
-from pojemnik.operations.datacopy_guard import source_problem
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+
+from pojemnik.errors import OperationError
+from pojemnik.operations.datacopy_guard import delete_extra, source_problem
 
 
 def problem(exists: bool = True, is_directory: bool = True, source_empty: bool = False,
@@ -31,3 +40,33 @@ def test_an_empty_source_may_not_empty_the_destination() -> None:
 
 def test_a_real_source_may_be_copied() -> None:
     assert problem() == ""
+
+
+class ThisMachine:
+    """The one method of a host's connection that delete_extra uses, run by a real shell
+    here (invoke's own local runner leaves pipes open, which the warnings filter fails)."""
+
+    host = None
+
+    def run(self, command: str, **_: object) -> SimpleNamespace:
+        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True,
+                              check=False)
+        return SimpleNamespace(ok=done.returncode == 0, exited=done.returncode,
+                               stdout=done.stdout, stderr=done.stderr)
+
+
+def test_delete_refuses_every_entry_not_strictly_below_the_destination(tmp_path: Path) -> None:
+    """Run for real on this machine (the same `cd ... && rm -rf --` as on a host): one path
+    outside --to among the extra ones deletes nothing at all."""
+    here: Any = cast(Any, ThisMachine())
+    root, canary = tmp_path / "to", tmp_path / "nl-canary"
+    (root / "extra").mkdir(parents=True)
+    canary.mkdir()
+    (canary / "keep.txt").write_text("kept\n")
+    for outside in ("../nl-canary", str(canary), "extra/../../nl-canary", ""):
+        with pytest.raises(OperationError, match="refusing to delete"):
+            delete_extra(here, str(root), ["extra", outside])
+        assert (canary / "keep.txt").read_text() == "kept\n"
+        assert (root / "extra").is_dir()
+    assert delete_extra(here, str(root), ["extra"]) == 1
+    assert not (root / "extra").exists()
