@@ -1,5 +1,6 @@
-"""One task at a time changes a project on an engine: `deploy`, `images.build`,
-`networks.create`, `containers.run` and `down` hold the project's lock while they run.
+"""One task at a time changes a project on an engine: `deploy`, `rollback`, `images.build`,
+`images.push`, `networks.create`, `containers.run`, `data.copy`, `server.bootstrap` and
+`down` hold the project's lock while they run.
 
 The lock lives on the engine the task targets (see `engine/lock.py`), so it covers two
 checkouts, two people, and a laptop and a CI runner deploying to the same server. A
@@ -29,9 +30,18 @@ def this_process(command: str) -> LockHolder:
                       since=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
-def take_lock(engine: Engine, stack: Stack, say: Say, command: str) -> Lock:
-    """The project's lock, held; or OperationError saying who holds it and what to do."""
-    image = lock_image(engine, stack, say)
+class Unlocked:
+    """No lock was needed: no task of this project can hold one on this engine."""
+
+    def release(self) -> None:
+        pass
+
+
+def take_lock(engine: Engine, stack: Stack, say: Say, command: str,
+              image: str | None = None) -> Lock:
+    """The project's lock, held; or OperationError saying who holds it and what to do.
+    `image` runs the lock (default: `lock_image`, made when the engine has none)."""
+    image = image or lock_image(engine, stack, say)
     me = this_process(command)
     deadline = time.monotonic() + REAPING
     while True:
@@ -49,12 +59,33 @@ def lock_image(engine: Engine, stack: Stack, say: Say) -> str:
     """An image to run the lock's `cat`: the base image, else one of the stack's (all
     are made from it); when none is present the base image is made first, as a deploy
     would."""
-    present = engine.image_ids()
-    for candidate in [stack.base_image, *(stack.image_tag(i.name) for i in stack.images)]:
-        if candidate in present:
-            return candidate
+    found = present_lock_image(engine, stack)
+    if found is not None:
+        return found
     ensure_base(engine, stack.base_image, say)
     return stack.base_image
+
+
+def present_lock_image(engine: Engine, stack: Stack) -> str | None:
+    """The base image or one of the stack's, if the engine has one; None: it has none."""
+    present = engine.image_ids()
+    return next((candidate for candidate in
+                 [stack.base_image, *(stack.image_tag(i.name) for i in stack.images)]
+                 if candidate in present), None)
+
+
+def take_lock_if_any(engine: Engine, stack: Stack, say: Say, command: str) -> Lock:
+    """The lock, for a task that must not make an image to run it (`server.bootstrap`).
+    An engine with none of the lock's images runs no lock of this project (Docker keeps
+    the tag of an image a container runs, unless forced): then a lock container found
+    anyway refuses, none lets the task go on unlocked."""
+    image = present_lock_image(engine, stack)
+    if image is not None:
+        return take_lock(engine, stack, say, command, image)
+    found = engine.lock_holder(stack.project)
+    if found is not None:
+        raise OperationError(held_message(stack.project, found, engine.where))
+    return Unlocked()
 
 
 def held_message(project: str, holder: LockHolder, where: str) -> str:

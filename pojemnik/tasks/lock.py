@@ -24,17 +24,18 @@ def command_line(c: Context) -> str:
 
 
 @contextmanager
-def holding_lock(c: Context, engine: Engine, stack: Stack, wanted: bool = True
-                 ) -> Iterator[None]:
-    """Hold the project's lock for the body (when `wanted`: not for dry runs). Over SSH
-    the lock's attach connection holds one of the relay's channels for the whole task;
+def holding_lock(c: Context, engine: Engine, stack: Stack, wanted: bool = True,
+                 image: str | None = None) -> Iterator[None]:
+    """Hold the project's lock for the body (when `wanted`: not for dry runs), run by
+    `image` (default: one the engine has, else the base image, made). Over SSH the
+    lock's attach connection holds one of the relay's channels for the whole task;
     every other request takes one only while it runs."""
     if not wanted:
         yield
         return
     from ..operations.lock import take_lock
 
-    held = guard(lambda: take_lock(engine, stack, say, command_line(c)))
+    held = guard(lambda: take_lock(engine, stack, say, command_line(c), image))
     try:
         yield
     finally:

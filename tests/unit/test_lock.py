@@ -75,3 +75,20 @@ def test_the_lock_runs_on_a_stack_image_when_the_base_is_gone(stack: Stack) -> N
     engine = FakeEngine([None], {"demo/php:latest": "sha256:php"})
     lock.take_lock(engine, stack, print, "invoke down")  # type: ignore[arg-type]
     assert engine.asked[0][1] == "demo/php:latest"
+
+
+def test_bootstrap_locks_only_where_the_lock_can_run(stack: Stack) -> None:
+    """An engine with none of the lock's images runs no lock: `take_lock_if_any` goes on
+    unlocked, unless a lock container is there anyway; with an image, it takes the lock."""
+    engine = FakeEngine([], {})
+    engine.lock_holder = lambda project: None  # type: ignore[attr-defined]
+    assert isinstance(lock.take_lock_if_any(engine, stack, print, "fab server.bootstrap"),  # type: ignore[arg-type]
+                      lock.Unlocked)
+    assert engine.asked == []
+    engine.lock_holder = lambda project: other()  # type: ignore[attr-defined]
+    with pytest.raises(OperationError, match="demo is locked on the local engine"):
+        lock.take_lock_if_any(engine, stack, print, "fab server.bootstrap")  # type: ignore[arg-type]
+    engine = FakeEngine([other()], {"demo/php:latest": "sha256:php"})
+    with pytest.raises(OperationError, match="alice@laptop"):
+        lock.take_lock_if_any(engine, stack, print, "fab server.bootstrap")  # type: ignore[arg-type]
+    assert engine.asked[0][1] == "demo/php:latest"
