@@ -48,7 +48,8 @@ class LockHolder:
 
 
 class Lock(Protocol):
-    """A held lock: `release` never raises (a dead holder's lock goes away by itself)."""
+    """A held lock: `release` never raises (the engine removes the lock of a holder that
+    ended anyway)."""
 
     def release(self) -> None: ...
 

@@ -4,19 +4,25 @@ long as the connection of the process holding it.
 Container names are unique on an engine, so creating it is the atomic "take"; a 409
 Conflict means someone holds it. It runs `cat` on its standard input with `StdinOnce`
 and auto-remove: the holder attaches to that input before starting it and keeps the
-connection open. When the holder exits, is killed, or loses its SSH connection, the
-connection closes, `cat` reads the end of its input and exits, and the engine removes
-the container: a dead holder releases the lock by itself. (The name has a dot, which
-no `<project>-<service>` container name has.)
+connection open. When the holder exits or is killed, its connection closes (over SSH:
+its TCP connection, so the host's sshd ends the session), `cat` reads the end of its
+input and exits, and the engine removes the container: such a holder releases the lock
+by itself. (The name has a dot, which no `<project>-<service>` container name has.)
 
 The lock is held from the moment the container is created; starting it (the runtime
 makes its namespaces: a third of a second on a busy host) only arms that self-release,
 so it runs beside the task's first steps instead of before them. Until it runs, others
-see a "created" lock, which they count as held for STARTING seconds.
+see a "created" lock: a taker waits up to STARTING seconds for it to run, then counts it
+as stale and removes it, whoever holds it (a start slower than that, or failed, loses
+the lock).
 
-Over SSH the attach connection holds one of the relay's channels for the task's life:
-with the SDK's pool kept below the relay's limit (`over_ssh.POOL`), one channel stays
-free for requests beyond the pool, so nothing waits on the lock's channel.
+What it cannot see: a holder that vanishes without closing its connection (a laptop
+that loses its network). Over SSH the host's sshd then keeps the session, and the lock,
+until TCP gives up on the peer: about two hours with Linux's defaults.
+
+Over SSH the attach connection holds one of the relay's `SESSIONS` channels for the
+task's life; every other API request takes one only while it runs (`Connection: close`,
+see `over_ssh`), so the others share the rest and never wait on the lock's channel.
 """
 
 from __future__ import annotations
@@ -110,8 +116,8 @@ def _create_and_hold(api: docker.APIClient, name: str, image: str, holder: LockH
         with contextlib.suppress(Exception):
             remove(api, name)
         raise
-    # A start that fails leaves a "created" lock: still held until release removes it,
-    # and taken as stale by others STARTING seconds after a holder that died.
+    # A start that fails leaves a "created" lock: held until release removes it, unless
+    # another taker has waited STARTING seconds on it and removed it as stale.
     starting = threading.Thread(target=_start_quietly, args=(api, created["Id"]),
                                 name=f"{name} start", daemon=True)
     starting.start()

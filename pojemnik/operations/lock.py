@@ -4,7 +4,8 @@
 
 The lock lives on the engine the task targets (see `engine/lock.py`), so it covers two
 checkouts, two people, and a laptop and a CI runner deploying to the same server. A
-second task is refused with who holds it; a holder that died releases it by itself.
+second task is refused with who holds it; a holder that ends or is killed releases it by
+itself.
 """
 
 from __future__ import annotations
@@ -91,9 +92,10 @@ def take_lock_if_any(engine: Engine, stack: Stack, say: Say, command: str) -> Lo
 def held_message(project: str, holder: LockHolder, where: str) -> str:
     return (f"{project} is locked on the {where} engine: {holder.who} is running "
             f"`{holder.command}` (pid {holder.pid}) since {holder.since}. Wait for it to "
-            "finish; a lock whose process died goes away by itself. Only if it stays "
-            "though its process is gone: `invoke lock --release` (or `fab -H HOST lock "
-            "--release`).")
+            "finish; the lock of a process that ended or was killed goes away by itself, "
+            "but one whose machine lost its connection to the engine's host stays until "
+            "that host's TCP gives up (about 2 hours). If its process is gone: `invoke "
+            "lock --release` (or `fab -H HOST lock --release`).")
 
 
 def describe(holder: LockHolder) -> str:
