@@ -45,6 +45,7 @@ class LockHolder:
     command: str  # e.g. "invoke deploy"
     since: str  # when it was taken, e.g. "2026-11-27 12:00:00 UTC"
     state: str = "running"  # the lock container's state, as the engine reports it
+    silent: float | None = None  # seconds since the holder was last heard from
 
 
 class Lock(Protocol):

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from ..console import Say
 from ..declaration.model import Stack
 from ..engine.backend import Engine, Lock, LockHolder
+from ..engine.lock import STALE
 from ..errors import OperationError
 from .base_image import ensure_base
 
@@ -91,17 +92,21 @@ def take_lock_if_any(engine: Engine, stack: Stack, say: Say, command: str) -> Lo
 
 def held_message(project: str, holder: LockHolder, where: str) -> str:
     return (f"{project} is locked on the {where} engine: {holder.who} is running "
-            f"`{holder.command}` (pid {holder.pid}) since {holder.since}. Wait for it to "
-            "finish; the lock of a process that ended or was killed goes away by itself, "
-            "but one whose machine lost its connection to the engine's host stays until "
-            "that host's TCP gives up (about 2 hours). If its process is gone: `invoke "
-            "lock --release` (or `fab -H HOST lock --release`).")
+            f"`{holder.command}` (pid {holder.pid}) since {holder.since}{_heard(holder)}. "
+            "Wait for it to finish: the lock of a process that ends or is killed goes away "
+            "at once, and one whose machine vanished (lost its network) is taken over once "
+            f"it has been silent for {STALE:.0f} s. Only if it stays though its process is "
+            "gone: `invoke lock --release` (or `fab -H HOST lock --release`).")
 
 
 def describe(holder: LockHolder) -> str:
     state = "" if holder.state == "running" else f" [lock container {holder.state}]"
     return (f"held by {holder.who}, pid {holder.pid}, `{holder.command}`, "
-            f"since {holder.since}{state}")
+            f"since {holder.since}{_heard(holder)}{state}")
+
+
+def _heard(holder: LockHolder) -> str:
+    return "" if holder.silent is None else f", last heard from {holder.silent:.0f} s ago"
 
 
 def _died_here(holder: LockHolder) -> bool:

@@ -13,6 +13,7 @@ import pytest
 from pojemnik.engine.over_ssh import connect_over_ssh
 from pojemnik.operations.lock import this_process
 from pojemnik.operations.remote_layout import remote_dir
+from pojemnik.ssh.connection import KEEPALIVE, open_connection
 
 from .conftest import Deployment
 from .hosts import BASE_IMAGE, RemoteHost, push_image
@@ -78,3 +79,16 @@ def test_server_bootstrap_is_refused_while_the_lock_is_held(
     root = server.as_user("root")
     refused(bare_deployment, root, "server.bootstrap", "--owner", "deploy")
     assert root.run(f"test -e {remote_dir(held)}", check=False).returncode != 0
+
+
+def test_pojemnik_connections_send_ssh_keepalives(server: RemoteHost) -> None:
+    """Set on the transport, which then sends one after KEEPALIVE quiet seconds (paramiko
+    keeps the interval in its packetizer; there is no public getter)."""
+    connection = server.fabric_connection()
+    try:
+        open_connection(connection, known_hosts=server.known_hosts_path)
+        transport = connection.client.get_transport()
+        assert transport is not None
+        assert transport.packetizer._Packetizer__keepalive_interval == KEEPALIVE  # type: ignore[attr-defined]
+    finally:
+        connection.close()
