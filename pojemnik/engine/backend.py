@@ -190,14 +190,17 @@ class Engine(Protocol):
         ...
 
     # the project's lock: one task at a time changes a project on an engine
-    def take_lock(self, project: str, image: str, holder: LockHolder) -> Lock | LockHolder:
+    def take_lock(self, project: str, image: str, holder: LockHolder,
+                  cluster: bool = False) -> Lock | LockHolder:
         """Hold the project's lock (until `release`, or until this process or its
-        connection dies), or return who holds it. `image` must be present: it runs `cat`."""
+        connection dies, or it falls silent), or return who holds it. `image` must be
+        present: it runs `cat`. `cluster`: the engine is a Swarm manager, and the lock
+        covers every manager of its Swarm."""
         ...
 
-    def lock_holder(self, project: str) -> LockHolder | None: ...
+    def lock_holder(self, project: str, cluster: bool = False) -> LockHolder | None: ...
 
-    def break_lock(self, project: str) -> LockHolder | None:
+    def break_lock(self, project: str, cluster: bool = False) -> LockHolder | None:
         """Remove the lock, whoever holds it; returns who did (None: it was free)."""
         ...
 

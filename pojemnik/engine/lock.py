@@ -26,6 +26,8 @@ so it runs beside the task's first steps instead of before them; a failed start 
 tried again with each heartbeat. Others see a "created" lock as held until it has been
 so for STALE seconds.
 
+On a Swarm the lock also covers the other managers: see `swarm_lock`.
+
 Over SSH the attach connection holds one of the relay's `SESSIONS` channels for the
 task's life; every other API request takes one only while it runs (`Connection: close`,
 see `over_ssh`), so the others share the rest and never wait on the lock's channel.
@@ -104,10 +106,11 @@ class HeldLock:
         self.starting.join()  # a start still under way would race the removal
         self.beating.join()  # nor may a heartbeat's retried start
         sock = getattr(self.connection, "_sock", self.connection)
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(OSError):
-            sock.close()
+        if sock is not None:  # None: released before
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
         with contextlib.suppress(Exception):
             self.connection.close()  # the wrapper (and the HTTP response) too
         with contextlib.suppress(Exception):

@@ -40,14 +40,16 @@ class Unlocked:
 
 
 def take_lock(engine: Engine, stack: Stack, say: Say, command: str,
-              image: str | None = None) -> Lock:
+              image: str | None = None, cluster: bool | None = None) -> Lock:
     """The project's lock, held; or OperationError saying who holds it and what to do.
-    `image` runs the lock (default: `lock_image`, made when the engine has none)."""
+    `image` runs the lock (default: `lock_image`, made when the engine has none);
+    `cluster` (default: the stack's target is a Swarm): the lock of the whole Swarm."""
     image = image or lock_image(engine, stack, say)
     me = this_process(command)
+    swarm = stack.target == "swarm" if cluster is None else cluster
     deadline = time.monotonic() + REAPING
     while True:
-        taken = engine.take_lock(stack.project, image, me)
+        taken = engine.take_lock(stack.project, image, me, cluster=swarm)
         if not isinstance(taken, LockHolder):
             return taken
         # A holder on this machine whose process is gone: the engine removes its lock
@@ -84,7 +86,7 @@ def take_lock_if_any(engine: Engine, stack: Stack, say: Say, command: str) -> Lo
     image = present_lock_image(engine, stack)
     if image is not None:
         return take_lock(engine, stack, say, command, image)
-    found = engine.lock_holder(stack.project)
+    found = engine.lock_holder(stack.project, cluster=stack.target == "swarm")
     if found is not None:
         raise OperationError(held_message(stack.project, found, engine.where))
     return Unlocked()

@@ -66,7 +66,8 @@ def push(c: Context, name: str = "", swarm: bool = False) -> None:
     try:
         with engine_of(c) as remote:
             image = guard(lambda: lock_image_on(local, remote, stack, say))
-            with holding_lock(c, remote, stack, image=image):
+            with holding_lock(c, remote, stack, image=image,
+                              cluster=swarm or stack.target == "swarm"):
                 if swarm:
                     guard(lambda: ship_to_swarm(local, remote, connect_through(c, say), tags,
                                                 say))

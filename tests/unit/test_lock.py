@@ -31,7 +31,8 @@ class FakeEngine:
     def image_ids(self) -> dict[str, str]:
         return self.images
 
-    def take_lock(self, project: str, image: str, holder: LockHolder) -> Any:
+    def take_lock(self, project: str, image: str, holder: LockHolder,
+                  cluster: bool = False) -> Any:
         self.asked.append((project, image, holder))
         found = self.holders.pop(0)
         return found if found is not None else Held()
@@ -86,11 +87,11 @@ def test_bootstrap_locks_only_where_the_lock_can_run(stack: Stack) -> None:
     """An engine with none of the lock's images runs no lock: `take_lock_if_any` goes on
     unlocked, unless a lock container is there anyway; with an image, it takes the lock."""
     engine = FakeEngine([], {})
-    engine.lock_holder = lambda project: None  # type: ignore[attr-defined]
+    engine.lock_holder = lambda project, cluster: None  # type: ignore[attr-defined]
     assert isinstance(lock.take_lock_if_any(engine, stack, print, "fab server.bootstrap"),  # type: ignore[arg-type]
                       lock.Unlocked)
     assert engine.asked == []
-    engine.lock_holder = lambda project: other()  # type: ignore[attr-defined]
+    engine.lock_holder = lambda project, cluster: other()  # type: ignore[attr-defined]
     with pytest.raises(OperationError, match="demo is locked on the local engine"):
         lock.take_lock_if_any(engine, stack, print, "fab server.bootstrap")  # type: ignore[arg-type]
     engine = FakeEngine([other()], {"demo/php:latest": "sha256:php"})
