@@ -24,7 +24,7 @@ from typing import Any
 
 import docker
 
-from ..declaration.model import LABEL_KIND, LABEL_PROJECT
+from ..declaration.model import LABEL_KIND
 from ..errors import DockerError
 from . import lock
 from .backend import LockHolder
@@ -84,7 +84,8 @@ def take(api: docker.APIClient, project: str, image: str, holder: LockHolder,
 def _take_config(api: docker.APIClient, project: str, holder: LockHolder,
                  stale_after: float) -> str | LockHolder:
     name, node = lock.lock_name(project), _node_id(api)
-    labels = {LABEL_PROJECT: project, LABEL_KIND: lock.LOCK_KIND, LABEL_NODE: node,
+    # No project label: the deploy's plan would remove it as a config no service uses.
+    labels = {LABEL_KIND: lock.LOCK_KIND, LABEL_NODE: node,
               lock.LABEL_HOLDER: holder.who, lock.LABEL_PID: str(holder.pid),
               lock.LABEL_COMMAND: holder.command, lock.LABEL_SINCE: holder.since,
               LABEL_BEAT: "0"}
