@@ -45,10 +45,12 @@ class LockHolder:
     command: str  # e.g. "invoke deploy"
     since: str  # when it was taken, e.g. "2026-11-27 12:00:00 UTC"
     state: str = "running"  # the lock container's state, as the engine reports it
+    silent: float | None = None  # seconds since the holder was last heard from
 
 
 class Lock(Protocol):
-    """A held lock: `release` never raises (a dead holder's lock goes away by itself)."""
+    """A held lock: `release` never raises (the engine removes the lock of a holder that
+    ended anyway)."""
 
     def release(self) -> None: ...
 
@@ -188,14 +190,17 @@ class Engine(Protocol):
         ...
 
     # the project's lock: one task at a time changes a project on an engine
-    def take_lock(self, project: str, image: str, holder: LockHolder) -> Lock | LockHolder:
+    def take_lock(self, project: str, image: str, holder: LockHolder,
+                  cluster: bool = False) -> Lock | LockHolder:
         """Hold the project's lock (until `release`, or until this process or its
-        connection dies), or return who holds it. `image` must be present: it runs `cat`."""
+        connection dies, or it falls silent), or return who holds it. `image` must be
+        present: it runs `cat`. `cluster`: the engine is a Swarm manager, and the lock
+        covers every manager of its Swarm."""
         ...
 
-    def lock_holder(self, project: str) -> LockHolder | None: ...
+    def lock_holder(self, project: str, cluster: bool = False) -> LockHolder | None: ...
 
-    def break_lock(self, project: str) -> LockHolder | None:
+    def break_lock(self, project: str, cluster: bool = False) -> LockHolder | None:
         """Remove the lock, whoever holds it; returns who did (None: it was free)."""
         ...
 

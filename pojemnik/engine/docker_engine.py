@@ -21,7 +21,7 @@ from ..declaration.model import LABEL_KIND, LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed, ObservedImage, ObservedNetwork
-from . import containers, images, lock, nodes, readiness, usage
+from . import containers, images, lock, nodes, readiness, swarm_lock, usage
 from .backend import ContainerRow, ContainerUsage, HostPort, HostUsage, ImageRow, Lock, LockHolder
 from .lock import LOCK_KIND
 from .ports import local_port_free
@@ -328,17 +328,23 @@ class DockerEngine:
     # --- the project's lock ------------------------------------------------------
 
     @_translated
-    def take_lock(self, project: str, image: str, holder: LockHolder) -> Lock | LockHolder:
+    def take_lock(self, project: str, image: str, holder: LockHolder,
+                  cluster: bool = False) -> Lock | LockHolder:
+        if cluster:
+            return swarm_lock.take(self.api, project, image, holder)
         return lock.take(self.api, project, image, holder)
 
     @_translated
-    def lock_holder(self, project: str) -> LockHolder | None:
-        return lock.holder(self.api, project)
+    def lock_holder(self, project: str, cluster: bool = False) -> LockHolder | None:
+        found = lock.holder(self.api, project)
+        return found or (swarm_lock.holder(self.api, project) if cluster else None)
 
     @_translated
-    def break_lock(self, project: str) -> LockHolder | None:
-        found = lock.holder(self.api, project)
+    def break_lock(self, project: str, cluster: bool = False) -> LockHolder | None:
+        found = self.lock_holder(project, cluster)
         if found is not None:
             lock.remove(self.api, lock.lock_name(project))
+            if cluster:
+                swarm_lock.remove(self.api, project)
         return found
 

@@ -1,33 +1,51 @@
-"""The project's lock on an engine: one container, `<project>.lock`, that lives exactly as
-long as the connection of the process holding it.
+"""The project's lock on an engine: one container, `<project>.lock`, that lives as long
+as the process holding it, and is taken over once that process is no longer heard from.
 
 Container names are unique on an engine, so creating it is the atomic "take"; a 409
 Conflict means someone holds it. It runs `cat` on its standard input with `StdinOnce`
 and auto-remove: the holder attaches to that input before starting it and keeps the
-connection open. When the holder exits, is killed, or loses its SSH connection, the
-connection closes, `cat` reads the end of its input and exits, and the engine removes
-the container: a dead holder releases the lock by itself. (The name has a dot, which
-no `<project>-<service>` container name has.)
+connection open. When the holder exits or is killed, its connection closes (over SSH:
+its TCP connection, so the host's sshd ends the session), `cat` reads the end of its
+input and exits, and the engine removes the container: such a holder releases the lock
+by itself. (The name has a dot, which no `<project>-<service>` container name has.)
+
+A holder that vanishes without closing its connection (a laptop losing its network)
+would keep it open for hours: over SSH the host's sshd keeps the session until TCP gives
+up on the peer (about two hours with Linux's defaults; sshd's ClientAliveInterval is off
+by default, and the SSH keepalives pojemnik sends only let its own side notice). So the
+holder also writes a heartbeat, a newline every HEARTBEAT seconds, to that input; `cat`
+echoes it and the engine logs it with its own time. A taker that meets the lock asks
+the engine how long it has been silent (since its newest heartbeat, else its start,
+else its creation: the engine's clock only, so no two machines' clocks are compared);
+one silent for STALE seconds lost its holder, and is removed (by its id, so a lock a
+third taker made meanwhile stays) and taken.
 
 The lock is held from the moment the container is created; starting it (the runtime
 makes its namespaces: a third of a second on a busy host) only arms that self-release,
-so it runs beside the task's first steps instead of before them. Until it runs, others
-see a "created" lock, which they count as held for STARTING seconds.
+so it runs beside the task's first steps instead of before them; a failed start is
+tried again with each heartbeat. Others see a "created" lock as held until it has been
+so for STALE seconds.
 
-Over SSH the attach connection holds one of the relay's channels for the task's life:
-with the SDK's pool kept below the relay's limit (`over_ssh.POOL`), one channel stays
-free for requests beyond the pool, so nothing waits on the lock's channel.
+On a Swarm the lock also covers the other managers: see `swarm_lock`.
+
+Over SSH the attach connection holds one of the relay's `SESSIONS` channels for the
+task's life; every other API request takes one only while it runs (`Connection: close`,
+see `over_ssh`), so the others share the rest and never wait on the lock's channel.
 """
+
 
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import docker
+from docker.types import LogConfig
 
 from ..declaration.model import LABEL_KIND, LABEL_PROJECT
 from ..errors import DockerError
@@ -38,7 +56,8 @@ LABEL_HOLDER = "pojemnik.lock.holder"
 LABEL_PID = "pojemnik.lock.pid"
 LABEL_COMMAND = "pojemnik.lock.command"
 LABEL_SINCE = "pojemnik.lock.since"
-STARTING = 10.0  # seconds a lock may stay "created" while its taker attaches and starts it
+HEARTBEAT = 10.0  # seconds between the holder's heartbeats
+STALE = 60.0  # seconds of silence after which a lock's holder is taken to be gone
 TRYING = 30.0  # seconds of removing stale locks before giving up
 
 
@@ -47,59 +66,93 @@ def lock_name(project: str) -> str:
 
 
 class HeldLock:
-    """The lock while held: the open attach connection to the lock container's input."""
+    """The lock while held: the open attach connection to the lock container's input,
+    and the heartbeat written to it."""
 
-    def __init__(self, api: docker.APIClient, name: str, connection: Any,
-                 starting: threading.Thread) -> None:
-        self.api, self.name, self.connection = api, name, connection
-        self.starting = starting
+    def __init__(self, api: docker.APIClient, name: str, container: str, connection: Any,
+                 beat_every: float | None = HEARTBEAT) -> None:
+        self.api, self.name, self.container, self.connection = api, name, container, connection
+        self.started = threading.Event()
+        self.stopping = threading.Event()
+        self.starting = threading.Thread(target=self._start, name=f"{name} start",
+                                         daemon=True)
+        self.starting.start()
+        self.beating = threading.Thread(target=self._beat, args=(beat_every,),
+                                        name=f"{name} heartbeat", daemon=True)
+        self.beating.start()
+
+    def _start(self) -> None:
+        with contextlib.suppress(Exception):
+            self.api.start(self.container)
+            self.started.set()
+
+    def _beat(self, every: float | None) -> None:
+        """A newline to `cat` every `every` seconds (None: never, for tests of a holder
+        gone silent); a start that failed is tried again first."""
+        self.starting.join()
+        sock = getattr(self.connection, "_sock", self.connection)
+        while every is not None and not self.stopping.wait(every):
+            if not self.started.is_set():
+                self._start()
+            try:
+                sock.sendall(b"\n")
+            except OSError:
+                return  # the connection is gone: so is the lock
 
     def release(self) -> None:
         """Close the connection (the engine then removes the container) and remove it now,
         so the next task finds no lock at all. Never raises: the engine cleans up anyway."""
+        self.stopping.set()
         self.starting.join()  # a start still under way would race the removal
+        self.beating.join()  # nor may a heartbeat's retried start
         sock = getattr(self.connection, "_sock", self.connection)
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(OSError):
-            sock.close()
+        if sock is not None:  # None: released before
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
         with contextlib.suppress(Exception):
             self.connection.close()  # the wrapper (and the HTTP response) too
         with contextlib.suppress(Exception):
-            remove(self.api, self.name)
+            remove(self.api, self.container)
 
 
-def take(api: docker.APIClient, project: str, image: str,
-         holder: LockHolder) -> HeldLock | LockHolder:
-    """Hold the lock, or say who does. A lock container that is not running (its holder
-    died before starting it, or it is being removed) is stale: removed, then tried again."""
+def take(api: docker.APIClient, project: str, image: str, holder: LockHolder,
+         stale_after: float = STALE, beat_every: float | None = HEARTBEAT
+         ) -> HeldLock | LockHolder:
+    """Hold the lock, or say who does. A lock silent for `stale_after` seconds, or not
+    running (nor being started), is stale: removed, then tried again."""
     name = lock_name(project)
     deadline = time.monotonic() + TRYING
     while True:
         try:
-            return _create_and_hold(api, name, image, holder, project)
+            return _create_and_hold(api, name, image, holder, project, beat_every)
         except docker.errors.APIError as error:
             if error.status_code != 409:
                 raise
-        found = _settled(api, name)
-        if found is not None and found["State"]["Status"] == "running":
-            return holder_of(found)
+        found = _inspect(api, name)
+        if found is not None:
+            silent = silence(found, last_beat(api, found["Id"]), api.info()["SystemTime"])
+            if not is_stale(found["State"]["Status"], silent, stale_after):
+                return holder_of(found, silent)
         if time.monotonic() > deadline:
             raise DockerError(f"could not take the lock {name}: it keeps reappearing; "
                               "see `invoke lock`")
         if found is not None:
-            remove(api, name)
+            remove(api, found["Id"])
 
 
 def _create_and_hold(api: docker.APIClient, name: str, image: str, holder: LockHolder,
-                     project: str) -> HeldLock:
+                     project: str, beat_every: float | None) -> HeldLock:
     labels = {LABEL_PROJECT: project, LABEL_KIND: LOCK_KIND, LABEL_HOLDER: holder.who,
               LABEL_PID: str(holder.pid), LABEL_COMMAND: holder.command,
               LABEL_SINCE: holder.since}
+    # The heartbeats are read back from the log: json-file whatever the engine's default.
     host_config = api.create_host_config(
         auto_remove=True, network_mode="none", read_only=True, cap_drop=["ALL"],
         security_opt=["no-new-privileges"], mem_limit=16 * 2**20,
-        memswap_limit=16 * 2**20, pids_limit=4)
+        memswap_limit=16 * 2**20, pids_limit=4,
+        log_config=LogConfig(type="json-file", config={"max-size": "64k", "max-file": "1"}))
     # detach=False with stdin_open sets StdinOnce: the input closes with our connection.
     created = api.create_container(
         image, name=name, entrypoint=["cat"], command=[], user="65534:65534",
@@ -108,53 +161,73 @@ def _create_and_hold(api: docker.APIClient, name: str, image: str, holder: LockH
         connection = api.attach_socket(created["Id"], params={"stdin": 1, "stream": 1})
     except BaseException:
         with contextlib.suppress(Exception):
-            remove(api, name)
+            remove(api, created["Id"])
         raise
-    # A start that fails leaves a "created" lock: still held until release removes it,
-    # and taken as stale by others STARTING seconds after a holder that died.
-    starting = threading.Thread(target=_start_quietly, args=(api, created["Id"]),
-                                name=f"{name} start", daemon=True)
-    starting.start()
-    return HeldLock(api, name, connection, starting)
+    # Held from here; the start runs beside the task (see the module's docstring).
+    return HeldLock(api, name, created["Id"], connection, beat_every)
 
 
-def _start_quietly(api: docker.APIClient, container: str) -> None:
-    with contextlib.suppress(Exception):
-        api.start(container)
+def _inspect(api: docker.APIClient, ref: str) -> dict[str, Any] | None:
+    try:
+        found: dict[str, Any] = api.inspect_container(ref)
+    except docker.errors.NotFound:
+        return None
+    return found
 
 
-def _settled(api: docker.APIClient, name: str) -> dict[str, Any] | None:
-    """The lock container once it is past "created" (or has been for STARTING seconds:
-    its taker died before starting it); None when it is gone."""
-    deadline = time.monotonic() + STARTING
-    while True:
-        try:
-            found: dict[str, Any] = api.inspect_container(name)
-        except docker.errors.NotFound:
-            return None
-        if found["State"]["Status"] != "created" or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
+def last_beat(api: docker.APIClient, container: str) -> str | None:
+    """The engine's time of the lock's newest heartbeat; None: none yet (or gone)."""
+    try:
+        line = api.logs(container, stdout=True, stderr=False, timestamps=True, tail=1)
+    except docker.errors.APIError:
+        return None
+    words = line.decode(errors="replace").split()
+    return words[0] if words else None
+
+
+def silence(container: dict[str, Any], beat: str | None, now: str) -> float:
+    """Seconds, by the engine's clock (`now`: its SystemTime), since the lock last showed
+    its holder alive: its newest heartbeat, else its start, else its creation."""
+    state = container["State"]
+    started = state.get("StartedAt") if state["Status"] != "created" else None
+    return engine_time(now) - engine_time(beat or started or container["Created"])
+
+
+def is_stale(status: str, silent: float, stale_after: float = STALE) -> bool:
+    """Running or being started, and heard from within `stale_after` seconds: held."""
+    return status not in ("running", "created") or silent >= stale_after
+
+
+def engine_time(text: str) -> float:
+    """Seconds since the epoch of a time as Docker writes it (RFC 3339, nanoseconds)."""
+    match = re.fullmatch(r"(.+T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", text.strip())
+    if match is None:
+        raise DockerError(f"the engine gave a time pojemnik cannot read: {text!r}")
+    head, fraction, zone = match.groups()
+    return datetime.fromisoformat(head + (fraction or ".0")[:7]
+                                  + ("+00:00" if zone == "Z" else zone)).timestamp()
 
 
 def holder(api: docker.APIClient, project: str) -> LockHolder | None:
-    try:
-        return holder_of(api.inspect_container(lock_name(project)))
-    except docker.errors.NotFound:
+    found = _inspect(api, lock_name(project))
+    if found is None:
         return None
+    return holder_of(found, silence(found, last_beat(api, found["Id"]),
+                                    api.info()["SystemTime"]))
 
 
-def holder_of(container: dict[str, Any]) -> LockHolder:
+def holder_of(container: dict[str, Any], silent: float | None = None) -> LockHolder:
     labels = container["Config"].get("Labels") or {}
     pid = labels.get(LABEL_PID, "")
     return LockHolder(who=labels.get(LABEL_HOLDER, "?"), pid=int(pid) if pid.isdigit() else 0,
                       command=labels.get(LABEL_COMMAND, "?"),
                       since=labels.get(LABEL_SINCE, container.get("Created", "?")),
-                      state=container["State"]["Status"])
+                      state=container["State"]["Status"], silent=silent)
 
 
 def remove(api: docker.APIClient, name: str) -> None:
-    """Force-remove the lock container and wait (bounded) until it is gone."""
+    """Force-remove the lock container (by name or id) and wait (bounded) until it is
+    gone."""
     with contextlib.suppress(docker.errors.NotFound):
         try:
             api.remove_container(name, force=True)

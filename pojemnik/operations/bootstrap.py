@@ -3,39 +3,77 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..console import Say
 from ..declaration.model import Stack
 from ..declaration.units import memory_bytes
-from ..engine.over_ssh import check_docker
-from ..errors import OperationError
+from ..engine.over_ssh import check_docker, connect_over_ssh
+from ..errors import DockerError, OperationError
 from ..ssh.connection import describe, open_connection
 from .healing import install as install_healing
+from .lock import take_lock_if_any
 from .remote_layout import remote_dir
 
 if TYPE_CHECKING:
     from fabric import Connection
 
 
-def bootstrap(connection: Connection, stack: Stack, say: Say, owner: str = "") -> None:
+def bootstrap(connection: Connection, stack: Stack, say: Say, owner: str = "",
+              command: str = "fab server.bootstrap") -> None:
     """Install Docker (Debian's docker.io) and rsync, make the stack directory, and check
-    that the host has the memory and disk the declared limits need."""
+    that the host has the memory and disk the declared limits need. On a host that has
+    Docker already, under the project's lock: a deploy there is not changed under."""
     open_connection(connection)
     where = describe(connection)
-    root = connection.user == "root"
-    sudo = "" if root else "sudo -n "
+    sudo = "" if connection.user == "root" else "sudo -n "
     probe = connection.run("command -v docker rsync; . /etc/os-release; echo \"$ID\"",
                            hide=True, warn=True, in_stream=False).stdout.split()
     if not {"debian", "ubuntu"} & set(probe):
         raise OperationError(f"{where}: server.bootstrap supports Debian and Ubuntu only")
-    missing = [pkg for pkg, binary in (("docker.io", "docker"), ("rsync", "rsync"))
-               if not any(p.endswith(f"/{binary}") for p in probe)]
-    if missing:
-        say(f"{where}: installing {' '.join(missing)} from the distribution's packages")
-        connection.run(f"{sudo}env DEBIAN_FRONTEND=noninteractive apt-get update -q && "
-                       f"{sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
-                       f"{' '.join(missing)}", in_stream=False)
+    installed = {binary for binary in ("docker", "rsync")
+                 if any(p.endswith(f"/{binary}") for p in probe)}
+    with _locked(connection, stack, say, command, "docker" in installed):
+        missing = [pkg for pkg, binary in (("docker.io", "docker"), ("rsync", "rsync"))
+                   if binary not in installed]
+        if missing:
+            say(f"{where}: installing {' '.join(missing)} from the distribution's packages")
+            connection.run(f"{sudo}env DEBIAN_FRONTEND=noninteractive apt-get update -q && "
+                           f"{sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+                           f"{' '.join(missing)}", in_stream=False)
+        _prepare(connection, stack, say, owner, sudo)
+
+
+@contextmanager
+def _locked(connection: Connection, stack: Stack, say: Say, command: str,
+            has_docker: bool) -> Iterator[None]:
+    """The project's lock on the host's engine. A host without Docker yet runs nothing of
+    the project: there is nothing to lock (and no engine to lock on). Nor is there when
+    the engine does not answer this user: said, and the bootstrap goes on."""
+    if not has_docker:
+        yield
+        return
+    try:
+        engine = connect_over_ssh(connection, say)
+    except DockerError as error:
+        say(f"{describe(connection)}: going on without the project's lock: {error}")
+        yield
+        return
+    try:
+        held = take_lock_if_any(engine, stack, say, command)
+        try:
+            yield
+        finally:
+            held.release()
+    finally:
+        engine.close()
+
+
+def _prepare(connection: Connection, stack: Stack, say: Say, owner: str, sudo: str) -> None:
+    """The deploying user, the stack directory, the resource check, self-healing."""
+    where = describe(connection)
     owner = owner or connection.user
     if owner != "root":
         connection.run(f"{sudo}usermod -aG docker {shlex.quote(owner)}", hide=True,

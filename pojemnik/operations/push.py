@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..console import Meter, Say
+from ..declaration.model import Stack
 from ..engine.backend import Engine
 from ..errors import OperationError
+from .lock import present_lock_image
 
 
 def built_here(local: Engine, tags: list[str]) -> dict[str, str]:
@@ -46,3 +48,14 @@ def push_images(local: Engine, remote: Engine, tags: list[str], say: Say) -> Non
             raise OperationError(f"image {tag}: the host did not end up with {here[tag][:19]}")
         say(f"image {tag}: loaded ({sent >> 20} MiB)")
 
+
+
+def lock_image_on(local: Engine, remote: Engine, stack: Stack, say: Say) -> str:
+    """An image the host has to run the project's lock (the push holds it: a deploy
+    there must not see its images re-tagged under it). A host with none gets the base
+    image first, sent from here: a small server never makes it."""
+    found = present_lock_image(remote, stack)
+    if found is not None:
+        return found
+    push_images(local, remote, [stack.base_image], say)
+    return stack.base_image

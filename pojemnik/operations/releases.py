@@ -1,8 +1,9 @@
 """The releases a deploy keeps for `invoke rollback`, on the host where it ran.
 
 Per service, `.pojemnik/<project>/releases/<service>.json` (mode 0600) records the
-container spec of each kept release and its image id; the image is kept on the engine
-under `<project>/releases:<service>-<n>`. Values of environment variables whose names
+container spec of each kept release and the id of the image its container ran (not
+what the tag names then); the image is kept on the engine under
+`<project>/releases:<service>-<n>`. Values of environment variables whose names
 look secret are kept apart, in `.secrets/<project>/release-env-<service>.json`. After a
 deploy, releases beyond `keep_images` lose their tag, and with it their image unless a
 container still uses it (Docker refuses, and it stays).
@@ -77,9 +78,12 @@ def _remember(stack: Stack, engine: Engine, files: HostFiles, actions: list[p.Ac
         return
     deploy, when, who = time.time_ns(), audit.now(), audit.who()
     tags = engine.image_ids()
+    # The image each container runs, not the one its tag names now: a tag moves (a push,
+    # a build) without touching the containers made from it.
+    running = {c.name: c.image for c in engine.observe(stack.project, []).containers}
     for spec in made:
-        image_id = tags.get(spec.image)
-        if image_id is None:
+        image_id = running.get(spec.name)
+        if not image_id:
             continue
         before = load(stack, files, spec.service)
         release = new_release(before, spec, image_id, deploy, when, who, stack.project)

@@ -13,6 +13,7 @@ from ..engine.backend import Engine
 from ..errors import OperationError
 from ..planning import plan as p
 from ..planning.releases import History, Release, choose, rollback_plan
+from ..planning.state import Observed
 from . import history as audit
 from . import releases
 from .converge import Target, apply
@@ -38,12 +39,20 @@ def plan_rollback(stack: Stack, engine: Engine, files: HostFiles,
         raise OperationError(f"{choice.refusal}. Nothing was changed.")
     observed = engine.observe(stack.project, [])
     for service, release in choice.targets.items():
-        if release.tag not in observed.images:
+        if not kept_image(observed, release):
             raise OperationError(f"{service}: the image of release {release.number} "
-                                 f"({release.tag}) is no longer on the engine. Nothing was "
-                                 "changed.")
+                                 f"({release.tag}, {release.image[:19]}) is no longer on the "
+                                 "engine. Nothing was changed.")
     plan = rollback_plan(stack, observed, choice.targets)
     return Rollback(plan, choice.targets, choice.notes), histories
+
+
+def kept_image(observed: Observed, release: Release) -> bool:
+    """The release's image is on the engine: by id (under any tag), or, for a record
+    without an id, by its tag."""
+    if release.image_id:
+        return any(image.id == release.image_id for image in observed.images.values())
+    return release.tag in observed.images
 
 
 def rollback(stack: Stack, engine: Engine, files: HostFiles, names: list[str] | None,

@@ -80,7 +80,8 @@ def decode(text: str, secrets_text: str | None) -> History:
         environment = {**spec.environment, **{n: values[n] for n in names if n in values}}
         releases.append(Release(
             number=int(data["number"]), deploy=int(data["deploy"]), when=str(data["when"]),
-            who=str(data["who"]), image_id=str(data["image_id"]), tag=str(data["tag"]),
+            who=str(data["who"]), image_id=str(data.get("image_id") or ""),
+            tag=str(data["tag"]),
             identity=str(data["identity"]), spec=replace(spec, environment=environment),
             secrets_missing=tuple(n for n in names if n not in values)))
     current = record.get("current")

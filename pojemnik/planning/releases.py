@@ -32,8 +32,13 @@ class Release:
     deploy: int  # the deploy that last made it current (its start, ns since the epoch)
     when: str  # that deploy's time, ISO 8601
     who: str  # user@host that ran it
-    image_id: str
+    image_id: str  # the image its container ran; "" in a record that has none
     tag: str  # the image, kept under this tag
+
+    @property
+    def image(self) -> str:
+        """What a rollback runs: the image by id (a tag can be moved), else by its tag."""
+        return self.image_id or self.tag
     identity: str  # equal for two releases that would make the same container
     spec: ContainerSpec
     secrets_missing: tuple[str, ...] = ()  # secret values no longer found: cannot be used
@@ -164,17 +169,17 @@ def rollback_plan(stack: Stack, observed: Observed, targets: dict[str, Release])
             current = observed.container(release.spec.name)
             reason = (f"rollback to release {release.number} ({release.when}): "
                       + ", ".join(_differences(release, current) or ["same as running"]))
-            # From the kept image; its drift label keeps the declared image's name (a
-            # later plan compares image ids), so a rollback to what stack.py declares
+            # From the kept image, by id; its drift label keeps the declared image's name
+            # (a later plan compares image ids), so a rollback to what stack.py declares
             # leaves the next deploy nothing to do.
-            spec = replace(release.spec, image=release.tag)
+            spec = replace(release.spec, image=release.image)
             if current is None:
                 actions.append(p.Action(p.CREATE, spec.name, reason, container=spec,
                                         wave=wave))
             elif spec.standby and current.state == "running":
                 slot = replacement_slot(release.spec, current)
                 actions.append(p.Action(p.RECREATE, spec.name, reason + " (start-first)",
-                                        container=replace(slot, image=release.tag),
+                                        container=replace(slot, image=release.image),
                                         wave=wave, start_first=True))
             else:
                 actions.append(p.Action(p.RECREATE, spec.name, reason, container=spec,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from fabric import Connection
 
 CONNECT_TIMEOUT = 10
+KEEPALIVE = 15  # seconds
 
 
 def known_hosts_path() -> Path:
@@ -69,6 +70,17 @@ def open_connection(connection: Connection, known_hosts: Path | None = None,
         connection.open()
     except (paramiko.SSHException, OSError) as error:
         raise explain(error, connection, path) from error
+    keep_alive(connection)
+
+
+def keep_alive(connection: Connection) -> None:
+    """An SSH keepalive every KEEPALIVE seconds of quiet: a NAT or firewall on the way
+    keeps the connection, and a peer that vanished is noticed by this side (its TCP
+    retries fail). The host's side never notices from these (sshd's ClientAliveInterval
+    is off by default): the project's lock has its own heartbeat for that."""
+    transport = connection.client.get_transport()
+    if transport is not None:
+        transport.set_keepalive(KEEPALIVE)
 
 
 def through(gateway: Connection, host: str, port: int = 22) -> Connection:

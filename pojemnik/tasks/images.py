@@ -9,6 +9,7 @@ from invoke import Context, task
 
 from ..console import say
 from .context import engine_of, guard, names, print_table, remote_only, require_declared, stack_of
+from .lock import holding_lock
 from .stack import converge_task
 
 
@@ -50,7 +51,7 @@ def push(c: Context, name: str = "", swarm: bool = False) -> None:
     """Ship images built here to the host (fab -H), or to every Swarm node: no builds on
     a small server, no registry."""
     from ..engine.local import connect_local
-    from ..operations.push import push_images
+    from ..operations.push import lock_image_on, push_images
     from ..operations.ship import connect_through, ship_to_swarm
 
     remote_only(c, "fab -H user@server images.push (build them first with invoke "
@@ -64,10 +65,14 @@ def push(c: Context, name: str = "", swarm: bool = False) -> None:
     local = guard(lambda: connect_local(c.config.pojemnik.get("docker_host")))
     try:
         with engine_of(c) as remote:
-            if swarm:
-                guard(lambda: ship_to_swarm(local, remote, connect_through(c, say), tags, say))
-            else:
-                guard(lambda: push_images(local, remote, tags, say))
+            image = guard(lambda: lock_image_on(local, remote, stack, say))
+            with holding_lock(c, remote, stack, image=image,
+                              cluster=swarm or stack.target == "swarm"):
+                if swarm:
+                    guard(lambda: ship_to_swarm(local, remote, connect_through(c, say), tags,
+                                                say))
+                else:
+                    guard(lambda: push_images(local, remote, tags, say))
     finally:
         local.close()
 

@@ -24,17 +24,19 @@ def command_line(c: Context) -> str:
 
 
 @contextmanager
-def holding_lock(c: Context, engine: Engine, stack: Stack, wanted: bool = True
-                 ) -> Iterator[None]:
-    """Hold the project's lock for the body (when `wanted`: not for dry runs). Over SSH
-    the lock's attach connection holds one of the relay's channels for the whole task;
-    every other request takes one only while it runs."""
+def holding_lock(c: Context, engine: Engine, stack: Stack, wanted: bool = True,
+                 image: str | None = None, cluster: bool | None = None) -> Iterator[None]:
+    """Hold the project's lock for the body (when `wanted`: not for dry runs), run by
+    `image` (default: one the engine has, else the base image, made); `cluster`
+    (default: the stack's target is a Swarm): the lock of the manager's whole Swarm.
+    Over SSH the lock's attach connection holds one of the relay's channels for the
+    whole task; every other request takes one only while it runs."""
     if not wanted:
         yield
         return
     from ..operations.lock import take_lock
 
-    held = guard(lambda: take_lock(engine, stack, say, command_line(c)))
+    held = guard(lambda: take_lock(engine, stack, say, command_line(c), image, cluster))
     try:
         yield
     finally:
@@ -47,12 +49,13 @@ def lock(c: Context, release: bool = False) -> None:
     from ..operations.lock import describe
 
     stack = stack_of(c)
+    cluster = stack.target == "swarm"
     with engine_of(c) as engine:
         if release:
-            found = guard(lambda: engine.break_lock(stack.project))
+            found = guard(lambda: engine.break_lock(stack.project, cluster))
             say(f"{stack.project}: lock released ({describe(found)})" if found
                 else f"{stack.project}: not locked")
             return
-        holder = guard(lambda: engine.lock_holder(stack.project))
+        holder = guard(lambda: engine.lock_holder(stack.project, cluster))
     say(f"{stack.project}: locked, {describe(holder)}" if holder
         else f"{stack.project}: not locked")

@@ -6,6 +6,7 @@ from invoke import Context, Exit, task
 
 from ..console import say
 from .context import engine_of, guard, remote_only, stack_of
+from .lock import command_line, holding_lock
 
 
 @task(help={"owner": "the user that deploys (default: the SSH user); joins group docker"})
@@ -15,7 +16,7 @@ def server_bootstrap(c: Context, owner: str = "") -> None:
 
     remote_only(c, "fab -H root@server server.bootstrap")
     stack = stack_of(c)
-    guard(lambda: bootstrap(c, stack, say, owner))
+    guard(lambda: bootstrap(c, stack, say, owner, command_line(c)))
 
 
 @task(help={
@@ -49,7 +50,7 @@ def data_copy(c: Context, source: str, path: str = "", to: str = "", database: s
     if problems := request.problems():
         raise Exit("; ".join(problems), code=2)
     old = Connection(source, config=c.config, connect_kwargs=dict(c.connect_kwargs))
-    with engine_of(c) as engine:
+    with engine_of(c) as engine, holding_lock(c, engine, stack, not dry):
         files, db = guard(lambda: copy_data(c, old, lambda: engine, request, say))
     if files is not None:
         for line in describe_files(files, dry):

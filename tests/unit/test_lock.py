@@ -31,7 +31,8 @@ class FakeEngine:
     def image_ids(self) -> dict[str, str]:
         return self.images
 
-    def take_lock(self, project: str, image: str, holder: LockHolder) -> Any:
+    def take_lock(self, project: str, image: str, holder: LockHolder,
+                  cluster: bool = False) -> Any:
         self.asked.append((project, image, holder))
         found = self.holders.pop(0)
         return found if found is not None else Held()
@@ -59,6 +60,11 @@ def test_a_held_lock_refuses_with_who_and_since(stack: Stack) -> None:
     assert "alice@laptop" in message and "pid 4242" in message
     assert "`invoke deploy`" in message and "since 2026-11-27 12:00:00 UTC" in message
     assert "lock --release" in message
+    # Only an ended or killed holder's lock goes away at once; a vanished machine's is
+    # taken over once silent long enough.
+    assert "a lock whose process died goes away by itself" not in message
+    assert "vanished (lost its network) is taken over once it has been silent for 60 s" \
+        in message
     assert len(engine.asked) == 1  # someone else's process: no waiting
 
 
@@ -74,4 +80,21 @@ def test_a_dead_holder_on_this_machine_is_waited_for(stack: Stack) -> None:
 def test_the_lock_runs_on_a_stack_image_when_the_base_is_gone(stack: Stack) -> None:
     engine = FakeEngine([None], {"demo/php:latest": "sha256:php"})
     lock.take_lock(engine, stack, print, "invoke down")  # type: ignore[arg-type]
+    assert engine.asked[0][1] == "demo/php:latest"
+
+
+def test_bootstrap_locks_only_where_the_lock_can_run(stack: Stack) -> None:
+    """An engine with none of the lock's images runs no lock: `take_lock_if_any` goes on
+    unlocked, unless a lock container is there anyway; with an image, it takes the lock."""
+    engine = FakeEngine([], {})
+    engine.lock_holder = lambda project, cluster: None  # type: ignore[attr-defined]
+    assert isinstance(lock.take_lock_if_any(engine, stack, print, "fab server.bootstrap"),  # type: ignore[arg-type]
+                      lock.Unlocked)
+    assert engine.asked == []
+    engine.lock_holder = lambda project, cluster: other()  # type: ignore[attr-defined]
+    with pytest.raises(OperationError, match="demo is locked on the local engine"):
+        lock.take_lock_if_any(engine, stack, print, "fab server.bootstrap")  # type: ignore[arg-type]
+    engine = FakeEngine([other()], {"demo/php:latest": "sha256:php"})
+    with pytest.raises(OperationError, match="alice@laptop"):
+        lock.take_lock_if_any(engine, stack, print, "fab server.bootstrap")  # type: ignore[arg-type]
     assert engine.asked[0][1] == "demo/php:latest"

@@ -16,6 +16,7 @@ from pojemnik import Stack
 from pojemnik.declaration.model import LABEL_SPEC_HASH
 from pojemnik.declaration.validate import check_declaration
 from pojemnik.operations import releases as kept
+from pojemnik.operations.rollback import kept_image
 from pojemnik.operations.upstreams import LocalFiles
 from pojemnik.planning import plan as p
 from pojemnik.planning.release_codec import decode, encode, spec_from_data, spec_to_data
@@ -29,6 +30,7 @@ from pojemnik.planning.releases import (
     rollback_plan,
 )
 from pojemnik.planning.spec import ContainerSpec
+from pojemnik.planning.state import Observed, ObservedContainer, ObservedImage
 from pojemnik.planning.upstreams import in_slot
 
 
@@ -129,7 +131,7 @@ def test_the_rollback_plan_goes_start_first_to_the_free_addresses(stack: Stack) 
     plan = rollback_plan(stack, observed, {"app": target})
     (action,) = plan.actions
     assert action.kind == p.RECREATE and action.start_first and action.target == "demo-app"
-    assert action.container is not None and action.container.image == "demo/releases:app-1"
+    assert action.container is not None and action.container.image == "sha256:one"
     assert [a.ip for a in action.container.networks] == ["10.9.20.5", "10.9.10.5"]
     assert action.container.environment["APP_VERSION"] == "1"
     assert action.reason == ("rollback to release 1 (2026-11-27T10:00:01+00:00): environment, "
@@ -137,6 +139,9 @@ def test_the_rollback_plan_goes_start_first_to_the_free_addresses(stack: Stack) 
     # Its drift label names the declared image: the next plan compares image ids.
     assert json.loads(action.container.labels[LABEL_SPEC_HASH]) == \
         replace(action.container, image="demo/php:latest").fingerprint()
+    # A record from before image ids were kept: by its tag.
+    by_tag = rollback_plan(stack, observed, {"app": replace(target, image_id="")}).actions[0]
+    assert by_tag.container is not None and by_tag.container.image == "demo/releases:app-1"
     assert plan.proxies  # the proxy's upstream is switched as in a deploy
 
 
@@ -180,9 +185,19 @@ class FakeEngine:
     def __init__(self, images: dict[str, str]) -> None:
         self.images = dict(images)
         self.in_use: set[str] = set()
+        self.running: dict[str, str] = {}  # container name -> the image id it runs
 
     def image_ids(self) -> dict[str, str]:
         return dict(self.images)
+
+    def observe(self, project: str, ports: object) -> Observed:
+        return Observed(containers=[ObservedContainer(name, name, {}, "running", image)
+                                    for name, image in self.running.items()])
+
+    def made(self, spec: ContainerSpec, image_id: str) -> p.Action:
+        """A deploy built `image_id` under the spec's tag and made its container."""
+        self.images[spec.image] = self.running[spec.name] = image_id
+        return p.Action(p.RECREATE, spec.name, "drifted", container=spec)
 
     def tag_image(self, image: str, ref: str) -> None:
         self.images[ref] = image
@@ -198,8 +213,7 @@ def test_deploys_tag_the_release_images_and_untag_the_oldest(stack: Stack) -> No
     files, said = LocalFiles(), []
     engine = FakeEngine({})
     for n, spec in enumerate(versions(stack, "php", 4), start=1):
-        engine.images[spec.image] = f"sha256:{n}"  # rebuilt each time
-        action = p.Action(p.RECREATE, spec.name, "drifted", container=spec)
+        action = engine.made(spec, f"sha256:{n}")  # rebuilt each time
         kept.remember(stack, engine, files, [action], said.append)  # type: ignore[arg-type]
     tags = sorted(t for t in engine.images if "/releases:" in t)
     assert tags == ["demo/releases:php-2", "demo/releases:php-3", "demo/releases:php-4"]
@@ -219,11 +233,63 @@ def test_a_release_image_a_container_uses_keeps_its_tag(stack: Stack) -> None:
     engine = FakeEngine({"demo/releases:app-9": "sha256:old"})  # tagged, never recorded
     engine.in_use.add("demo/releases:app-9")
     spec = specs(stack)["app"]
-    engine.images[spec.image] = "sha256:new"
-    kept.remember(stack, engine, files, [p.Action(p.CREATE, spec.name, "", container=spec)],
+    kept.remember(stack, engine, files, [engine.made(spec, "sha256:new")],
                   said.append)  # type: ignore[arg-type]
     assert "release image demo/releases:app-9: kept, a container still uses it" in said
     assert "demo/releases:app-1" in engine.images
+
+
+def test_a_release_records_the_image_its_container_runs_not_what_the_tag_names_now(
+        stack: Stack) -> None:
+    """An `images.push` (or a build) can move `:latest` while the deploy runs: the
+    release is the image the container was made from, and its kept tag names that."""
+    files, said = LocalFiles(), []
+    engine = FakeEngine({})
+    spec = specs(stack)["app"]
+    action = engine.made(spec, "sha256:ran")
+    engine.images[spec.image] = "sha256:pushed-meanwhile"
+    kept.remember(stack, engine, files, [action], said.append)  # type: ignore[arg-type]
+    running = kept.load(stack, files, "app").running()
+    assert running is not None and running.image_id == "sha256:ran"
+    assert engine.images["demo/releases:app-1"] == "sha256:ran"
+
+
+def test_a_rollback_runs_the_release_image_by_id_even_when_its_tag_moved(
+        stack: Stack) -> None:
+    first, second = versions(stack, "db", 2)
+    history, _, _ = run(History("db"), first, "sha256:one", 1)
+    history, _, _ = run(history, second, "sha256:two", 2)
+    target = history.previous()
+    assert target is not None and target.image == "sha256:one"
+    # Its tag now names another image (a deploy that numbered its release the same).
+    observed = replace(with_container(converged(stack), "demo-db", labels=dict(second.labels),
+                                      image="sha256:two"),
+                       images={target.tag: ObservedImage(target.tag, "sha256:other"),
+                               "demo/postgres:latest": ObservedImage("x", "sha256:one")})
+    (action,) = rollback_plan(stack, observed, {"db": target}).actions
+    assert action.container is not None and action.container.image == "sha256:one"
+    assert kept_image(observed, target)
+    assert not kept_image(replace(observed, images={}), target)
+
+
+def test_a_record_without_image_ids_still_reads_and_rolls_back_by_tag(stack: Stack) -> None:
+    first, second = versions(stack, "db", 2)
+    history, _, _ = run(History("db"), first, "sha256:one", 1)
+    history, _, _ = run(history, second, "sha256:two", 2)
+    record, hidden = encode(history)
+    data = json.loads(record)
+    for release in data["releases"]:
+        del release["image_id"]
+    old = decode(json.dumps(data), hidden)
+    target = old.previous()
+    assert target is not None and target.image_id == "" and target.image == "demo/releases:db-1"
+    observed = with_container(converged(stack), "demo-db", labels=dict(second.labels),
+                              image="sha256:two")
+    (action,) = rollback_plan(stack, observed, {"db": target}).actions
+    assert action.container is not None and action.container.image == "demo/releases:db-1"
+    assert not kept_image(observed, target)
+    tagged = replace(observed, images={target.tag: ObservedImage(target.tag, "sha256:one")})
+    assert kept_image(tagged, target)
 
 
 @pytest.mark.parametrize("keep", [0, -1, "3"])
