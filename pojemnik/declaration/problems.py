@@ -22,7 +22,7 @@ class InvalidStack(PojemnikError):
     """Raised with every problem at once, so the user fixes them in one go."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
+        self.problems = list(dict.fromkeys(problems))  # one problem found by two checks
         count = len(self.problems)
         plural = "s" if count != 1 else ""
         head = f"{count} problem{plural} in the declaration; nothing was changed:"

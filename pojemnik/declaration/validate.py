@@ -44,6 +44,17 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
     return v.problems
 
 
+MAX_PROJECT = 48  # leaves room for "-<service>" and "-next" in a container name
+
+
+def project_problems(stack: Stack) -> list[Problem]:
+    """The project name alone: it names every Docker object and the stack's directory on
+    a host (`/srv/pojemnik/<project>`), so every task checks it before anything else."""
+    v = _Validator(stack)
+    v.project()
+    return v.problems
+
+
 class _Validator:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
@@ -58,13 +69,17 @@ class _Validator:
         return variable_hint(self.stack.origins, value, fallback)
 
     def project(self) -> None:
-        if not NAME.match(self.stack.project):
-            variable = self.hint(self.stack.project, "Stack.project")
+        name = self.stack.project
+        if not NAME.match(name) or len(name) > MAX_PROJECT:
+            variable = self.hint(name, "Stack.project")
             self.add(
                 "project",
-                f"project name {self.stack.project!r} cannot be used in Docker object names",
-                f"set {variable} to lowercase letters, digits, '-', '_' or '.'",
-                self.stack.project,
+                f"project name {name!r} cannot be used in Docker object names"
+                + (f" (longer than {MAX_PROJECT} characters)" if len(name) > MAX_PROJECT
+                   else ""),
+                f"set {variable} to lowercase letters, digits, '-', '_' or '.', starting "
+                f"with a letter or digit, at most {MAX_PROJECT} characters",
+                name,
             )
 
     # --- networks -------------------------------------------------------------

@@ -20,6 +20,7 @@ from ..console import say
 from ..declaration.loader import load_stack
 from ..declaration.model import Stack
 from ..declaration.problems import InvalidStack, Problem
+from ..declaration.validate import project_problems
 from ..errors import PojemnikError
 
 if TYPE_CHECKING:
@@ -47,6 +48,10 @@ def declared(c: Context) -> tuple[Stack, list[Problem]]:
     """The stack and the settings' problems (for tasks that report them with the rest)."""
     stack, problems = guard(lambda: load_stack(Path(c.config.pojemnik.root),
                                                c.config.pojemnik.stack))
+    # The name makes paths on a host (`/srv/pojemnik/<project>`): every task refuses a bad
+    # one first, also those that never validate the rest (`server.bootstrap`, `ps`).
+    if bad_name := project_problems(stack):
+        raise Exit(str(InvalidStack([*problems, *bad_name])), code=2)
     if is_remote(c):
         from ..operations.remote_layout import remote_dir
 

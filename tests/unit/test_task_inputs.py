@@ -1,0 +1,61 @@
+"""Every task checks its inputs before any side effect: a project name that would make
+`/srv/pojemnik/..` or `/srv/pojemnik/` of the stack's directory on a host is refused by
+tasks that validate nothing else (`server.bootstrap` chowns that directory), before any
+connection is made. Runs the real `invoke`/`fab` on a copy of the example; no engine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from stackbuilders import EXAMPLE_ROOT, EXAMPLE_SETTINGS
+
+from pojemnik.operations.remote_layout import remote_dir
+
+BIN = Path(sys.executable).parent
+
+
+def copy_of_example(root: Path) -> Path:
+    for name in ("stack.py", "tasks.py", "fabfile.py", "fabric.yaml", ".env.example"):
+        shutil.copy(EXAMPLE_ROOT / name, root / name)
+    return root
+
+
+def run(root: Path, *argv: str, project: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **EXAMPLE_SETTINGS, "POJEMNIK_PROJECT": project,
+           "DOCKER_HOST": "unix:///nonexistent/docker.sock"}  # no engine is ever reached
+    return subprocess.run(list(argv), cwd=root, env=env, text=True, capture_output=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("project", ["..", "", ".", "a/b"])
+def test_bootstrap_refuses_a_project_name_that_is_no_directory_name(
+        tmp_path: Path, project: str) -> None:
+    root = copy_of_example(tmp_path)
+    # Port 9 on 127.0.0.1: nothing answers; a task that tried to connect would say so.
+    result = run(root, str(BIN / "fab"), "-H", "root@127.0.0.1:9", "server.bootstrap",
+                 project=project)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "POJEMNIK_PROJECT" in result.stderr and "project name" in result.stderr
+    assert "127.0.0.1" not in result.stderr  # refused before any connection
+
+
+def test_ps_refuses_it_too(tmp_path: Path) -> None:
+    result = run(copy_of_example(tmp_path), str(BIN / "invoke"), "ps", project="..")
+    assert result.returncode == 2 and "project name '..'" in result.stderr
+
+
+def test_a_long_project_name_is_refused(tmp_path: Path) -> None:
+    result = run(copy_of_example(tmp_path), str(BIN / "invoke"), "ps", project="a" * 49)
+    assert result.returncode == 2 and "longer than 48 characters" in result.stderr
+
+
+def test_the_stack_directory_is_never_the_base_or_outside_it() -> None:
+    assert remote_dir("shop") == "/srv/pojemnik/shop"
+    for bad in ("", ".", "..", "../etc", "a/b"):
+        with pytest.raises(ValueError):
+            remote_dir(bad)
