@@ -106,9 +106,14 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
     if target.logs is None:
         target = replace(target, logs=stack.state_path().parent / "logs" / stack.project)
     state = LocalState.load(stack.state_path())
+    # Pure checks first: a deploy refused (a bad `.env`) runs without the lock, so it must
+    # not touch the engine (recover could rename another deploy's `-next` mid-update).
+    if problems := [*(extra_problems or []),
+                    *check_declaration(stack, options.only_services == frozenset())]:
+        raise InvalidStack(problems)
     if not dry:
         recover(engine, stack.project, say)
-    plan, observed = _checked(stack, engine, options, extra_problems or [], state, target)
+    plan, observed = _checked(stack, engine, options, [], state, target)
     if dry or not plan:
         return Outcome(plan, applied=False)
     if plan.of_kind(p.BUILD_BASE):

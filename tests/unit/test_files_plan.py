@@ -154,3 +154,4 @@ def test_a_reload_that_fails_after_its_check_puts_the_last_good_files_back(
     assert "files: the last good config is back on the host" in said
     # The restored files are loaded again: the check and the reload ran a second time.
     assert engine.ran.count("check") == 2 and engine.ran.count("reload") == 2
+

@@ -1,4 +1,4 @@
-"""Every task checks its inputs before any side effect: a project name that would make
+"""Every task checks its inputs before any side effect. A project name that would make
 `/srv/pojemnik/..` or `/srv/pojemnik/` of the stack's directory on a host is refused by
 tasks that validate nothing else (`server.bootstrap` chowns that directory), before any
 connection is made. Runs the real `invoke`/`fab` on a copy of the example; no engine."""
@@ -10,11 +10,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from stackbuilders import EXAMPLE_ROOT, EXAMPLE_SETTINGS
 
+from pojemnik import InvalidStack, Problem, Stack
+from pojemnik.operations.converge import converge
 from pojemnik.operations.remote_layout import remote_dir
+from pojemnik.planning.plan import Options
 
 BIN = Path(sys.executable).parent
 
@@ -59,3 +63,18 @@ def test_the_stack_directory_is_never_the_base_or_outside_it() -> None:
     for bad in ("", ".", "..", "../etc", "a/b"):
         with pytest.raises(ValueError):
             remote_dir(bad)
+
+
+class UntouchableEngine:
+    """Any use of the engine fails the test."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the engine was used ({name}) before the input was checked")
+
+
+def test_a_refused_deploy_touches_no_engine(stack: Stack) -> None:
+    """A bad `.env` is refused before `recover` (run without the lock, it could rename
+    another deploy's `-next` container mid-update)."""
+    bad = Problem(".env:3", "HTTP_PORT='38O80' is not a number", "write a port number")
+    with pytest.raises(InvalidStack, match="38O80"):
+        converge(stack, UntouchableEngine(), Options(), print, extra_problems=[bad])  # type: ignore[arg-type]
