@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from invoke import Context, task
+from invoke import Context, Exit, task
 
 from ..console import say
+from ..declaration.model import Stack
 from ..declaration.problems import InvalidStack, Problem
 from .context import declared, engine_of, guard, names, require_declared, stack_of
 from .lock import holding_lock
@@ -20,6 +21,7 @@ def networks_create(c: Context) -> None:
     from ..operations.converge import create_networks
 
     stack, problems = declared(c)
+    single_host_only(stack, "networks.create")
     with engine_of(c) as engine, holding_lock(c, engine, stack, not problems):
         guard(lambda: create_networks(stack, engine, say, problems))
     say(f"{len(stack.networks)} networks present")
@@ -34,6 +36,7 @@ def containers_run(c: Context, name: str = "") -> None:
     from ..planning.plan import Options
 
     stack = stack_of(c)
+    single_host_only(stack, "containers.run")
     wanted = names(name)
     require_declared("service", wanted or (), [s.name for s in stack.services])
     converge_task(c, Options(only_services=wanted, build=False))
@@ -62,6 +65,16 @@ def export_compose(c: Context, output: str = "compose.yaml") -> None:
     else:
         Path(output).write_text(text)
         say(f"wrote {output}")
+
+
+def single_host_only(stack: Stack, task_name: str) -> None:
+    """These tasks make bridge networks and containers on one engine: on a Swarm they
+    would run the stack beside the cluster's services, on the manager alone."""
+    if stack.target == "swarm":
+        raise Exit(f"{task_name}: {stack.source} declares target swarm, where `deploy` makes "
+                   "the overlay networks and the services (`deploy` again after a change; "
+                   f"`plan` shows what it would do); {task_name} is for the host target",
+                   code=2)
 
 
 def _valid(problems: list[Problem]) -> None:

@@ -78,3 +78,14 @@ def test_a_refused_deploy_touches_no_engine(stack: Stack) -> None:
     bad = Problem(".env:3", "HTTP_PORT='38O80' is not a number", "write a port number")
     with pytest.raises(InvalidStack, match="38O80"):
         converge(stack, UntouchableEngine(), Options(), print, extra_problems=[bad])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("task", ["networks.create", "containers.run"])
+def test_single_host_tasks_refuse_the_swarm_target(tmp_path: Path, task: str) -> None:
+    """They would make bridge networks and containers on the manager, beside the
+    cluster's services: refused, saying what does it on a Swarm, before the engine."""
+    root = copy_of_example(tmp_path)
+    (root / ".env").write_text("POJEMNIK_TARGET=swarm\n")
+    result = run(root, str(BIN / "invoke"), task, project="pjunit-swarm")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "declares target swarm" in result.stderr and "`deploy` makes" in result.stderr
