@@ -44,6 +44,7 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
     return v.problems
 
 
+MIN_SECRET = 16  # random characters of a generated secret (~96 bits)
 MAX_PROJECT = 48  # leaves room for "-<service>" and "-next" in a container name
 
 
@@ -173,6 +174,13 @@ class _Validator:
             self.add(f"volumes.{name}", "declared more than once", "give each volume a unique name")
         for name in _duplicates(s.name for s in self.stack.secrets):
             self.add(f"secrets.{name}", "declared more than once", "give each secret a unique name")
+        for secret in self.stack.secrets:
+            length = secret.length
+            if isinstance(length, bool) or not isinstance(length, int) or length < MIN_SECRET:
+                self.add(f"secrets.{secret.name}.length",
+                         f"length {length!r} makes a guessable secret (or none at all)",
+                         f"give {MIN_SECRET} or more random characters (32 by default), or "
+                         "leave length out", length)
 
     def duplicate_services(self) -> None:
         for name in _duplicates(s.name for s in self.stack.services):

@@ -45,7 +45,8 @@ class SecretStore(Protocol):
 
 class LocalSecrets:
     def present(self, specs: list[SecretSpec]) -> list[str]:
-        return [s.name for s in specs if Path(s.path).is_file()]
+        """An empty file (written on a full disk) holds no secret: made again."""
+        return [s.name for s in specs if Path(s.path).is_file() and Path(s.path).stat().st_size]
 
     def create(self, spec: SecretSpec, say: Say) -> None:
         write_secret(spec, say)
@@ -67,11 +68,21 @@ def write_secret(spec: SecretSpec, say: Say) -> None:
     path = Path(spec.path)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.parent.chmod(0o700)
-    if path.exists():
+    empty = path.is_file() and path.stat().st_size == 0
+    if path.exists() and not empty:
         return
-    path.write_text(secrets.token_urlsafe(spec.length))
-    path.chmod(0o644)
-    say(f"secret {spec.name}: generated in {path}")
+    # Written aside, then renamed into place: a full disk leaves no empty secret behind.
+    incoming = path.with_name(f".{path.name}.incoming")
+    incoming.unlink(missing_ok=True)
+    incoming.write_text(secrets.token_urlsafe(spec.length))
+    incoming.chmod(0o644)
+    incoming.replace(path)
+    say(f"secret {spec.name}: generated in {path}" + (EMPTY_NOTE if empty else ""))
+
+
+# What a new value means when the old file was empty: the old value is lost either way.
+EMPTY_NOTE = (" (its file was empty, e.g. written on a full disk: a service that kept the "
+              "lost value, such as a database's password, needs the new one set)")
 
 
 def write_all(stack: Stack, say: Say) -> None:
@@ -87,8 +98,9 @@ class HostSecrets:
 
     def present(self, specs: list[SecretSpec]) -> list[str]:
         found = []
-        for spec in specs:
-            if self.connection.run(f"test -f {shlex.quote(spec.path)}", hide=True,
+        for spec in specs:  # an empty file (a full disk) holds no secret: made again
+            if self.connection.run(f"test -f {shlex.quote(spec.path)} && "
+                                   f"test -s {shlex.quote(spec.path)}", hide=True,
                                    warn=True, in_stream=False).ok:
                 found.append(spec.name)
         return found
@@ -96,15 +108,20 @@ class HostSecrets:
     def create(self, spec: SecretSpec, say: Say) -> None:
         path = shlex.quote(spec.path)
         folder = shlex.quote(str(Path(spec.path).parent))
-        # As many characters as token_urlsafe(length) gives; `set -C`: never overwrite.
+        incoming = shlex.quote(str(Path(spec.path).parent / f".{Path(spec.path).name}.incoming"))
+        # As many characters as token_urlsafe(length) gives; never over a value (`-s`:
+        # only a missing or empty file, as a full disk leaves it), and written aside then
+        # renamed into place, so a full disk now leaves no empty secret either.
         size = math.ceil(spec.length * 4 / 3)
-        run(self.connection,
-            f"umask 077 && mkdir -p {folder} && chmod 700 {folder} && "
-            f"chmod 700 \"$(dirname {folder})\" && "
-            f"if [ ! -e {path} ]; then set -C; "
-            f"LC_ALL=C tr -dc 'A-Za-z0-9_-' </dev/urandom | head -c {size} > {path} && "
-            f"chmod 644 {path}; fi")
-        say(f"secret {spec.name}: generated on {describe(self.connection)}")
+        said = run(self.connection,
+                   f"umask 077 && mkdir -p {folder} && chmod 700 {folder} && "
+                   f"chmod 700 \"$(dirname {folder})\" && "
+                   f"if [ ! -s {path} ]; then if [ -e {path} ]; then echo empty; fi; "
+                   f"rm -f {incoming} && set -C && "
+                   f"LC_ALL=C tr -dc 'A-Za-z0-9_-' </dev/urandom | head -c {size} > {incoming} "
+                   f"&& chmod 644 {incoming} && mv -f {incoming} {path}; fi")
+        say(f"secret {spec.name}: generated on {describe(self.connection)}"
+            + (EMPTY_NOTE if said.strip() == "empty" else ""))
 
     def read(self, spec: SecretSpec) -> bytes:
         result = self.connection.run(f"cat {shlex.quote(spec.path)}", hide=True,

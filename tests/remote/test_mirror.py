@@ -90,3 +90,21 @@ def test_data_directories_are_made_once_and_never_overwritten(
     assert seed_missing(connection, tmp_path, ["uploads"], remote_root, lambda _: None) == []
     assert server.run(f"cat {remote_root}/uploads/photo.jpg").text == "user-data\n"
     assert server.run(f"cat {remote_root}/uploads/README").text == "from the checkout\n"
+
+
+def test_a_host_secret_left_empty_is_made_again_and_a_value_never_replaced(
+        connection: Connection, server: RemoteHost, remote_root: str) -> None:
+    from pojemnik.operations.secrets import HostSecrets
+    from pojemnik.planning.spec import SecretSpec
+
+    spec = SecretSpec("db_password", f"{remote_root}/.secrets/demo/db_password", 32)
+    store, said = HostSecrets(connection), []
+    server.run(f"mkdir -p {remote_root}/.secrets/demo && : > {spec.path}")  # a full disk's
+    assert store.present([spec]) == []
+    store.create(spec, said.append)
+    value = server.run(f"cat {spec.path}").text
+    assert len(value) >= 32 and "its file was empty" in said[0] and value not in said[0]
+    assert store.present([spec]) == ["db_password"]
+    store.create(spec, said.append)
+    assert server.run(f"cat {spec.path}").text == value  # never replaced
+    assert server.run(f"ls -A {remote_root}/.secrets/demo").text.split() == ["db_password"]
