@@ -48,13 +48,21 @@ load() {{  # $1 family, $2 command
 }}
 load v4 iptables || status=1
 if [ -e /proc/net/if_inet6 ]; then load v6 ip6tables || status=1; fi
-echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) loaded rules (exit $status)" >> "$DIR/log"
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) loaded rules (exit $status)" >> "$DIR/log" || true
+if [ "$status" != 0 ]; then
+  # Loudly, but never keeping Docker down (its drop-in ignores this exit code): a table
+  # that failed to load keeps the rules it had (iptables-restore is all or nothing).
+  failed="loading $DIR/rules.* FAILED; the previous rules stay (see $DIR/log)"
+  echo "pojemnik firewall: $failed" >&2
+  logger -p daemon.err -t pojemnik-firewall "$failed" 2>/dev/null || true
+fi
 exit $status
 """
 
 DOCKER_DROP_IN = f"""# pojemnik: Docker rebuilds its chains on start; put the firewall in front.
+# "-": a loader that fails (it logs why) must never mark Docker failed and keep it down.
 [Service]
-ExecStartPost={DIR}/load
+ExecStartPost=-{DIR}/load
 """
 
 BOOT_UNIT = f"""[Unit]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 from invoke import Context, Exit
@@ -68,7 +71,8 @@ def test_the_loader_never_flushes_dockers_chains() -> None:
 
 
 def test_persistence_hooks_rerun_the_loader_after_dockerd_starts_and_at_boot() -> None:
-    assert f"ExecStartPost={DIR}/load" in DOCKER_DROP_IN
+    # "-": systemd ignores the loader's exit code, so a failed load never keeps Docker down.
+    assert f"ExecStartPost=-{DIR}/load" in DOCKER_DROP_IN
     assert f"ExecStart={DIR}/load" in BOOT_UNIT and "WantedBy=multi-user.target" in BOOT_UNIT
 
 
@@ -78,3 +82,29 @@ def test_acting_tasks_need_a_server_and_say_so() -> None:
             body(Context())
         assert "fab -H root@server firewall." in str(stopped.value.message)
         assert stopped.value.code == 2
+
+
+def test_a_loader_that_fails_says_so_loudly_and_leaves_the_rules(tmp_path: Path) -> None:
+    """The loader itself, run by /bin/sh in a directory of its own, with an
+    iptables-restore that refuses the rules (stand-ins on PATH record what ran)."""
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    for name, body in {"iptables-restore": "cat >/dev/null; exit 1",
+                       "iptables": "exit 0",
+                       "logger": 'echo "$*" >> "$LOGGED"'}.items():
+        (stub / name).write_text(f"#!/bin/sh\n{body}\n")
+        (stub / name).chmod(0o755)
+    rules = tmp_path / "fw"
+    rules.mkdir()
+    (rules / "rules.v4").write_text("*filter\nCOMMIT\n")
+    script = tmp_path / "load"
+    script.write_text(LOAD_SCRIPT.replace(DIR, str(rules)))
+    env = {**os.environ, "PATH": f"{stub}:{os.environ['PATH']}",
+           "LOGGED": str(tmp_path / "logged")}
+    result = subprocess.run(["sh", str(script)], env=env, text=True, capture_output=True,
+                            timeout=60)
+    assert result.returncode == 1  # `firewall.apply` learns it failed
+    assert "FAILED; the previous rules stay" in result.stderr
+    assert "-p daemon.err" in (tmp_path / "logged").read_text()  # the journal
+    assert (rules / "rules.v4").read_text() == "*filter\nCOMMIT\n"
+    assert "loaded rules (exit 1)" in (rules / "log").read_text()
