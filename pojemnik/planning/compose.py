@@ -47,7 +47,7 @@ def _service(stack: Stack, service: Service) -> dict[str, Any]:
     if spec.environment:
         # Secret-looking values stay out of the file: Compose reads them from the
         # environment (or a .env beside compose.yaml) at `up`.
-        entry["environment"] = {k: ("${" + k + "}" if is_secret(k) else v)
+        entry["environment"] = {k: ("${" + k + "}" if is_secret(k, v) else v)
                                 for k, v in spec.environment.items()}
     entry["networks"] = {
         net_name: {"aliases": attachment.aliases,

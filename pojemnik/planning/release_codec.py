@@ -53,7 +53,7 @@ def encode(history: History) -> tuple[str, str | None]:
     releases, hidden = [], {}
     for release in history.releases:
         env = release.spec.environment
-        secret = {name: value for name, value in env.items() if is_secret(name)}
+        secret = {name: value for name, value in env.items() if is_secret(name, value)}
         public = {name: ("" if name in secret else value) for name, value in env.items()}
         data = {key: value for key, value in asdict(release).items()
                 if key not in ("spec", "secrets_missing")}

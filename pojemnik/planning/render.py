@@ -20,16 +20,22 @@ from .state import FilesDiff
 from .upstreams import upstream_files
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE|API_?KEY|CREDENTIAL", re.IGNORECASE)
+# A URL with a password in it (postgres://app:pw@db/app, redis://:pw@cache), whatever the
+# variable is called: DATABASE_URL, CELERY_BROKER, SENTRY_DSN...
+URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]*:[^/?#@\s]+@")
 MASK = "******"
 
 
-def is_secret(name: str) -> bool:
-    """DB_PASSWORD is; DB_PASSWORD_FILE (a path to the secret) is not."""
+def is_secret(name: str, value: str = "") -> bool:
+    """DB_PASSWORD is; DB_PASSWORD_FILE (a path to the secret) is not; nor is any value
+    that carries a password in a URL."""
+    if URL_PASSWORD.search(value):
+        return True
     return bool(SECRET_NAME.search(name)) and not name.upper().endswith(("_FILE", "_PATH"))
 
 
 def masked_env(env: dict[str, str]) -> dict[str, str]:
-    return {k: (MASK if is_secret(k) else v) for k, v in env.items()}
+    return {k: (MASK if is_secret(k, v) else v) for k, v in env.items()}
 
 
 def summary(plan: p.Plan) -> str:
@@ -234,7 +240,8 @@ def container_commands(spec: ContainerSpec) -> list[str]:
         parts.append(f"--tmpfs {q(target + ':' + options)}")
     for name, value in sorted(spec.environment.items()):
         # Secret-looking values come from the environment of whoever runs the script.
-        parts.append(f"--env {q(name)}" if is_secret(name) else f"--env {q(f'{name}={value}')}")
+        parts.append(f"--env {q(name)}" if is_secret(name, value)
+                     else f"--env {q(f'{name}={value}')}")
     parts += _flags("--label", spec.labels)
     if spec.user:
         parts.append(f"--user {q(spec.user)}")

@@ -114,7 +114,7 @@ def image_ref(spec: ServiceSpec) -> str:
 
 
 def _env(spec: ServiceSpec, flag: str) -> list[str]:
-    return [f"{flag} {q(k)}" if is_secret(k) else f"{flag} {q(f'{k}={v}')}"
+    return [f"{flag} {q(k)}" if is_secret(k, v) else f"{flag} {q(f'{k}={v}')}"
             for k, v in sorted(spec.environment.items())]
 
 

@@ -296,3 +296,10 @@ def test_a_record_without_image_ids_still_reads_and_rolls_back_by_tag(stack: Sta
 def test_keep_images_must_be_a_positive_number(stack: Stack, keep: object) -> None:
     problem = one(check_declaration(replace(stack, keep_images=keep)))  # type: ignore[arg-type]
     assert "keep_images" in problem.where and "1 or more" in problem.fix
+
+
+def test_a_password_in_a_url_is_kept_apart_from_the_record(stack: Stack) -> None:
+    url = "postgres://app:hunter2-in-a-url@db/app"
+    spec = replace(specs(stack)["php"], environment={"DATABASE_URL": url})
+    record, hidden = encode(run(History("php"), spec, "sha256:x", 1)[0])
+    assert "hunter2-in-a-url" not in record and hidden is not None and url in hidden

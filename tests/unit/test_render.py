@@ -169,3 +169,21 @@ def test_bash_passes_awkward_values_through_unchanged(stack: Stack) -> None:
     assert "INJECTED" not in arguments
     assert "DB_PASSWORD" in arguments  # by name only: its value comes from the environment
     assert not any(DB_PASSWORD in a for a in arguments)
+
+
+URL = "postgres://app:hunter2-in-a-url@db:5432/app"
+
+
+def test_a_password_in_a_url_is_masked_whatever_the_variable_is_called(stack: Stack) -> None:
+    from pojemnik.planning.compose import compose_document, to_yaml
+    from pojemnik.planning.render import is_secret
+
+    stack = with_service(stack, "app", environment={"DATABASE_URL": URL,
+                                                    "BROKER": "redis://:pw2@cache/0",
+                                                    "HOME_URL": "https://example.org/"})
+    plan = make_plan(stack, Observed())
+    shown = as_json(plan) + bash(plan) + to_yaml(compose_document(stack))
+    assert "hunter2-in-a-url" not in shown and "pw2" not in shown
+    assert "--env DATABASE_URL " in flat(bash(plan)) + " "  # read from the environment
+    assert "https://example.org/" in shown  # no password: shown as it is
+    assert is_secret("X", "smtp://user:p@mail") and not is_secret("X", "https://a@b/")
