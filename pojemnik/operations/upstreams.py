@@ -8,7 +8,6 @@ change (check, then its graceful reload), one reload at a time.
 
 from __future__ import annotations
 
-import base64
 import os
 import shlex
 import threading
@@ -19,13 +18,12 @@ from typing import TYPE_CHECKING, Protocol
 from ..console import Say
 from ..engine.backend import Engine
 from ..planning.upstreams import ProxyUpstreams, render_upstream, upstream_files
-from ..ssh.channels import finish_channel, open_channel, run
+from ..ssh.channels import finish_channel, open_channel
 from .reload import reload_service
 
 if TYPE_CHECKING:
     from fabric import Connection
 
-INLINE = 32 * 1024  # characters of base64 sent within the command itself
 
 
 class HostFiles(Protocol):
@@ -75,29 +73,26 @@ class RemoteFiles:
         return str(result.stdout) if result.ok else None
 
     def write(self, directory: str, name: str, content: str, mode: int = 0o644) -> None:
+        """The content goes on the command's standard input, never in its command line
+        (which `ps` shows every user of the host): release records hold environments."""
         folder, temporary = shlex.quote(directory), shlex.quote(f"{directory}/.{name}.tmp")
-        encoded = base64.b64encode(content.encode()).decode()
-        # Larger content is streamed on standard input: a command line stays far below
-        # the kernel's 128 KiB per argument (the shell's `-c`).
-        inline = len(encoded) <= INLINE
-        source = f"printf %s {encoded}" if inline else "cat"
         umask = "umask 077 && " if mode & 0o077 == 0 else ""  # a private folder too
-        command = (f"({umask}mkdir -p {folder}) && rm -f {temporary} && (umask 077 && "
-                   f"{source} | base64 -d > {temporary}) && chmod {mode:o} {temporary} && "
-                   f"mv -f {temporary} {shlex.quote(f'{directory}/{name}')}")
-        if inline:
-            run(self.connection, command)
-            return
-        self.connection.open()  # no-op when open (a task's connection always is)
-        channel = open_channel(self.connection, command)
-        channel.sendall(encoded.encode())
-        channel.shutdown_write()
-        finish_channel(channel, self.connection, f"writing {directory}/{name}")
+        self._stream(f"({umask}mkdir -p {folder}) && rm -f {temporary} && (umask 077 && "
+                     f"cat > {temporary}) && chmod {mode:o} {temporary} && "
+                     f"mv -f {temporary} {shlex.quote(f'{directory}/{name}')}",
+                     content, f"writing {directory}/{name}")
 
     def append(self, directory: str, name: str, line: str) -> None:
-        encoded = base64.b64encode(line.encode()).decode()
-        run(self.connection, f"mkdir -p {shlex.quote(directory)} && printf %s {encoded} | "
-                             f"base64 -d >> {shlex.quote(f'{directory}/{name}')}")
+        self._stream(f"mkdir -p {shlex.quote(directory)} && "
+                     f"cat >> {shlex.quote(f'{directory}/{name}')}", line,
+                     f"appending to {directory}/{name}")
+
+    def _stream(self, command: str, content: str, what: str) -> None:
+        self.connection.open()  # no-op when open (a task's connection always is)
+        channel = open_channel(self.connection, command)
+        channel.sendall(content.encode())
+        channel.shutdown_write()
+        finish_channel(channel, self.connection, what)
 
 
 @dataclass
