@@ -21,7 +21,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 
-from .model import Bind, Service, Stack, VolumeMount
+from .model import Bind, Service, Stack, Tmpfs, VolumeMount
 from .policy import StartFirst
 from .swarm import (
     DNSRR,
@@ -186,6 +186,12 @@ def translations(stack: Stack) -> list[str]:
                      else "the manager deployed through")
             notes.append(f"{service.name}: keeps data ({', '.join(data)}) on one node: "
                          f"pinned to {where}")
+        tmpfs = [m.target for m in service.mounts if isinstance(m, Tmpfs)]
+        if tmpfs:
+            notes.append(f"{service.name}: tmpfs ({', '.join(tmpfs)}) mounted without noexec "
+                         "and nosuid, and the tasks without no-new-privileges: Swarm's service "
+                         "API (Docker 20.10) cannot set them; the read-only root and dropped "
+                         "capabilities still hold")
         if endpoint_mode(stack, service) == VIP or (
                 service.ports and publish_mode(stack, service) == PUBLISH_INGRESS):
             notes.append(f"{service.name}: vip/ingress need IPVS (the ip_vs module) in every "

@@ -94,6 +94,9 @@ def test_translations_say_what_differs_from_one_host(stack: Stack) -> None:
     assert "php: fixed addresses (4 on services, 4 on isolated) are not kept" in notes
     assert "proxy: mounted files (config/proxy) become Swarm configs" in notes
     assert "db: keeps data (volume dbdata) on one node: pinned to the manager" in notes
+    # What a Swarm task loses of the single host's hardening is said, not hidden.
+    assert "db: tmpfs (/tmp) mounted without noexec and nosuid" in notes
+    assert "proxy: tmpfs (/run/nginx) mounted without noexec and nosuid" in notes
     placed = with_service(on_swarm(stack), "db", placement=["node.labels.db==true"])
     assert "pinned to placement ['node.labels.db==true']" in "\n".join(translations(placed))
 
