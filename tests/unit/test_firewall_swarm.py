@@ -1,5 +1,6 @@
 """The firewall on the Swarm target, pure parts: Swarm's own ports open between the nodes
-only, published ports filtered where Swarm's leave (docker_gwbridge), validation.
+only, published ports filtered where Swarm's leave (docker_gwbridge), validation, and
+what the cluster check probes and requires.
 (The real thing, on a two-node Swarm: tests/swarm/test_firewall.py.)"""
 
 from __future__ import annotations
@@ -9,6 +10,16 @@ from pathlib import Path
 
 from pojemnik import Firewall, Port, Service, Stack
 from pojemnik.declaration.validate_firewall import firewall_problems
+from pojemnik.engine.backend import SwarmNode, SwarmSettings
+from pojemnik.operations.firewall import ServerState, fresh_connection
+from pojemnik.operations.firewall_swarm import (
+    Member,
+    needed_timeout,
+    not_ready,
+    probe_failures,
+    probe_script,
+    probes,
+)
 from pojemnik.planning.firewall import (
     DOCKER_CHAIN,
     INPUT_CHAIN,
@@ -18,6 +29,7 @@ from pojemnik.planning.firewall import (
     openings,
     render_all,
 )
+from pojemnik.ssh.connection import through
 
 MANAGER, WORKER, OTHER = "10.215.7.2", "10.215.7.3", "203.0.113.9"
 SWARM = Facts((22,), from_server=True, nodes=(MANAGER, WORKER))
@@ -130,6 +142,64 @@ def test_vxlan_open_to_anyone_is_refused_when_swarm_ports_are_yours() -> None:
     assert "4789/udp (VXLAN) open to anyone" in str(problem)
     fenced = Firewall(swarm=False, public=["4789/udp"], allow={"4789/udp": ["10.215.7.0/24"]})
     assert firewall_problems(swarm_stack(fenced), fenced) == []
+
+
+# --- the cluster check's pure parts --------------------------------------------------------
+
+def member(name: str, role: str = "worker", state: str = "ready", number: int = 3) -> Member:
+    node = SwarmNode(id=name, hostname=name, address=f"10.215.7.{number}", role=role,
+                     availability="active", state=state, labels={})
+    return Member(name, None, ServerState(Facts()), node)  # type: ignore[arg-type]
+
+
+def test_every_ready_node_probes_the_others_gossip_port_and_the_managers_cluster_port() -> None:
+    members = [member("m1", "manager", number=2), member("w1", number=3),
+               member("w2", number=4), member("gone", state="down", number=5)]
+    assert probes(members) == {
+        "m1": [("10.215.7.3", 7946, "w1"), ("10.215.7.4", 7946, "w2")],
+        "w1": [("10.215.7.2", 2377, "m1"), ("10.215.7.2", 7946, "m1"),
+               ("10.215.7.4", 7946, "w2")],
+        "w2": [("10.215.7.2", 2377, "m1"), ("10.215.7.2", 7946, "m1"),
+               ("10.215.7.3", 7946, "w1")],
+    }  # a node that is down before the apply is neither probed nor probing
+
+
+def test_probe_failures_name_both_ends_and_the_port() -> None:
+    targets = [("10.215.7.2", 2377, "m1"), ("10.215.7.2", 7946, "m1")]
+    script = probe_script(targets)
+    assert "for t in 10.215.7.2/2377 10.215.7.2/7946;" in script
+    assert "timeout 3 bash -c \"exec 3<>/dev/tcp/$t\"" in script
+    output = "ok 10.215.7.2/2377\nfailed 10.215.7.2/7946\n"
+    assert probe_failures("w1", targets, output) == [
+        "w1 cannot open a new connection to m1 (10.215.7.2) port 7946/tcp"]
+    assert len(probe_failures("w1", targets, "")) == 2  # no answer at all: both failed
+    assert probe_failures("w1", targets, "no-bash\n") == [
+        "w1: cannot test Swarm's ports (no bash there)"]
+
+
+def test_nodes_that_were_ready_must_stay_ready() -> None:
+    listed = [member("m1", "manager").node, member("w1", state="down").node]
+    assert not_ready(listed, {"m1", "w1", "w2"}) == [  # type: ignore[arg-type]
+        "w1 is down per the manager (`docker node ls`)",
+        "w2 is gone per the manager (`docker node ls`)"]
+    assert not_ready(listed, {"m1"}) == []  # type: ignore[arg-type]
+
+
+def test_the_window_fits_three_heartbeats() -> None:
+    assert needed_timeout(SwarmSettings()) == 38  # 3 x 5 s + margin + 20 s
+    assert needed_timeout(SwarmSettings(heartbeat=20)) == 83
+
+
+def test_a_fresh_connection_to_a_node_goes_through_a_fresh_connection_to_the_manager() -> None:
+    from fabric import Connection
+
+    manager = Connection("203.0.113.1", user="deploy", port=2222)
+    worker = through(manager, "10.215.7.3")
+    fresh = fresh_connection(worker)
+    assert (fresh.host, fresh.port, fresh.user) == ("10.215.7.3", 22, "deploy")
+    assert isinstance(fresh.gateway, Connection) and fresh.gateway is not manager
+    assert (fresh.gateway.host, fresh.gateway.port) == ("203.0.113.1", 2222)
+    assert fresh_connection(manager).gateway is None
 
 
 def test_swarm_nodes_are_checked_like_sources() -> None:
