@@ -15,6 +15,7 @@ Swarm at once: the dead-man switch.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -106,7 +107,8 @@ def _arm(targets: list[Target], timeout: int, say: Say) -> tuple[list[str], Wind
                 f"{timeout} s)")
     except BaseException:
         for armed in targets[:len(hows)]:  # nothing was loaded yet: disarm what was armed
-            cancel_restore(armed.connection, armed.state.systemd)
+            with contextlib.suppress(OperationError):  # the first error is the one to tell
+                cancel_restore(armed.connection, armed.state.systemd)
         raise
     return hows, Window(min(starts) + timeout, max(starts) + timeout, timeout)
 
@@ -123,7 +125,8 @@ def _load(targets: list[Target], say: Say) -> None:
             run_as_root(loaded.connection, f"{DIR}/load restore load-failed",
                  "restoring the previous rules", warn=True)
         for armed in targets:
-            cancel_restore(armed.connection, armed.state.systemd)
+            with contextlib.suppress(OperationError):  # then its timer restores: harmless
+                cancel_restore(armed.connection, armed.state.systemd)
         where = "" if len(targets) == 1 else " on every node"
         raise OperationError(f"{target.name}: loading the rules failed, previous rules "
                              f"restored{where}: {(result.stderr + result.stdout).strip()}")
