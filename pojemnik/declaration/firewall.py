@@ -25,6 +25,12 @@ class Firewall:
     `{"ssh": ["203.0.113.0/24"], 443: ["198.51.100.7", "2001:db8::/32"]}`; a port without an
     entry is open to anyone. Established traffic, loopback and the ICMP networks need
     (errors, ping, IPv6 neighbour discovery) are always allowed; the rest is dropped.
+
+    On the Swarm target, `firewall.apply` (through a manager) loads the rules on every node,
+    and Swarm's own ports (`SWARM_PORTS`, the data path port read from the Swarm, and ESP
+    for encrypted overlays) are open between the nodes only: the addresses the manager
+    lists, and `swarm_nodes` (addresses or networks: a node about to join). `swarm=False`
+    leaves them closed (open them yourself with `public` and `allow`).
     """
 
     public: Sequence[int | str] = ()
@@ -33,8 +39,15 @@ class Firewall:
     stack_ports: bool = True
     ping: bool = True
     ipv6: bool = True
+    swarm: bool = True
+    swarm_nodes: Sequence[str] = ()
 
 
+# Swarm's control and gossip ports: the cluster management API (managers), the nodes'
+# gossip (TCP and UDP). The overlay data path (VXLAN, 4789/udp unless the Swarm was made
+# with another --data-path-port) is unauthenticated: only the nodes may send to it.
+SWARM_PORTS = ((2377, "tcp"), (7946, "tcp"), (7946, "udp"))
+DATA_PATH_PORT = 4789
 PORT = re.compile(r"^(\d{1,5})(?:/(tcp|udp))?$")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 

@@ -87,8 +87,9 @@ def _on_swarm(stack: Stack, service: Service, add: Add) -> None:
         if port.address not in WILDCARDS:
             add(f"{field}.ports[{i}]", f"Swarm publishes a port on every interface of the "
                 f"node running the task; it cannot keep it on {port.address}",
-                "publish on 0.0.0.0 (the example: PUBLISH_ADDRESS=0.0.0.0) and limit who "
-                "may connect with the firewall (firewall.apply)")
+                "publish on 0.0.0.0 (the example: PUBLISH_ADDRESS=0.0.0.0); `fab -H "
+                "root@manager firewall.apply` then drops what the stack does not publish, on "
+                "every node, and firewall.allow limits who may connect to what it does")
     if service.ports and endpoint_mode(stack, service) == DNSRR \
             and publish_mode(stack, service) == PUBLISH_INGRESS:
         add(f"{field}.publish_mode", "the routing mesh (ingress) needs a virtual address, "

@@ -97,6 +97,14 @@ class SwarmNode:
     current: bool = False  # the node whose engine was asked (e.g. the manager of `fab -H`)
 
 
+@dataclass(frozen=True)
+class SwarmSettings:
+    """Cluster-wide settings a manager reports (`docker info`, Swarm.Cluster)."""
+
+    heartbeat: float = 5.0  # seconds between a node's heartbeats to the managers
+    data_path_port: int = 4789  # the overlay networks' VXLAN port (udp)
+
+
 class Engine(Protocol):
     """The engine a stack runs on. Names are engine names (`<project>-<name>`)."""
 
@@ -120,6 +128,10 @@ class Engine(Protocol):
     def nodes(self) -> list[SwarmNode]:
         """The Swarm's nodes, by hostname; DockerError saying so if this engine is not a
         Swarm manager."""
+        ...
+
+    def swarm_settings(self) -> SwarmSettings:
+        """The heartbeat period and data path port (a manager's engine)."""
         ...
 
     # images

@@ -27,7 +27,7 @@ from .lock import LOCK_KIND
 from .ports import local_port_free
 
 if TYPE_CHECKING:
-    from .backend import SwarmNode
+    from .backend import SwarmNode, SwarmSettings
 
 PortFree = Callable[[str, int, str], bool]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -159,6 +159,10 @@ class DockerEngine:
     @_translated
     def nodes(self) -> list[SwarmNode]:
         return nodes.swarm_nodes(self.api, self.where)
+
+    @_translated
+    def swarm_settings(self) -> SwarmSettings:
+        return nodes.swarm_settings(self.api)
 
     # --- images -----------------------------------------------------------------
 

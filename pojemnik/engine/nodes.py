@@ -7,7 +7,7 @@ from typing import Any
 import docker
 
 from ..errors import DockerError
-from .backend import SwarmNode
+from .backend import SwarmNode, SwarmSettings
 
 
 def swarm_nodes(api: docker.APIClient, where: str) -> list[SwarmNode]:
@@ -39,3 +39,12 @@ def _address(row: dict[str, Any]) -> str:
         host = manager.rpartition(":")[0] if ":" in manager else manager
         address = host.strip("[]") or address
     return address
+
+
+def swarm_settings(api: docker.APIClient) -> SwarmSettings:
+    """From `docker info` (Swarm.Cluster is there on managers); Swarm's defaults else."""
+    cluster = (api.info().get("Swarm") or {}).get("Cluster") or {}
+    dispatcher = (cluster.get("Spec") or {}).get("Dispatcher") or {}
+    period = dispatcher.get("HeartbeatPeriod")
+    return SwarmSettings(heartbeat=period / 1e9 if period else SwarmSettings.heartbeat,
+                         data_path_port=int(cluster.get("DataPathPort") or 4789))

@@ -11,23 +11,21 @@ The files on the server (`/etc/pojemnik/firewall/`):
   makes `previous.*` the rules again;
 - `log`: one line per load or restore.
 
-Applying: the previous rules are saved, a restore is scheduled on the server itself (a
-transient systemd timer where systemd runs, else a detached `sleep; load restore` process
-with a pid file), the new rules are loaded, and a NEW SSH connection must then succeed;
-only then is the restore cancelled. If it fails, the server puts the previous rules back
-by itself when the timer fires, whatever happened to this SSH session.
+Applying (`firewall_apply.safe_apply`): the previous rules are saved, a restore is
+scheduled on the server itself (a transient systemd timer where systemd runs, else a
+detached `sleep; load restore` process with a pid file), the new rules are loaded, and a
+NEW SSH connection must then succeed; only then is the restore cancelled. If it fails, the
+server puts the previous rules back by itself when the timer fires, whatever happened to
+this SSH session.
 """
 
 from __future__ import annotations
 
 import base64
-import logging
 import shlex
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..console import Say
 from ..errors import OperationError
 from ..planning.firewall import (
     CHAINS,
@@ -54,10 +52,6 @@ if TYPE_CHECKING:
     from fabric import Connection
 
 
-DEFAULT_TIMEOUT = 60
-RESTORE_GRACE = 30  # seconds after the restore is due before giving up on reaching the host
-
-
 @dataclass
 class ServerState:
     """What a server reports: sshd's ports, our own connection, its live filter rules."""
@@ -71,20 +65,20 @@ class ServerState:
     pending_restore: bool = False
 
 
-def _as_root(connection: Connection, script: str) -> str:
+def as_root(connection: Connection, script: str) -> str:
     quoted = shlex.quote(script)
     return f"sh -c {quoted}" if connection.user == "root" else f"sudo -n sh -c {quoted}"
 
 
-def _run(connection: Connection, script: str, what: str, warn: bool = False) -> str:
-    result = connection.run(_as_root(connection, script), hide=True, warn=True, in_stream=False)
+def run_as_root(connection: Connection, script: str, what: str, warn: bool = False) -> str:
+    result = connection.run(as_root(connection, script), hide=True, warn=True, in_stream=False)
     if not result.ok and not warn:
         text = (result.stderr + result.stdout).strip()
         if "password is required" in text or "sudo:" in text:
             raise OperationError(f"{describe(connection)}: {what} needs root: connect as root "
-                              f"or give {connection.user} passwordless sudo ({text})")
+                                 f"or give {connection.user} passwordless sudo ({text})")
         raise OperationError(f"{describe(connection)}: {what} failed (exit {result.exited}): "
-                          f"{text}")
+                             f"{text}")
     return str(result.stdout)
 
 
@@ -92,7 +86,7 @@ def gather(connection: Connection) -> ServerState:
     """One round trip: sshd's listening ports, systemd, IPv6, our files, the live rules."""
     open_connection(connection)
     who = connection.run("echo \"$SSH_CONNECTION\"", hide=True, warn=True, in_stream=False)
-    output = _run(connection, GATHER, "reading the firewall state")
+    output = run_as_root(connection, GATHER, "reading the firewall state")
     return parse_state(output, str(who.stdout).strip())
 
 
@@ -163,47 +157,60 @@ def install(connection: Connection, state: ServerState, rules: dict[str, str]) -
                          DOCKER_DROP_IN),
                   write_file("/etc/systemd/system/pojemnik-firewall.service", BOOT_UNIT),
                   "systemctl daemon-reload && systemctl enable -q pojemnik-firewall.service"]
-    _run(connection, " && ".join(steps), "writing the firewall files")
+    run_as_root(connection, " && ".join(steps), "writing the firewall files")
 
 
 def schedule_restore(connection: Connection, seconds: int, systemd: bool) -> str:
     """The dead-man: on the server, independent of this SSH session, restore previous.*
     after `seconds` unless cancelled. Returns how ("systemd timer" or "detached process")."""
     if systemd:
-        _run(connection, f"systemctl stop {UNIT}.timer {UNIT}.service 2>/dev/null; "
-             f"systemctl reset-failed {UNIT}.timer {UNIT}.service 2>/dev/null; "
-             f"systemd-run -q --unit {UNIT} --on-active={seconds}s "
-             f"--timer-property=AccuracySec=1s {DIR}/load restore dead-man-timer",
-             "scheduling the restore")
+        run_as_root(connection, f"systemctl stop {UNIT}.timer {UNIT}.service 2>/dev/null; "
+                    f"systemctl reset-failed {UNIT}.timer {UNIT}.service 2>/dev/null; "
+                    f"systemd-run -q --unit {UNIT} --on-active={seconds}s "
+                    f"--timer-property=AccuracySec=1s {DIR}/load restore dead-man-timer",
+                    "scheduling the restore")
         return "systemd timer"
     cancel_restore(connection, systemd=False)
-    _run(connection, f"setsid nohup sh -c 'sleep {seconds}; exec {DIR}/load restore "
-         f"dead-man-timer' >/dev/null 2>&1 </dev/null & echo $! > {PIDFILE}",
-         "scheduling the restore")
+    run_as_root(connection, f"setsid nohup sh -c 'sleep {seconds}; exec {DIR}/load restore "
+                f"dead-man-timer' >/dev/null 2>&1 </dev/null & echo $! > {PIDFILE}",
+                "scheduling the restore")
     return "detached process"
 
 
 def cancel_restore(connection: Connection, systemd: bool) -> None:
     if systemd:
-        _run(connection, f"systemctl stop {UNIT}.timer 2>/dev/null; "
-             f"systemctl reset-failed {UNIT}.timer {UNIT}.service 2>/dev/null; true",
-             "cancelling the restore")
+        run_as_root(connection, f"systemctl stop {UNIT}.timer 2>/dev/null; "
+                    f"systemctl reset-failed {UNIT}.timer {UNIT}.service 2>/dev/null; true",
+                    "cancelling the restore")
         return
     # Only the process we started: its command line names `load restore`.
-    _run(connection, f"if [ -f {PIDFILE} ]; then pid=$(cat {PIDFILE}); "
-         f"if grep -q 'load restore' /proc/$pid/cmdline 2>/dev/null; then "
-         f"kill -- -$pid 2>/dev/null || kill $pid; fi; rm -f {PIDFILE}; fi",
-         "cancelling the restore")
+    run_as_root(connection, f"if [ -f {PIDFILE} ]; then pid=$(cat {PIDFILE}); "
+                f"if grep -q 'load restore' /proc/$pid/cmdline 2>/dev/null; then "
+                f"kill -- -$pid 2>/dev/null || kill $pid; fi; rm -f {PIDFILE}; fi",
+                "cancelling the restore")
 
 
 def fresh_connection(connection: Connection) -> Connection:
-    """A second, independent SSH connection to the same host, same login and checks."""
+    """A second, independent SSH connection to the same host, same login and checks; a
+    node reached through the manager is reached through a new connection to it too."""
     from fabric import Connection as FabricConnection
 
+    gateway = connection.gateway
     return FabricConnection(connection.host, user=connection.user, port=connection.port,
                             config=connection.config,
+                            gateway=fresh_connection(gateway)
+                            if isinstance(gateway, FabricConnection) else gateway,
                             connect_timeout=connection.connect_timeout,
                             connect_kwargs=dict(connection.connect_kwargs))
+
+
+def close_all(connection: Connection) -> None:
+    """Close the connection and the gateways it was made through."""
+    from fabric import Connection as FabricConnection
+
+    connection.close()
+    if isinstance(connection.gateway, FabricConnection):
+        close_all(connection.gateway)
 
 
 def confirm(connection: Connection) -> str | None:
@@ -218,80 +225,7 @@ def confirm(connection: Connection) -> str | None:
     except Exception as error:  # paramiko/socket errors that open_connection did not map
         return f"{type(error).__name__}: {error}"
     finally:
-        fresh.close()
-
-
-@dataclass(frozen=True)
-class Outcome:
-    confirmed: bool
-    how: str  # how the restore was scheduled
-    message: str = ""
-
-
-def safe_apply(connection: Connection, state: ServerState, rules: dict[str, str],
-               timeout: int, say: Say) -> Outcome:
-    """Load `rules` (family -> restore text) with a dead-man restore armed, confirm with a
-    new connection, then disarm. On a failed confirmation, wait for the server to restore
-    the previous rules itself, check that with new connections, and report."""
-    where = describe(connection)
-    if state.pending_restore:
-        raise OperationError(f"{where}: another apply is being confirmed (a restore of the "
-                          "previous rules is armed); wait for it to finish, then run again")
-    install(connection, state, rules)
-    how = schedule_restore(connection, timeout, state.systemd)
-    due = time.monotonic() + timeout
-    say(f"{where}: restore of the previous rules armed ({how}, in {timeout} s)")
-    moves = " && ".join(f"mv {DIR}/rules.{f}.new {DIR}/rules.{f}" for f in rules)
-    result = connection.run(_as_root(connection, f"{moves} && {DIR}/load"), hide=True,
-                            warn=True, in_stream=False)
-    if not result.ok:
-        # The old session still works (nothing was confirmed yet): put the old rules back now.
-        _run(connection, f"{DIR}/load restore load-failed", "restoring the previous rules",
-             warn=True)
-        cancel_restore(connection, state.systemd)
-        raise OperationError(f"{where}: loading the rules failed, previous rules restored: "
-                          f"{(result.stderr + result.stdout).strip()}")
-    say(f"{where}: rules loaded; confirming with a new SSH connection")
-    # A refused connection is an expected answer here: keep paramiko's transport threads
-    # (which may report a banner timeout after `confirm` gave up) from printing tracebacks.
-    transport_log = logging.getLogger("paramiko.transport")
-    level = transport_log.level
-    transport_log.setLevel(logging.CRITICAL)
-    try:
-        return _confirm_or_wait(connection, state, timeout, due, how, say)
-    finally:
-        transport_log.setLevel(level)
-
-
-def _confirm_or_wait(connection: Connection, state: ServerState, timeout: int, due: float,
-                     how: str, say: Say) -> Outcome:
-    where = describe(connection)
-    problem = confirm(connection)
-    if problem is None:
-        cancel_restore(connection, state.systemd)
-        return Outcome(True, how)
-    say(f"{where}: a NEW SSH connection FAILED after applying: {problem}")
-    say(f"{where}: not cancelling the restore; the server puts the previous rules back "
-        f"within {timeout} s")
-    deadline = due + RESTORE_GRACE
-    while time.monotonic() < deadline:
-        time.sleep(min(5.0, max(0.0, due - time.monotonic()) + 1.0))
-        if time.monotonic() < due:
-            continue
-        if confirm(connection) is None:
-            fresh = fresh_connection(connection)
-            try:
-                open_connection(fresh)
-                log = _run(fresh, f"tail -n 2 {DIR}/log", "reading the log", warn=True)
-            finally:
-                fresh.close()
-            return Outcome(False, how, f"the declared rules refused a new SSH connection "
-                           f"({problem}); the server restored the previous rules itself "
-                           f"({how}) and SSH works again. Server log:\n{log.strip()}\n"
-                           "Fix the declaration (firewall.plan shows it) and apply again.")
-    return Outcome(False, how, f"the declared rules refused a new SSH connection ({problem}) "
-                   f"and the host was still unreachable {RESTORE_GRACE} s after the restore "
-                   "was due. Use the provider's console: see README, Firewall, recovery.")
+        close_all(fresh)
 
 
 def live_summary(state: ServerState) -> dict[str, list[str]]:

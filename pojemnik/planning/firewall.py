@@ -8,6 +8,10 @@ both what `iptables-restore --noflush` loads and what the live rules are compare
 Only pojemnik's own chains are written: POJEMNIK-INPUT (hooked first into INPUT) for the
 host and POJEMNIK-DOCKER (hooked first into DOCKER-USER, Docker's chain for its users) for
 the containers. Docker's chains are never flushed or rewritten.
+
+On a Swarm, every node gets the same rules (but for sshd's port, read on each): Swarm's
+own ports accepted from the nodes' addresses only (given in `Facts.nodes`), and the
+published ports filtered where Swarm's leave, `docker_gwbridge`, too.
 """
 
 from __future__ import annotations
@@ -17,25 +21,38 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from ..declaration.firewall import SSH, Firewall, is_public_address, parse_port
+from ..declaration.firewall import (
+    DATA_PATH_PORT,
+    SSH,
+    SWARM_PORTS,
+    Firewall,
+    is_public_address,
+    parse_port,
+)
 from ..declaration.model import Stack
+from ..declaration.swarm import SWARM
 
 INPUT_CHAIN = "POJEMNIK-INPUT"
 DOCKER_CHAIN = "POJEMNIK-DOCKER"
 CHAINS = (INPUT_CHAIN, DOCKER_CHAIN)
 FAMILIES = ("v4", "v6")
 PROTOCOLS = ("tcp", "udp")
-# Where Docker's containers sit: the default bridge and user-defined bridges (br-<id>).
-BRIDGES = ("docker0", "br-+")
+# Where traffic to Docker's containers leaves: the default bridge, user-defined bridges
+# (br-<id>), and Swarm's docker_gwbridge (ports published in host mode, and the routing
+# mesh's ingress sandbox: both DNATed to an address on it).
+BRIDGES = ("docker0", "br-+", "docker_gwbridge")
 
 
 @dataclass(frozen=True)
 class Facts:
     """What rendering needs to know about the server. Without a server (`invoke
-    firewall.plan`), SSH's port is assumed to be 22, and the plan says so."""
+    firewall.plan`), SSH's port is assumed to be 22, and the plan says so. On a Swarm:
+    its nodes' addresses and its data path (VXLAN) port, as the manager reports them."""
 
     ssh_ports: tuple[int, ...] = (22,)
     from_server: bool = False
+    nodes: tuple[str, ...] = ()
+    data_path_port: int = DATA_PATH_PORT
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,11 @@ def openings(stack: Stack, firewall: Firewall, facts: Facts) -> list[Opening]:
                 else [parsed] if (parsed := parse_port(key)) else [])
         for resolved in keys:
             allowed.setdefault(resolved, []).extend(normal_source(s) for s in sources)
+    # pojemnik reaches a Swarm's other nodes through the manager: an SSH allow-list keeps
+    # the nodes in (without one, SSH is open to anyone anyway).
+    for port in facts.ssh_ports if facts.nodes else ():
+        if allowed.get((port, "tcp")):
+            allowed[(port, "tcp")] += [normal_source(n) for n in facts.nodes]
     result = []
     for (port, protocol), why in sorted(found.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         sources = tuple(dict.fromkeys(allowed.get((port, protocol), [])))
@@ -123,14 +145,41 @@ def _sources(opening: Opening, family: str) -> list[str | None]:
     return [None if s.endswith("/0") else s for s in opening.sources if family_of(s) == family]
 
 
-def render(openings_: Iterable[Opening], family: str, ping: bool = True) -> Ruleset:
-    """The rules of POJEMNIK-INPUT and POJEMNIK-DOCKER for `family` ("v4" or "v6")."""
+def swarm_peers(firewall: Firewall, facts: Facts) -> tuple[str, ...]:
+    """Who may use Swarm's own ports: the nodes the manager lists and `swarm_nodes`
+    (none on one host, or with swarm=False)."""
+    if not firewall.swarm:
+        return ()
+    return tuple(dict.fromkeys(normal_source(s) for s in (*facts.nodes, *firewall.swarm_nodes)))
+
+
+def swarm_ports(data_path_port: int = DATA_PATH_PORT) -> list[str]:
+    """Swarm's own ports and protocols, as the plan lists them."""
+    return [f"{p}/{proto}" for p, proto in (*SWARM_PORTS, (data_path_port, "udp"))] + ["esp"]
+
+
+def _swarm_rules(peers: Sequence[str], family: str, data_path_port: int) -> list[str]:
+    """Swarm's ports from the peers of this family only; ESP carries encrypted overlays.
+    The same on every node (a node's own address reaches it over `lo` anyway)."""
+    ports = (*SWARM_PORTS, (data_path_port, "udp"))
+    rules = []
+    for peer in (p for p in peers if family_of(p) == family):
+        rules += [f"-s {peer} -p {proto} -m {proto} --dport {port}" for port, proto in ports]
+        rules.append(f"-s {peer} -p esp")
+    return rules
+
+
+def render(openings_: Iterable[Opening], family: str, ping: bool = True,
+           peers: Sequence[str] = (), data_path_port: int = DATA_PATH_PORT) -> Ruleset:
+    """The rules of POJEMNIK-INPUT and POJEMNIK-DOCKER for `family` ("v4" or "v6");
+    `peers`: a Swarm's nodes (see `swarm_peers`)."""
     items = list(openings_)
     host = f"-A {INPUT_CHAIN}"
     rules = [f"{host} -i lo -j ACCEPT",
              f"{host} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"]
     rules += [f"{host} {rule} -j ACCEPT" for rule in _icmp(family, ping)]
     rules.append(f"{host} -m conntrack --ctstate INVALID -j DROP")
+    rules += [f"{host} {rule} -j ACCEPT" for rule in _swarm_rules(peers, family, data_path_port)]
     for opening in items:
         for source in _sources(opening, family):
             match = f"-s {source} " if source else ""
@@ -170,16 +219,21 @@ def _icmp(family: str, ping: bool) -> list[str]:
 def render_all(stack: Stack, firewall: Firewall, facts: Facts) -> list[Ruleset]:
     items = openings(stack, firewall, facts)
     families = FAMILIES if firewall.ipv6 else ("v4",)
-    return [render(items, family, firewall.ping) for family in families]
+    peers = swarm_peers(firewall, facts)
+    return [render(items, family, firewall.ping, peers, facts.data_path_port)
+            for family in families]
 
 
 def header(stack: Stack, facts: Facts, family: str) -> list[str]:
     ssh = ", ".join(str(p) for p in facts.ssh_ports)
     where = "read from the server" if facts.from_server else "assumed: not asked a server"
-    return [f"pojemnik firewall ({'IPv4' if family == 'v4' else 'IPv6'}) for project "
-            f"{stack.project}, from {stack.source}",
-            f"sshd port(s): {ssh} ({where})",
-            "load: iptables-restore --noflush (only pojemnik's chains are replaced)"]
+    lines = [f"pojemnik firewall ({'IPv4' if family == 'v4' else 'IPv6'}) for project "
+             f"{stack.project}, from {stack.source}",
+             f"sshd port(s): {ssh} ({where})"]
+    if stack.target == SWARM:
+        nodes = ", ".join(facts.nodes) if facts.nodes else "not asked a manager"
+        lines.append(f"Swarm nodes: {nodes}; data path port {facts.data_path_port}")
+    return [*lines, "load: iptables-restore --noflush (only pojemnik's chains are replaced)"]
 
 
 def as_text(stack: Stack, firewall: Firewall, facts: Facts) -> str:
@@ -188,7 +242,13 @@ def as_text(stack: Stack, firewall: Firewall, facts: Facts) -> str:
     for opening in openings(stack, firewall, facts):
         who = ", ".join(opening.sources) if opening.sources else "anyone"
         lines.append(f"  {opening.label:<10} from {who}  ({'; '.join(opening.why)})")
-    lines.append("everything else inbound: dropped (host and containers)")
+    if stack.target == SWARM:
+        peers = swarm_peers(firewall, facts)
+        lines.append(f"  Swarm's own ports ({', '.join(swarm_ports(facts.data_path_port))}) "
+                     f"from the nodes only: {', '.join(peers) or 'none'}"
+                     + ("" if facts.nodes else " (the manager lists them under fab -H)"))
+    lines.append("everything else inbound: dropped (host and containers, also Swarm's "
+                 "published ports)")
     lines.append("")
     for ruleset in render_all(stack, firewall, facts):
         name = f"rules.{ruleset.family}"
@@ -204,6 +264,8 @@ def as_json(stack: Stack, firewall: Firewall, facts: Facts) -> str:
         "ssh_ports": list(facts.ssh_ports),
         "ssh_ports_from_server": facts.from_server,
         "public": [asdict(o) for o in openings(stack, firewall, facts)],
+        "swarm_peers": list(swarm_peers(firewall, facts)),
+        "data_path_port": facts.data_path_port,
         "rules": {r.family: r.chains for r in rulesets},
         "restore": {r.family: r.restore_text(header(stack, facts, r.family)) for r in rulesets},
     }, indent=2)

@@ -1,25 +1,33 @@
 """`firewall.plan`, `firewall.apply`, `firewall.status`, `firewall.rollback`.
 
 `invoke firewall.plan` renders the rules here (sshd's port assumed); under
-`fab -H root@server` every task reads the server's facts first. Errors end with one
-message and a non-zero exit.
+`fab -H root@server` every task reads the server's facts first. On the Swarm target
+(`fab -H root@manager`) every task acts on every node of the Swarm, the others reached
+through the manager (`operations.firewall_swarm`). Errors end with one message and a
+non-zero exit.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+import sys
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 from invoke import Collection, Context, Exit, task
 
-from ..console import say
+from ..console import Say, say
+from ..declaration.firewall import Firewall
 from ..declaration.model import Stack
 from ..declaration.problems import InvalidStack
+from ..declaration.swarm import SWARM
 from ..declaration.validate_firewall import firewall_problems
-from ..planning.firewall import Facts, as_json, as_text, header, openings, render_all
+from ..planning.firewall import Facts, Ruleset, as_json, as_text, header, openings, render_all
 from .context import declared, guard, is_remote
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from ..operations.firewall import ServerState
+    from ..operations.firewall_swarm import Fleet, Member
 
 
 def _declared(c: Context) -> Stack:
@@ -36,6 +44,28 @@ def _need_server(c: Context, name: str) -> None:
                    "(`invoke firewall.plan` shows the rules here)", code=2)
 
 
+def _rulesets(stack: Stack, firewall: Firewall, state: ServerState) -> list[Ruleset]:
+    return [r for r in render_all(stack, firewall, state.facts)
+            if r.family == "v4" or state.ipv6]
+
+
+def _texts(stack: Stack, state: ServerState, rulesets: list[Ruleset]) -> dict[str, str]:
+    return {r.family: r.restore_text(header(stack, state.facts, r.family)) for r in rulesets}
+
+
+def _fleet(c: Context, stack: Stack, tell: Say = say) -> AbstractContextManager[Fleet]:
+    """The host, or on the Swarm target every node (through the manager)."""
+    from ..operations.firewall_swarm import fleet_of
+
+    return fleet_of(c, stack.target == SWARM, tell)
+
+
+def _aside(line: str) -> None:
+    """Progress of the tasks that print a result (plan, status): on standard error, so
+    `--json` stays JSON."""
+    print(line, file=sys.stderr, flush=True)
+
+
 @task(help={"format": "text (default: the public ports, then the exact rulesets) or json",
             "ssh_port": "without a server: the port sshd listens on (default 22); under "
                         "fab -H it is read from the server"})
@@ -44,22 +74,30 @@ def plan(c: Context, format: str = "text", ssh_port: int = 22) -> None:
     if format not in ("text", "json"):
         raise Exit(f"unknown --format {format!r}: use text or json", code=2)
     stack = _declared(c)
+    assert stack.firewall is not None
     facts = Facts((ssh_port,))
     if is_remote(c):
-        from ..operations.firewall import gather
+        def read() -> Facts:
+            with _fleet(c, stack, _aside) as fleet:
+                if len(fleet.members) > 1:
+                    _aside("the same rules on every node, with its own sshd port(s)")
+                return fleet.members[0].state.facts
 
-        facts = guard(lambda: gather(c)).facts
-    assert stack.firewall is not None
+        facts = guard(read)
     render = as_json if format == "json" else as_text
     print(render(stack, stack.firewall, facts), end="")
 
 
 @task(help={"timeout": "seconds before the server restores the previous rules by itself "
-                       "unless a new SSH connection confirms (default 60)"})
+                       "unless a new SSH connection confirms (default 60; on a Swarm the "
+                       "cluster must be confirmed too)"})
 def apply(c: Context, timeout: int = 60) -> None:
-    """Load the declared rules as one transaction, keep them across reboots and Docker
-    restarts; the previous rules come back by themselves unless a NEW SSH login works."""
-    from ..operations.firewall import drift_of, gather, locks_out, safe_apply
+    """Load the declared rules as one transaction (on a Swarm: on every node), keep them
+    across reboots and Docker restarts; the previous rules come back by themselves unless
+    NEW SSH logins (and the Swarm) work."""
+    from ..operations.firewall import drift_of, gather
+    from ..operations.firewall_apply import Target, safe_apply
+    from ..operations.firewall_swarm import needed_timeout
 
     _need_server(c, "apply")
     if timeout < 15:
@@ -70,93 +108,145 @@ def apply(c: Context, timeout: int = 60) -> None:
     firewall = stack.firewall
 
     def work() -> None:
-        state = gather(c)
-        rulesets = [r for r in render_all(stack, firewall, state.facts)
-                    if r.family == "v4" or state.ipv6]
-        if firewall.ipv6 and not state.ipv6:
-            say("IPv6: no ip6tables or IPv6 on the server; IPv4 rules only")
-        texts = {r.family: r.restore_text(header(stack, state.facts, r.family))
-                 for r in rulesets}
-        changes = drift_of(state, rulesets)
-        stored = all(state.files.get(f"rules.{f}") == t for f, t in texts.items())
-        if not changes and stored:
-            say(f"firewall: matches the declaration ({len(rulesets)} families); nothing to do")
-            return
-        for line in changes:
-            say(f"  {line}")
-        for port in state.facts.ssh_ports:
-            if locks_out(openings(stack, firewall, state.facts), state.client, port):
-                say(f"WARNING: your address {state.client} (as the server sees it) is not "
-                    f"allowed to SSH port {port} by this declaration: the confirmation "
-                    "will fail and the previous rules will come back")
-        outcome = safe_apply(c, state, texts, timeout, say)
-        if not outcome.confirmed:
-            raise Exit(f"firewall NOT applied: {outcome.message}", code=1)
-        after = drift_of(gather(c), rulesets)
+        with _fleet(c, stack) as fleet:
+            if fleet.manager is not None and timeout < needed_timeout(fleet.settings):
+                raise Exit(f"--timeout must be at least {needed_timeout(fleet.settings)} s "
+                           "on this Swarm (the cluster check waits three heartbeat periods "
+                           f"of {fleet.settings.heartbeat:g} s)", code=2)
+            targets, changed = [], False
+            for member in fleet.members:
+                rulesets = _rulesets(stack, firewall, member.state)
+                texts = _texts(stack, member.state, rulesets)
+                changed |= _report_changes(stack, firewall, member, rulesets, texts,
+                                           len(fleet.members) > 1)
+                targets.append(Target(member.name, member.connection, member.state, texts))
+            families = ", ".join(sorted(targets[0].rules))
+            if not changed:
+                say(f"firewall: matches the declaration ({families}"
+                    f"{', every node' if len(targets) > 1 else ''}); nothing to do")
+                return
+            outcome = safe_apply(targets, timeout, say, fleet.check())
+            if not outcome.confirmed:
+                raise Exit(f"firewall NOT applied: {outcome.message}", code=1)
+            after = [f"{m.name}: {line}" if len(targets) > 1 else line
+                     for m in fleet.members
+                     for line in drift_of(gather(m.connection),
+                                          _rulesets(stack, firewall, m.state))]
         if after:
             raise Exit("firewall applied but the live rules differ:\n" + "\n".join(after),
                        code=1)
-        say(f"firewall: applied and confirmed by a new SSH connection; restore cancelled "
-            f"({', '.join(sorted(texts))})")
+        what = ("new SSH connections to every node and the Swarm's check" if len(targets) > 1
+                else "a new SSH connection")
+        say(f"firewall: applied and confirmed by {what}; restore cancelled ({families})")
 
     guard(work)
 
 
+def _report_changes(stack: Stack, firewall: Firewall, member: Member,
+                    rulesets: list[Ruleset], texts: dict[str, str], named: bool) -> bool:
+    """Say how the host differs from the declaration, and warn of a lock-out; True if it
+    differs (live rules or stored files)."""
+    from ..operations.firewall import drift_of, locks_out
+
+    state = member.state
+    prefix = f"{member.name}: " if named else ""
+    if firewall.ipv6 and not state.ipv6:
+        say(f"{prefix}IPv6: no ip6tables or IPv6 on the server; IPv4 rules only")
+    changes = drift_of(state, rulesets)
+    for line in changes:
+        say(f"  {prefix}{line}")
+    for port in state.facts.ssh_ports:
+        if locks_out(openings(stack, firewall, state.facts), state.client, port):
+            say(f"WARNING: {prefix}your address {state.client} (as the server sees it) is "
+                f"not allowed to SSH port {port} by this declaration: the confirmation will "
+                "fail and the previous rules will come back")
+    return bool(changes) or any(state.files.get(f"rules.{f}") != t for f, t in texts.items())
+
+
+def _status_of(stack: Stack, firewall: Firewall, state: ServerState) -> dict[str, Any]:
+    from ..operations.firewall import drift_of, live_summary
+
+    changes = drift_of(state, _rulesets(stack, firewall, state))
+    return {"matches": not changes, "drift": changes, "active": live_summary(state),
+            "ssh_ports": list(state.facts.ssh_ports), "restore_pending": state.pending_restore,
+            "persisted": sorted(state.files), "ipv6": state.ipv6, "systemd": state.systemd}
+
+
+def _say_status(report: dict[str, Any], prefix: str = "") -> None:
+    for family, rules in report["active"].items():
+        say(f"{prefix}active ({family}): {len(rules)} rules in pojemnik's chains")
+        for rule in rules:
+            say(f"{prefix}  {rule}")
+    say(f"{prefix}persisted in /etc/pojemnik/firewall: "
+        f"{', '.join(report['persisted']) or 'nothing'}")
+    if report["restore_pending"]:
+        say(f"{prefix}a restore of the previous rules is pending (an apply is being confirmed)")
+    if report["drift"]:
+        say(f"{prefix}DRIFT from the declaration:")
+        for line in report["drift"]:
+            say(f"{prefix}  {line}")
+    else:
+        say(f"{prefix}matches the declaration")
+
+
 @task(help={"json": "machine-readable output"})
 def status(c: Context, json_: bool = False) -> None:
-    """What is active on the server, whether it matches the declaration, and the drift."""
-    from ..operations.firewall import drift_of, gather, live_summary
-
+    """What is active on the server (on a Swarm: on every node), whether it matches the
+    declaration, and the drift."""
     _need_server(c, "status")
     stack = _declared(c)
     assert stack.firewall is not None
-    state = guard(lambda: gather(c))
-    rulesets = [r for r in render_all(stack, stack.firewall, state.facts)
-                if r.family == "v4" or state.ipv6]
-    changes = drift_of(state, rulesets)
-    report: dict[str, Any] = {
-        "matches": not changes, "drift": changes, "active": live_summary(state),
-        "ssh_ports": list(state.facts.ssh_ports), "restore_pending": state.pending_restore,
-        "persisted": sorted(state.files), "ipv6": state.ipv6, "systemd": state.systemd}
+    firewall = stack.firewall
+
+    def read() -> dict[str, dict[str, Any]]:
+        with _fleet(c, stack, _aside) as fleet:
+            return {m.name: _status_of(stack, firewall, m.state) for m in fleet.members}
+
+    reports = guard(read)
+    if len(reports) == 1:
+        [report] = reports.values()
+    else:
+        report = {"matches": all(r["matches"] for r in reports.values()),
+                  "drift": [f"{name}: {line}" for name, r in reports.items()
+                            for line in r["drift"]],
+                  "nodes": reports}
     if json_:
         print(json.dumps(report, indent=2))
         return
-    for family, rules in report["active"].items():
-        say(f"active ({family}): {len(rules)} rules in pojemnik's chains")
-        for rule in rules:
-            say(f"  {rule}")
-    say(f"persisted in /etc/pojemnik/firewall: {', '.join(report['persisted']) or 'nothing'}")
-    if state.pending_restore:
-        say("a restore of the previous rules is pending (an apply is being confirmed)")
-    if changes:
-        say("DRIFT from the declaration:")
-        for line in changes:
-            say(f"  {line}")
-    else:
-        say("matches the declaration")
+    for name, one in reports.items():
+        _say_status(one, f"{name}: " if len(reports) > 1 else "")
 
 
 @task(help={"timeout": "seconds before the server undoes the rollback by itself unless a "
                        "new SSH connection confirms (default 60)"})
 def rollback(c: Context, timeout: int = 60) -> None:
-    """Put back the rules that were active before the last apply (with the same no-lockout
-    confirmation); running it again goes forward again."""
-    from ..operations.firewall import gather, safe_apply
+    """Put back the rules that were active before the last apply (on a Swarm: on every
+    node), with the same no-lockout confirmation; running it again goes forward again."""
+    from ..operations.firewall_apply import Target, safe_apply
 
     _need_server(c, "rollback")
+    stack = _declared(c)
 
     def work() -> None:
-        state = gather(c)
-        previous = {f: state.files[f"previous.{f}"] for f in ("v4", "v6")
-                    if f"previous.{f}" in state.files and (f == "v4" or state.ipv6)}
-        if not previous:
-            raise Exit("nothing to roll back to: no firewall.apply has run on this server",
-                       code=1)
-        outcome = safe_apply(c, state, previous, timeout, say)
+        with _fleet(c, stack) as fleet:
+            targets = []
+            for member in fleet.members:
+                state = member.state
+                previous = {f: state.files[f"previous.{f}"] for f in ("v4", "v6")
+                            if f"previous.{f}" in state.files and (f == "v4" or state.ipv6)}
+                if not previous:
+                    where = ("on this server" if len(fleet.members) == 1
+                             else f"on {member.name}")
+                    raise Exit(f"nothing to roll back to: no firewall.apply has run {where}",
+                               code=1)
+                targets.append(Target(member.name, member.connection, state, previous))
+            outcome = safe_apply(targets, timeout, say, fleet.check())
         if not outcome.confirmed:
             raise Exit(f"rollback NOT applied: {outcome.message}", code=1)
-        say(f"firewall: rolled back to the previous rules ({', '.join(sorted(previous))}); "
-            "confirmed by a new SSH connection")
+        families = ", ".join(sorted(targets[0].rules))
+        say(f"firewall: rolled back to the previous rules ({families}); "
+            "confirmed by a new SSH connection"
+            + (" to every node and the Swarm's check" if len(targets) > 1 else ""))
 
     guard(work)
 

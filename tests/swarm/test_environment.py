@@ -10,8 +10,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..remote.hosts import RemoteHost, quote
-from .cluster import HTTP_PORT, MANAGER, NODES, WORKER, SwarmCluster, known_hosts_text, read_line
+from ..remote.hosts import quote
+from .cluster import (
+    HTTP_PORT,
+    MANAGER,
+    NODES,
+    WORKER,
+    SwarmCluster,
+    known_hosts_text,
+    read_line,
+    resolve_all,
+    task_container,
+)
 
 pytestmark = pytest.mark.swarm
 
@@ -73,27 +83,6 @@ def echo_service(swarm_cluster: SwarmCluster, swarm_base_image: str) -> Iterator
         # The network goes once the tasks' endpoints have (retried while they stop).
         manager.run(f"for i in $(seq 60); do docker network rm {OVERLAY} >/dev/null 2>&1 "
                     "&& exit 0; sleep 0.5; done; exit 1")
-
-
-def task_container(node: RemoteHost, service: str, timeout: float = 60.0) -> str:
-    """The id of the running task container of `service` on `node` (waited for)."""
-    found = node.run(f"for i in $(seq {int(timeout * 2)}); do id=$(docker ps -q --filter "
-                     f"label=com.docker.swarm.service.name={service}); "
-                     '[ -n "$id" ] && echo "$id" && exit 0; sleep 0.5; done; exit 1',
-                     check=False)
-    assert found.returncode == 0, f"no task of {service} on {node.name} within {timeout} s"
-    return found.text.strip()
-
-
-def resolve_all(node: RemoteHost, container: str, name: str, timeout: float = 60.0) -> str:
-    """`getent ahostsv4 name` inside the container, retried until it lists one address
-    per node (or the timeout passes: the last answer is returned for the assertion)."""
-    script = (f"for i in $(seq {int(timeout * 2)}); do "
-              f"out=$(docker exec {container} getent ahostsv4 {name}); "
-              f"n=$(printf '%s\\n' \"$out\" | awk '{{print $1}}' | sort -u | grep -c .); "
-              f"[ \"$n\" -ge {len(NODES)} ] && break; sleep 0.5; done; "
-              "printf '%s\\n' \"$out\"")
-    return node.run(script, check=False).text
 
 
 def test_overlay_carries_tcp_between_the_nodes(swarm_cluster: SwarmCluster,

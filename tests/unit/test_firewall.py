@@ -92,11 +92,13 @@ def test_v4_ruleset_exactly() -> None:
         "-A POJEMNIK-DOCKER -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
         "-A POJEMNIK-DOCKER -i docker0 -j RETURN",
         "-A POJEMNIK-DOCKER -i br-+ -j RETURN",
+        "-A POJEMNIK-DOCKER -i docker_gwbridge -j RETURN",
         "-A POJEMNIK-DOCKER -p tcp -m conntrack --ctorigdstport 80 -j RETURN",
         "-A POJEMNIK-DOCKER -p tcp -m conntrack --ctorigdstport 443 -j RETURN",
         "-A POJEMNIK-DOCKER -s 203.0.113.0/24 -p tcp -m conntrack --ctorigdstport 2222 -j RETURN",
         "-A POJEMNIK-DOCKER -o docker0 -j DROP",
         "-A POJEMNIK-DOCKER -o br-+ -j DROP",
+        "-A POJEMNIK-DOCKER -o docker_gwbridge -j DROP",
     ]
 
 
@@ -115,8 +117,9 @@ def test_v6_ruleset_has_the_same_policy_and_the_icmpv6_networks_need() -> None:
     assert not any("203.0.113" in r for r in rules)
     assert "-A POJEMNIK-INPUT -p tcp -m tcp --dport 443 -j ACCEPT" in rules
     assert "-A POJEMNIK-DOCKER -p tcp -m conntrack --ctorigdstport 443 -j RETURN" in rules
-    assert rules[-2:] == ["-A POJEMNIK-DOCKER -o docker0 -j DROP",
-                          "-A POJEMNIK-DOCKER -o br-+ -j DROP"]
+    assert rules[-3:] == ["-A POJEMNIK-DOCKER -o docker0 -j DROP",
+                          "-A POJEMNIK-DOCKER -o br-+ -j DROP",
+                          "-A POJEMNIK-DOCKER -o docker_gwbridge -j DROP"]
     v6 = render(openings(stack_with(firewall), firewall, SERVER), "v6")
     assert v6.chains[INPUT_CHAIN][-1] == "-A POJEMNIK-INPUT -j DROP"
 

@@ -48,6 +48,8 @@ def test_a_port_on_one_address_is_refused_with_the_fix(stack: Stack) -> None:
                                            "stack.py: services.proxy.ports[1]"]
     assert "cannot keep it on 127.0.0.1" in problems[0].message
     assert "0.0.0.0" in problems[0].fix and "firewall" in problems[0].fix
+    assert "firewall.apply` then drops what the stack does not publish, on every node" \
+        in problems[0].fix  # true since the firewall filters docker_gwbridge on every node
 
 
 def test_data_with_more_than_one_task_is_refused(stack: Stack) -> None:
