@@ -345,10 +345,5 @@ class DockerEngine:
 
     @_translated
     def break_lock(self, project: str, cluster: bool = False) -> LockHolder | None:
-        found = self.lock_holder(project, cluster)
-        if found is not None:
-            lock.remove(self.api, lock.lock_name(project))
-            if cluster:
-                swarm_lock.remove(self.api, project)
-        return found
+        return swarm_lock.break_lock(self.api, project, cluster)
 

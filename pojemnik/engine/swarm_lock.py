@@ -160,3 +160,13 @@ def holder(api: docker.APIClient, project: str) -> LockHolder | None:
 def remove(api: docker.APIClient, project: str) -> None:
     with contextlib.suppress(docker.errors.NotFound):
         api.remove_config(lock.lock_name(project))
+
+
+def break_lock(api: docker.APIClient, project: str, cluster: bool) -> LockHolder | None:
+    """`lock --release`: the engine's lock container, and on a Swarm the cluster's config."""
+    found = lock.holder(api, project) or (holder(api, project) if cluster else None)
+    if found is not None:
+        lock.remove(api, lock.lock_name(project))
+        if cluster:
+            remove(api, project)
+    return found
