@@ -126,7 +126,7 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
     try:
         apply(plan, engine, say, state, target, done)
     except Exception as error:
-        releases.remember(stack, engine, target.files, done, say)
+        releases.remember(stack, engine, target.files, done, say, failed=plan)
         history.record(stack, target.files, plan, f"failed: {str(error).splitlines()[0]}")
         raise
     releases.remember(stack, engine, target.files, done, say)

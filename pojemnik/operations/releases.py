@@ -14,12 +14,12 @@ from __future__ import annotations
 import time
 
 from ..console import Say
-from ..declaration.model import Stack
+from ..declaration.model import LABEL_SPEC_HASH, Stack
 from ..engine.backend import Engine
 from ..errors import OperationError, PojemnikError
 from ..planning import plan as p
 from ..planning.release_codec import decode, encode
-from ..planning.releases import REPOSITORY, History, deployed, new_release
+from ..planning.releases import REPOSITORY, History, deployed, failed, new_release
 from . import history as audit
 from .upstreams import HostFiles
 
@@ -62,21 +62,50 @@ def save(stack: Stack, files: HostFiles, history: History) -> None:
 
 
 def remember(stack: Stack, engine: Engine, files: HostFiles, actions: list[p.Action],
-             say: Say) -> None:
-    """After a deploy: each container it made is its service's newest release. A failure
-    here is reported, never fails the deploy (which did happen)."""
+             say: Say, failed: p.Plan | None = None) -> None:
+    """After a deploy: each container it made is its service's newest release; after one
+    that `failed`, the services whose container it removed are marked, so a rollback
+    puts back the release that served. A failure here is reported, never fails the
+    deploy (which did happen)."""
     try:
-        _remember(stack, engine, files, actions, say)
+        deploy = time.time_ns()
+        _remember(stack, engine, files, actions, say, deploy)
+        if failed is not None:
+            _mark_taken_down(stack, engine, files, failed, actions, say, deploy)
     except PojemnikError as error:
         say(f"releases: not recorded ({error}); a rollback cannot go back past this deploy")
 
 
+def _mark_taken_down(stack: Stack, engine: Engine, files: HostFiles, plan: p.Plan,
+                     done: list[p.Action], say: Say, deploy: int) -> None:
+    """A container the failed deploy replaced but whose replacement never got ready: its
+    old one is gone (stop-first) when the engine has none, or only the new one."""
+    ready = {a.target for a in done}
+    tried = [a for a in plan.of_kind(p.CREATE, p.RECREATE)
+             if a.container and a.target not in ready and not a.start_first]
+    if not tried:
+        return
+    found = {c.name: c for c in engine.observe(stack.project, []).containers}
+    for action in tried:
+        assert action.container is not None
+        current = found.get(action.target)
+        planned = action.container.labels.get(LABEL_SPEC_HASH)
+        if current is not None and current.labels.get(LABEL_SPEC_HASH) != planned:
+            continue  # never reached: the old container still runs
+        before = load(stack, files, action.container.service)
+        after = failed(before, deploy)
+        if after != before:
+            save(stack, files, after)
+            say(f"release {before.service} {before.current}: no longer running after "
+                "this failed deploy; `rollback` puts it back")
+
+
 def _remember(stack: Stack, engine: Engine, files: HostFiles, actions: list[p.Action],
-              say: Say) -> None:
+              say: Say, deploy: int) -> None:
     made = [a.container for a in actions if a.kind in (p.CREATE, p.RECREATE) and a.container]
     if not made:
         return
-    deploy, when, who = time.time_ns(), audit.now(), audit.who()
+    when, who = audit.now(), audit.who()
     tags = engine.image_ids()
     # The image each container runs, not the one its tag names now: a tag moves (a push,
     # a build) without touching the containers made from it.

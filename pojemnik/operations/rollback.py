@@ -43,7 +43,8 @@ def plan_rollback(stack: Stack, engine: Engine, files: HostFiles,
             raise OperationError(f"{service}: the image of release {release.number} "
                                  f"({release.tag}, {release.image[:19]}) is no longer on the "
                                  "engine. Nothing was changed.")
-    plan = rollback_plan(stack, observed, choice.targets)
+    plan = rollback_plan(stack, observed, choice.targets,
+                         {n: histories[n].broken is not None for n in choice.targets})
     return Rollback(plan, choice.targets, choice.notes), histories
 
 
@@ -87,4 +88,5 @@ def _moved(stack: Stack, files: HostFiles, histories: dict[str, History], result
         assert action.container is not None
         service = action.container.service
         target = result.targets[service]
-        releases.save(stack, files, replace(histories[service], current=target.number))
+        releases.save(stack, files, replace(histories[service], current=target.number,
+                                            broken=None))

@@ -64,6 +64,8 @@ def encode(history: History) -> tuple[str, str | None]:
             hidden[str(release.number)] = secret
     record = {"format": FORMAT, "service": history.service, "current": history.current,
               "releases": releases}
+    if history.broken is not None:
+        record["broken"] = history.broken
     return json.dumps(record, sort_keys=True), (json.dumps(hidden, sort_keys=True)
                                                  if hidden else None)
 
@@ -84,6 +86,7 @@ def decode(text: str, secrets_text: str | None) -> History:
             tag=str(data["tag"]),
             identity=str(data["identity"]), spec=replace(spec, environment=environment),
             secrets_missing=tuple(n for n in names if n not in values)))
-    current = record.get("current")
+    current, broken = record.get("current"), record.get("broken")
     return History(str(record["service"]), tuple(releases),
-                   int(current) if current is not None else None)
+                   int(current) if current is not None else None,
+                   int(broken) if broken is not None else None)

@@ -49,12 +49,21 @@ class History:
     service: str
     releases: tuple[Release, ...] = ()  # oldest first
     current: int | None = None  # the release running
+    # A deploy (its id) that failed after removing the current release's container (a
+    # stop-first update whose new container never got ready): `current` is then the
+    # last release that served, and where a rollback goes.
+    broken: int | None = None
 
     def running(self) -> Release | None:
         return next((r for r in self.releases if r.number == self.current), None)
 
+    def target(self) -> Release | None:
+        """Where a rollback goes: the last release that served, when a failed deploy took
+        it down; else the one before the running one."""
+        return self.running() if self.broken is not None else self.previous()
+
     def previous(self) -> Release | None:
-        """The release before the running one: where a rollback goes."""
+        """The release before the running one."""
         numbers = [r.number for r in self.releases]
         if self.current not in numbers:
             return None
@@ -92,7 +101,7 @@ def deployed(history: History, release: Release, keep: int
     running = history.running()
     same = next((r for r in history.releases if r.identity == release.identity), None)
     if same is not None and running is not None and same.number == running.number:
-        return history, None, []
+        return replace(history, broken=None), None, []  # serving again
     fresh = same is None
     if same is not None:
         release = replace(same, deploy=release.deploy, when=release.when, who=release.who,
@@ -113,6 +122,12 @@ class Choice:
     refusal: str | None = None  # nothing can be rolled back: why
 
 
+def failed(history: History, deploy: int) -> History:
+    """A deploy failed after removing this service's container: its current release
+    no longer runs, but it is the last one that served."""
+    return replace(history, broken=deploy) if history.current is not None else history
+
+
 def choose(histories: dict[str, History], declared: list[str], names: list[str] | None,
            keep: int) -> Choice:
     """What `rollback` undoes: the named services, or every service the latest deploy
@@ -121,7 +136,7 @@ def choose(histories: dict[str, History], declared: list[str], names: list[str] 
         targets = {}
         for name in names:
             history = histories.get(name, History(name))
-            target, why = history.previous(), _why_not(history, keep)
+            target, why = history.target(), _why_not(history, keep)
             if target is None or target.secrets_missing:
                 return Choice({}, [], why)
             targets[name] = target
@@ -131,10 +146,12 @@ def choose(histories: dict[str, History], declared: list[str], names: list[str] 
     if not live:
         return Choice({}, [], "no release recorded on this host yet: each deploy records "
                               "one per service it changes")
-    latest = max(r.deploy for r in live.values())
-    last = sorted(n for n, r in live.items() if r.deploy == latest)
-    targets = {n: t for n in last if (t := histories[n].previous()) and not t.secrets_missing}
-    oldest = [n for n in last if histories[n].previous() is None]
+    # The latest deploy: what it made current, and what it took down when it failed.
+    when = {n: (histories[n].broken or r.deploy) for n, r in live.items()}
+    latest = max(when.values())
+    last = sorted(n for n, deploy in when.items() if deploy == latest)
+    targets = {n: t for n in last if (t := histories[n].target()) and not t.secrets_missing}
+    oldest = [n for n in last if histories[n].target() is None]
     notes = [_why_not(histories[n], keep) for n in last
              if n not in targets and n not in oldest]
     if oldest:
@@ -146,7 +163,7 @@ def choose(histories: dict[str, History], declared: list[str], names: list[str] 
 
 
 def _why_not(history: History, keep: int) -> str:
-    running, target = history.running(), history.previous()
+    running, target = history.running(), history.target()
     if running is None:
         return (f"{history.service}: no release recorded on this host (each deploy "
                 f"records one per service it changes)")
@@ -159,16 +176,19 @@ def _why_not(history: History, keep: int) -> str:
     return f"{history.service}: can go back to release {target.number}"
 
 
-def rollback_plan(stack: Stack, observed: Observed, targets: dict[str, Release]) -> p.Plan:
+def rollback_plan(stack: Stack, observed: Observed, targets: dict[str, Release],
+                  broken: dict[str, bool] | None = None) -> p.Plan:
     """Each service back to its release, in startup order, by the path a deploy takes:
     start-first beside the running container, else stop-first."""
-    actions = []
+    actions, broken = [], broken or {}
     for wave, names in enumerate(start_waves(stack)):
         for name in (n for n in names if n in targets):
             release = targets[name]
             current = observed.container(release.spec.name)
             reason = (f"rollback to release {release.number} ({release.when}): "
                       + ", ".join(_differences(release, current) or ["same as running"]))
+            if broken.get(name):
+                reason += "; the last release that served, before a deploy that failed"
             # From the kept image, by id; its drift label keeps the declared image's name
             # (a later plan compares image ids), so a rollback to what stack.py declares
             # leaves the next deploy nothing to do.

@@ -103,3 +103,44 @@ def test_only_the_newest_releases_keep_their_image_tags(client: docker.DockerCli
     assert [(r["release"], r["running"]) for r in kept if r["service"] == "app"] == \
         [(2, False), (3, False), (4, True)]
     assert version(released) == "4"
+
+
+def test_after_a_failed_db_update_rollback_restores_the_version_that_served(
+        client: docker.DockerClient, released: Copy) -> None:
+    """A stop-first update of the database whose new container never gets ready: the
+    old one is gone, and `rollback` (no name) puts back exactly the release that served,
+    with the data in its volume."""
+    db = f"{released.project}-db"
+    psql = ["psql", "-v", "ON_ERROR_STOP=1", "-h", "/run/postgresql", "-U", "postgres", "-d",
+            "app", "-tAc"]
+    marker = f"served-{released.project}"
+    write = client.containers.get(db).exec_run(
+        [*psql, f"CREATE TABLE IF NOT EXISTS served (v text); INSERT INTO served "
+                f"VALUES ('{marker}')"])
+    assert write.exit_code == 0, write.output
+    served = client.api.inspect_container(db)["Config"]["Labels"]["pojemnik.spec-hash"]
+    app_version = version(released)
+    stack_file = released.root / "stack.py"
+    declared = stack_file.read_text()
+    broken = declared.replace(
+        'stop_signal="SIGINT", stop_grace=30,',
+        'stop_signal="SIGINT", stop_grace=30, ready_timeout=15.0, '
+        'healthcheck=Healthcheck(["false"], interval=1.0, retries=1, start_period=0.0),', 1)
+    assert broken != declared
+    stack_file.write_text(broken.replace("from pojemnik import (",
+                                         "from pojemnik import (\n    Healthcheck,", 1))
+    try:
+        failed = released.invoke("deploy", check=False)
+        assert failed.returncode != 0, failed.stdout
+        assert "release db 1: no longer running after this failed deploy" in failed.stdout
+        result = released.invoke("rollback")
+    finally:
+        stack_file.write_text(declared)
+    assert "db rolled back to release 1" in result.stdout, result.stdout
+    assert "app rolled back" not in result.stdout  # only what the failed deploy broke
+    assert client.api.inspect_container(db)["Config"]["Labels"]["pojemnik.spec-hash"] \
+        == served
+    read = client.containers.get(db).exec_run([*psql, "SELECT v FROM served"])
+    assert read.exit_code == 0 and marker in read.output.decode()
+    assert version(released) == app_version  # the app, on the database again
+    assert "nothing to do" in released.invoke("plan").stdout

@@ -303,3 +303,49 @@ def test_a_password_in_a_url_is_kept_apart_from_the_record(stack: Stack) -> None
     spec = replace(specs(stack)["php"], environment={"DATABASE_URL": url})
     record, hidden = encode(run(History("php"), spec, "sha256:x", 1)[0])
     assert "hunter2-in-a-url" not in record and hidden is not None and url in hidden
+
+
+def test_after_a_failed_stop_first_update_rollback_puts_back_what_served(stack: Stack) -> None:
+    """A new db image failed its health check: the old container is gone, and the
+    release that served (2) is where a rollback goes, named or not; never one further
+    back (1: an older PostgreSQL on newer data), and never refused with one kept."""
+    files, said = LocalFiles(), []
+    engine = FakeEngine({})
+    db1, db2, db3 = versions(stack, "db", 3)
+    for n, spec in enumerate((db1, db2), start=1):
+        kept.remember(stack, engine, files, [engine.made(spec, f"sha256:{n}")],  # type: ignore[arg-type]
+                      said.append)
+    app = versions(stack, "app", 1)[0]
+    kept.remember(stack, engine, files, [engine.made(app, "sha256:app")],  # type: ignore[arg-type]
+                  said.append)  # a later deploy, of another service
+    engine.running.pop(db3.name)  # stop-first: the old one removed, the new one failed
+    failed = p.Plan("demo", [p.Action(p.RECREATE, db3.name, "drifted", container=db3)])
+    kept.remember(stack, engine, files, [], said.append, failed=failed)  # type: ignore[arg-type]
+    assert "release db 2: no longer running after this failed deploy" in said[-1]
+    histories = kept.load_all(stack, files)
+    assert histories["db"].current == 2 and histories["db"].broken is not None
+    assert decode(*encode(histories["db"])) == histories["db"]  # kept in the record
+    named = choose(histories, list(histories), ["db"], 3)
+    assert named.targets["db"].number == 2
+    unnamed = choose(histories, list(histories), None, 3)
+    assert {n: r.number for n, r in unnamed.targets.items()} == {"db": 2}
+    one_kept = {**histories, "db": replace(histories["db"],
+                                           releases=histories["db"].releases[-1:])}
+    assert choose(one_kept, list(histories), ["db"], 1).targets["db"].number == 2
+    plan = rollback_plan(stack, Observed(), named.targets, {"db": True})
+    assert "the last release that served, before a deploy that failed" in plan.actions[0].reason
+    # A deploy that brings release 2 back (or any other) ends the mark.
+    again, _, _ = run(histories["db"], db2, "sha256:2", 9)
+    assert again.broken is None and again.current == 2
+
+
+def test_a_failed_deploy_that_never_reached_a_service_marks_nothing(stack: Stack) -> None:
+    files, said = LocalFiles(), []
+    engine = FakeEngine({})
+    db1, db2 = versions(stack, "db", 2)
+    kept.remember(stack, engine, files, [engine.made(db1, "sha256:1")],  # type: ignore[arg-type]
+                  said.append)
+    # The old container still runs (its labels are not the new spec's): not taken down.
+    failed = p.Plan("demo", [p.Action(p.RECREATE, db2.name, "drifted", container=db2)])
+    kept.remember(stack, engine, files, [], said.append, failed=failed)  # type: ignore[arg-type]
+    assert kept.load(stack, files, "db").broken is None
