@@ -130,7 +130,8 @@ def test_after_a_failed_db_update_rollback_restores_the_version_that_served(
     stack_file.write_text(broken.replace("from pojemnik import (",
                                          "from pojemnik import (\n    Healthcheck,", 1))
     try:
-        failed = released.invoke("deploy", check=False)
+        # Only db changes: the app keeps the version an earlier test left running.
+        failed = released.invoke("deploy", check=False, extra_env={"APP_VERSION": app_version})
         assert failed.returncode != 0, failed.stdout
         assert "release db 1: no longer running after this failed deploy" in failed.stdout
         result = released.invoke("rollback")
@@ -143,4 +144,5 @@ def test_after_a_failed_db_update_rollback_restores_the_version_that_served(
     read = client.containers.get(db).exec_run([*psql, "SELECT v FROM served"])
     assert read.exit_code == 0 and marker in read.output.decode()
     assert version(released) == app_version  # the app, on the database again
-    assert "nothing to do" in released.invoke("plan").stdout
+    assert "nothing to do" in released.invoke(
+        "plan", extra_env={"APP_VERSION": app_version}).stdout
