@@ -114,7 +114,7 @@ def make_plan(stack: Stack, observed: Observed, options: Options | None = None) 
     built = _image_actions(stack, observed, options, services, actions, unchanged)
     recreated = _network_actions(stack, observed, options, services, actions, unchanged)
     _resource_actions(stack, observed, services, actions)
-    if observed.files:
+    if observed.files and services:  # not for `images.build`: it mounts nothing
         actions.append(Action(SHIP_FILES, observed.files.root, observed.files.reason(),
                               files=observed.files))
     wanted = {s.name for s in services}

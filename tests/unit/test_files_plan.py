@@ -155,3 +155,10 @@ def test_a_reload_that_fails_after_its_check_puts_the_last_good_files_back(
     # The restored files are loaded again: the check and the reload ran a second time.
     assert engine.ran.count("check") == 2 and engine.ran.count("reload") == 2
 
+
+
+def test_building_images_alone_sends_no_files(stack: Stack) -> None:
+    diff = FilesDiff(ROOT, send=("www/site/new.html",))
+    plan = make_plan(stack, replace(converged(stack), files=diff),
+                     p.Options(only_services=frozenset()))
+    assert not plan.of_kind(p.SHIP_FILES)
