@@ -30,9 +30,13 @@ def managers(swarm_cluster: SwarmCluster, swarm_base_image: str,
     root = swarm_cluster.manager_root
     root.run(f"docker node promote {WORKER}")
     try:
-        for _ in range(240):  # until the worker's engine answers as a manager
-            if swarm_cluster.worker.run("docker info --format "
-                                        "'{{.Swarm.ControlAvailable}}'").text.strip() == "true":
+        # Until the worker answers as a manager of the raft: ControlAvailable alone can
+        # say true before its control socket serves (a config create then got 503).
+        for _ in range(240):
+            if swarm_cluster.worker.run("docker config ls -q", check=False).returncode == 0 \
+                    and "Reachable" in root.run(
+                        f"docker node inspect -f '{{{{.ManagerStatus.Reachability}}}}' "
+                        f"{WORKER}", check=False).text.title():
                 break
             time.sleep(0.5)
         engines = [connect_over_ssh(host.fabric_connection(), say, owned=True)
@@ -43,7 +47,15 @@ def managers(swarm_cluster: SwarmCluster, swarm_base_image: str,
             for engine in engines:
                 engine.close()
     finally:
-        root.run(f"docker node demote {WORKER}")
+        for _ in range(240):  # a demote right after the promote can find it not yet in raft
+            if root.run(f"docker node demote {WORKER}", check=False).returncode == 0:
+                break
+            time.sleep(0.5)
+        for _ in range(240):  # a worker again, before the next test promotes it
+            if swarm_cluster.worker.run("docker info --format '{{.Swarm.ControlAvailable}}'",
+                                        check=False).text.strip() == "false":
+                break
+            time.sleep(0.5)
 
 
 @pytest.fixture()
