@@ -11,6 +11,7 @@ from pathlib import Path
 from ..declaration.model import Stack
 from ..planning.spec import secret_spec
 from ..planning.swarm_state import ConfigFile, SwarmState
+from ..ssh.mirror import below
 from .secrets import SecretStore
 
 
@@ -23,7 +24,7 @@ def config_files(stack: Stack) -> dict[str, ConfigFile]:
         paths = [root] if root.is_file() else sorted(_files_under(root))
         for path in paths:
             relative = path.relative_to(stack.root).as_posix()
-            if any(relative == d or relative.startswith(d.rstrip("/") + "/") for d in data):
+            if below(relative, data):
                 continue
             content = path.read_bytes()
             found[relative] = ConfigFile(relative, hashlib.sha256(content).hexdigest(),
