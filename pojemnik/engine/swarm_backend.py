@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..planning.spec import NetworkSpec
-from ..planning.swarm_spec import ServiceSpec
-from ..planning.swarm_state import ObservedNode, SwarmState
+from ..planning.swarm.spec import ServiceSpec
+from ..planning.swarm.state import ObservedNode, SwarmState
 
 
 @dataclass(frozen=True)

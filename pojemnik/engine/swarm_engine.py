@@ -14,8 +14,8 @@ from docker.types import IPAMConfig, IPAMPool
 from ..errors import DockerError
 from ..planning.spec import NetworkSpec
 from ..planning.state import ObservedNetwork
-from ..planning.swarm_spec import ServiceSpec
-from ..planning.swarm_state import ObservedNode, ObservedService, SwarmState
+from ..planning.swarm.spec import ServiceSpec
+from ..planning.swarm.state import ObservedNode, ObservedService, SwarmState
 from . import swarm_specs
 from .backend import Engine
 from .docker_engine import DockerEngine, _translated, project_filter

@@ -22,7 +22,7 @@ from docker.types import (
 )
 
 from ..declaration.units import memory_bytes
-from ..planning.swarm_spec import ServiceSpec
+from ..planning.swarm.spec import ServiceSpec
 
 NS = 1_000_000_000  # the API's durations are nanoseconds
 RESTART_DELAY = 5 * NS

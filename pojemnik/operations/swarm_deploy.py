@@ -26,12 +26,12 @@ from ..engine.swarm_backend import SwarmBackend
 from ..engine.swarm_engine import swarm_of
 from ..errors import OperationError
 from ..planning import plan as p
-from ..planning import swarm_plan as sp
 from ..planning.spec import secret_spec
 from ..planning.state import Observed
-from ..planning.swarm_checks import check_swarm_engine
-from ..planning.swarm_spec import LABEL_PATH, ServiceSpec
-from ..planning.swarm_state import SwarmState
+from ..planning.swarm import plan as sp
+from ..planning.swarm.checks import check_swarm_engine
+from ..planning.swarm.spec import LABEL_PATH, ServiceSpec
+from ..planning.swarm.state import SwarmState
 from . import history
 from .converge import Target, apply
 from .local_state import LocalState

@@ -13,7 +13,7 @@ from ..declaration.model import LABEL_PROJECT
 from ..engine.backend import Engine
 from ..engine.swarm_backend import SwarmBackend
 from ..errors import DockerError
-from ..planning.swarm_spec import service_of
+from ..planning.swarm.spec import service_of
 
 NETWORK_WAIT = 60.0  # seconds for the removed tasks' endpoints to leave the overlays
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..console import Say
 from ..engine.swarm_backend import ServiceProgress, SwarmBackend, TaskRow
 from ..errors import DockerError, OperationError
-from ..planning.swarm_spec import ServiceSpec
+from ..planning.swarm.spec import ServiceSpec
 
 POLL = 0.5  # seconds between looks at the service's tasks
 LOOKS = 5  # tries of one look before a lost connection fails the deploy

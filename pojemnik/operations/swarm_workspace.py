@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..declaration.model import Stack
 from ..planning.spec import secret_spec
-from ..planning.swarm_state import ConfigFile, SwarmState
+from ..planning.swarm.state import ConfigFile, SwarmState
 from ..ssh.mirror import below
 from .secrets import SecretStore
 

@@ -122,8 +122,9 @@ def render_plan(plan: Any, fmt: str, stack: Stack) -> str:
     from types import ModuleType
 
     from ..operations.base_image import BaseRecipe
-    from ..planning import render, swarm_render
-    from ..planning.swarm_plan import SwarmPlan
+    from ..planning import render
+    from ..planning.swarm import render as swarm_render
+    from ..planning.swarm.plan import SwarmPlan
 
     # A Swarm plan has the same three renderings.
     shown: ModuleType = swarm_render if isinstance(plan, SwarmPlan) else render

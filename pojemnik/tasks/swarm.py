@@ -44,7 +44,7 @@ def swarm_target(c: Context, manager: Engine, verbose: bool = False) -> Iterator
 def swarm_deploy(c: Context, stack: Stack, problems: list[Problem], options: Options,
                  dry: bool, fmt: str, verbose: bool) -> None:
     from ..operations.swarm_deploy import swarm_converge
-    from ..planning.swarm_plan import swarm_summary
+    from ..planning.swarm.plan import swarm_summary
 
     with engine_of(c) as engine, holding_lock(c, engine, stack, not dry and not problems), \
             swarm_target(c, engine, verbose) as target:

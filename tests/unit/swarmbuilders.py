@@ -11,9 +11,9 @@ from stackbuilders import converged
 from pojemnik import Stack
 from pojemnik.declaration.model import LABEL_PROJECT
 from pojemnik.operations.swarm_workspace import config_files
-from pojemnik.planning import swarm_plan as sp
 from pojemnik.planning.state import Observed, ObservedNetwork
-from pojemnik.planning.swarm_state import ObservedNode, ObservedService, SwarmState
+from pojemnik.planning.swarm import plan as sp
+from pojemnik.planning.swarm.state import ObservedNode, ObservedService, SwarmState
 
 MANAGER = ObservedNode("node-m", "manager", "manager", "active", "ready")
 WORKER = ObservedNode("node-w", "worker", "worker", "active", "ready")

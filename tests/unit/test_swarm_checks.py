@@ -10,8 +10,8 @@ from swarmbuilders import MANAGER, WORKER, fresh_state, images_built, on_swarm
 
 from pojemnik import Bind, Stack
 from pojemnik.planning.state import ObservedNetwork
-from pojemnik.planning.swarm_checks import check_swarm_engine, matches
-from pojemnik.planning.swarm_state import ConfigFile
+from pojemnik.planning.swarm.checks import check_swarm_engine, matches
+from pojemnik.planning.swarm.state import ConfigFile
 
 
 @pytest.fixture

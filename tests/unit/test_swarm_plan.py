@@ -12,11 +12,11 @@ from swarmbuilders import MANAGER, WORKER, applied, fresh_state, images_built, k
 from pojemnik import Stack
 from pojemnik.declaration.model import LABEL_SPEC_HASH
 from pojemnik.planning import plan as p
-from pojemnik.planning import swarm_plan as sp
 from pojemnik.planning.plan import Options
 from pojemnik.planning.state import Observed
-from pojemnik.planning.swarm_plan import make_swarm_plan, swarm_summary
-from pojemnik.planning.swarm_state import SwarmState
+from pojemnik.planning.swarm import plan as sp
+from pojemnik.planning.swarm.plan import make_swarm_plan, swarm_summary
+from pojemnik.planning.swarm.state import SwarmState
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ def test_plan_without_a_swarm_has_no_pin(swarm: Stack, built: Observed) -> None:
 
 
 def test_config_names_fit_swarms_limit(tmp_path: Path) -> None:
-    from pojemnik.planning.swarm_spec import content_name
+    from pojemnik.planning.swarm.spec import content_name
 
     name = content_name("a-long-project-name", "www/" + "deep/" * 20 + "index.html", "ab" * 32)
     assert len(name) <= 64 and name.endswith("index.html-abababab" + "ab")

@@ -12,9 +12,9 @@ from stackbuilders import DB_PASSWORD, with_service
 from swarmbuilders import applied, fresh_state, images_built, on_swarm
 
 from pojemnik import Healthcheck, Stack
-from pojemnik.planning import swarm_plan as sp
-from pojemnik.planning.swarm_plan import make_swarm_plan
-from pojemnik.planning.swarm_render import as_json, bash, table
+from pojemnik.planning.swarm import plan as sp
+from pojemnik.planning.swarm.plan import make_swarm_plan
+from pojemnik.planning.swarm.render import as_json, bash, table
 
 
 def flat(script: str) -> str:

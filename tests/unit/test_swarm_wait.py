@@ -15,9 +15,9 @@ from pojemnik.engine.swarm_engine import _up_to_date
 from pojemnik.errors import DockerError, OperationError
 from pojemnik.operations.swarm_spread import crowded, spread
 from pojemnik.operations.swarm_wait import RolledBack, Waiter
-from pojemnik.planning import swarm_plan as sp
-from pojemnik.planning.swarm_spec import ServiceSpec
-from pojemnik.planning.swarm_state import ObservedNode
+from pojemnik.planning.swarm import plan as sp
+from pojemnik.planning.swarm.spec import ServiceSpec
+from pojemnik.planning.swarm.state import ObservedNode
 
 
 @dataclass

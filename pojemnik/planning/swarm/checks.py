@@ -8,13 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..declaration.model import Bind, Service, Stack
-from ..declaration.problems import Problem
-from ..declaration.validate_swarm import data_of
-from .checks import check_against_engine
-from .state import Observed
-from .swarm_spec import pin
-from .swarm_state import ObservedNode, SwarmState
+from ...declaration.model import Bind, Service, Stack
+from ...declaration.problems import Problem
+from ...declaration.validate_swarm import data_of
+from ..checks import check_against_engine
+from ..state import Observed
+from .spec import pin
+from .state import ObservedNode, SwarmState
 
 Add = Callable[[str, str, str], None]  # field, message, fix
 MAX_CONFIG = 1000 * 1024  # bytes: Swarm takes configs smaller than this

@@ -13,20 +13,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 
-from ..declaration.model import LABEL_SPEC_HASH, SecretMount, Stack
-from ..declaration.order import startup_order
-from ..declaration.validate_swarm import translations
-from . import plan as p
-from .spec import NetworkSpec, field_drift, network_spec, secret_spec
-from .state import Observed
-from .swarm_spec import (
+from ...declaration.model import LABEL_SPEC_HASH, SecretMount, Stack
+from ...declaration.order import startup_order
+from ...declaration.validate_swarm import translations
+from .. import plan as p
+from ..spec import NetworkSpec, field_drift, network_spec, secret_spec
+from ..state import Observed
+from .spec import (
     ConfigRef,
     SecretRef,
     ServiceSpec,
     service_of,
     service_spec,
 )
-from .swarm_state import ObservedService, SwarmState
+from .state import ObservedService, SwarmState
 
 CREATE_NETWORK = p.CREATE_NETWORK
 CREATE_CONFIG = "create-config"

@@ -14,12 +14,12 @@ import shlex
 from collections.abc import Callable
 from dataclasses import asdict
 
-from ..declaration.model import LABEL_SPEC_HASH
-from . import render
-from . import swarm_plan as sp
-from .render import action_lines, is_secret, masked_env
-from .swarm_spec import ServiceSpec
-from .swarm_state import ObservedService
+from ...declaration.model import LABEL_SPEC_HASH
+from .. import render
+from ..render import action_lines, is_secret, masked_env
+from . import plan as sp
+from .spec import ServiceSpec
+from .state import ObservedService
 
 q = shlex.quote
 Flags = Callable[[ServiceSpec, ObservedService], list[str]]
@@ -162,7 +162,7 @@ def _health(spec: ServiceSpec) -> list[str]:
 
 
 def _limits(spec: ServiceSpec) -> list[str]:
-    from ..declaration.units import memory_bytes
+    from ...declaration.units import memory_bytes
 
     return [f"--limit-memory {memory_bytes(spec.limits.memory)}",
             f"--limit-cpu {spec.limits.cpus}", f"--limit-pids {spec.limits.pids}"]

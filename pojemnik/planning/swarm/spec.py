@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
-from ..declaration.model import (
+from ...declaration.model import (
     LABEL_SERVICE,
     Bind,
     Healthcheck,
@@ -24,20 +24,20 @@ from ..declaration.model import (
     Tmpfs,
     VolumeMount,
 )
-from ..declaration.swarm import GLOBAL
-from ..declaration.units import memory_bytes
-from ..declaration.validate_swarm import (
+from ...declaration.swarm import GLOBAL
+from ...declaration.units import memory_bytes
+from ...declaration.validate_swarm import (
     data_of,
     endpoint_mode,
     publish_mode,
     translated_environment,
     update_order,
 )
-from .hardening import CAP_DROP
-from .logging_policy import LogSpec, log_spec
-from .spec import MountSpec, labels, volume_labels
-from .swarm_state import SwarmState
-from .upstreams import RESOLVER_FILE, render_resolver, render_swarm_upstream
+from ..hardening import CAP_DROP
+from ..logging_policy import LogSpec, log_spec
+from ..spec import MountSpec, labels, volume_labels
+from ..upstreams import RESOLVER_FILE, render_resolver, render_swarm_upstream
+from .state import SwarmState
 
 LABEL_PATH = "pojemnik.path"  # a config's repository path
 LABEL_IMAGE = "pojemnik.image"  # the tag a service's image id was taken from

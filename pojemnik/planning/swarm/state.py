@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .state import ObservedNetwork
+from ..state import ObservedNetwork
 
 
 @dataclass(frozen=True)
