@@ -21,10 +21,11 @@ from ..declaration.model import LABEL_KIND, LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed, ObservedImage, ObservedNetwork
-from . import containers, images, lock, nodes, readiness, swarm_lock, usage
+from . import containers, images, lock, nodes, readiness, usage
 from .backend import ContainerRow, ContainerUsage, HostPort, HostUsage, ImageRow, Lock, LockHolder
 from .lock import LOCK_KIND
 from .ports import local_port_free
+from .swarm import lock as swarm_lock
 
 if TYPE_CHECKING:
     from .backend import SwarmNode, SwarmSettings

@@ -22,8 +22,8 @@ from ..declaration.model import LABEL_KIND, LABEL_NAME, LABEL_PROJECT, Stack
 from ..declaration.problems import InvalidStack, Problem
 from ..declaration.validate import check_declaration
 from ..engine.backend import Engine, SwarmNode
-from ..engine.swarm_backend import SwarmBackend
-from ..engine.swarm_engine import swarm_of
+from ..engine.swarm.backend import SwarmBackend
+from ..engine.swarm.manager import swarm_of
 from ..errors import OperationError
 from ..planning import plan as p
 from ..planning.spec import secret_spec

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from ..console import Say
 from ..declaration.model import LABEL_SPEC_HASH
-from ..engine.swarm_backend import SwarmBackend
+from ..engine.swarm.backend import SwarmBackend
 from ..planning.swarm.checks import matches
 from ..planning.swarm.spec import ServiceSpec
 from .swarm_wait import Waiter

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from ..console import Say
 from ..declaration.model import LABEL_PROJECT
 from ..engine.backend import Engine
-from ..engine.swarm_backend import SwarmBackend
+from ..engine.swarm.backend import SwarmBackend
 from ..errors import DockerError
 from ..planning.swarm.spec import service_of
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..console import Say
-from ..engine.swarm_backend import ServiceProgress, SwarmBackend, TaskRow
+from ..engine.swarm.backend import ServiceProgress, SwarmBackend, TaskRow
 from ..errors import DockerError, OperationError
 from ..planning.swarm.spec import ServiceSpec
 

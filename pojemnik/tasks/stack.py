@@ -182,7 +182,7 @@ def down(c: Context, volumes: bool = False) -> None:
     stack = stack_of(c)
     with engine_of(c) as engine, holding_lock(c, engine, stack):
         if stack.target == "swarm":
-            from ..engine.swarm_engine import swarm_of
+            from ..engine.swarm.manager import swarm_of
             from ..operations.swarm_teardown import swarm_down
 
             guard(lambda: swarm_down(engine, swarm_of(engine), stack.project, say,

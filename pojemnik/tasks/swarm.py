@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..declaration.model import Stack
     from ..declaration.problems import Problem
     from ..engine.backend import Engine
-    from ..engine.swarm_engine import SwarmEngine
+    from ..engine.swarm.manager import SwarmEngine
     from ..operations.swarm_deploy import SwarmTarget
     from ..planning.plan import Options
 
@@ -74,7 +74,7 @@ def _checked(c: Context, stack: Stack, problems: list[Problem], options: Options
 
 def swarm_logs(engine: Engine) -> SwarmEngine:
     """Where `logs` reads a service's lines on a Swarm: `docker service logs`."""
-    from ..engine.swarm_engine import swarm_of
+    from ..engine.swarm.manager import swarm_of
 
     return swarm_of(engine)
 

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 import pytest
 
 from pojemnik.console import say
-from pojemnik.engine import lock, swarm_lock
+from pojemnik.engine import lock
 from pojemnik.engine.backend import LockHolder
 from pojemnik.engine.docker_engine import DockerEngine
 from pojemnik.engine.over_ssh import connect_over_ssh
+from pojemnik.engine.swarm import lock as swarm_lock
 
 from .cluster import WORKER, SwarmCluster
 

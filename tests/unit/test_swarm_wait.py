@@ -10,8 +10,8 @@ import pytest
 from swarmbuilders import MANAGER, WORKER, fresh_state, images_built, on_swarm
 
 from pojemnik import Stack
-from pojemnik.engine.swarm_backend import ServiceProgress, TaskRow
-from pojemnik.engine.swarm_engine import _up_to_date
+from pojemnik.engine.swarm.backend import ServiceProgress, TaskRow
+from pojemnik.engine.swarm.manager import _up_to_date
 from pojemnik.errors import DockerError, OperationError
 from pojemnik.operations.swarm_spread import crowded, spread
 from pojemnik.operations.swarm_wait import RolledBack, Waiter

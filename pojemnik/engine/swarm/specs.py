@@ -21,8 +21,8 @@ from docker.types import (
     UpdateConfig,
 )
 
-from ..declaration.units import memory_bytes
-from ..planning.swarm.spec import ServiceSpec
+from ...declaration.units import memory_bytes
+from ...planning.swarm.spec import ServiceSpec
 
 NS = 1_000_000_000  # the API's durations are nanoseconds
 RESTART_DELAY = 5 * NS

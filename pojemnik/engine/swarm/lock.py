@@ -24,10 +24,10 @@ from typing import Any
 
 import docker
 
-from ..declaration.model import LABEL_KIND
-from ..errors import DockerError
-from . import lock
-from .backend import LockHolder
+from ...declaration.model import LABEL_KIND
+from ...errors import DockerError
+from .. import lock
+from ..backend import LockHolder
 
 LABEL_NODE = "pojemnik.lock.node"
 LABEL_BEAT = "pojemnik.lock.beat"

@@ -11,15 +11,15 @@ from typing import Any
 import docker
 from docker.types import IPAMConfig, IPAMPool
 
-from ..errors import DockerError
-from ..planning.spec import NetworkSpec
-from ..planning.state import ObservedNetwork
-from ..planning.swarm.spec import ServiceSpec
-from ..planning.swarm.state import ObservedNode, ObservedService, SwarmState
-from . import swarm_specs
-from .backend import Engine
-from .docker_engine import DockerEngine, _translated, project_filter
-from .swarm_backend import ServiceProgress, TaskRow
+from ...errors import DockerError
+from ...planning.spec import NetworkSpec
+from ...planning.state import ObservedNetwork
+from ...planning.swarm.spec import ServiceSpec
+from ...planning.swarm.state import ObservedNode, ObservedService, SwarmState
+from ..backend import Engine
+from ..docker_engine import DockerEngine, _translated, project_filter
+from . import specs as swarm_specs
+from .backend import ServiceProgress, TaskRow
 
 
 def swarm_of(engine: Engine) -> SwarmEngine:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..planning.spec import NetworkSpec
-from ..planning.swarm.spec import ServiceSpec
-from ..planning.swarm.state import ObservedNode, SwarmState
+from ...planning.spec import NetworkSpec
+from ...planning.swarm.spec import ServiceSpec
+from ...planning.swarm.state import ObservedNode, SwarmState
 
 
 @dataclass(frozen=True)
