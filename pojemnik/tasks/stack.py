@@ -183,7 +183,7 @@ def down(c: Context, volumes: bool = False) -> None:
     with engine_of(c) as engine, holding_lock(c, engine, stack):
         if stack.target == "swarm":
             from ..engine.swarm.manager import swarm_of
-            from ..operations.swarm_teardown import swarm_down
+            from ..operations.swarm.teardown import swarm_down
 
             guard(lambda: swarm_down(engine, swarm_of(engine), stack.project, say,
                                      startup_order(stack), volumes=volumes))

@@ -1,6 +1,6 @@
 """`deploy`, `plan` and `check` when the stack's target is a Swarm: the engine of the task is
 the manager (`fab -H deploy@manager`), images are built on this machine and shipped to
-every node through it. Thin: the work is `operations.swarm_deploy`."""
+every node through it. Thin: the work is `operations.swarm.deploy`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..declaration.problems import Problem
     from ..engine.backend import Engine
     from ..engine.swarm.manager import SwarmEngine
-    from ..operations.swarm_deploy import SwarmTarget
+    from ..operations.swarm.deploy import SwarmTarget
     from ..planning.plan import Options
 
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 def swarm_target(c: Context, manager: Engine, verbose: bool = False) -> Iterator[SwarmTarget]:
     """Over SSH the images are built here, with this machine's engine; locally the
     manager's engine is this machine's."""
-    from ..operations.swarm_deploy import swarm_target as make
+    from ..operations.swarm.deploy import swarm_target as make
 
     if not is_remote(c):
         yield make(None, manager, manager, say, verbose)
@@ -43,7 +43,7 @@ def swarm_target(c: Context, manager: Engine, verbose: bool = False) -> Iterator
 
 def swarm_deploy(c: Context, stack: Stack, problems: list[Problem], options: Options,
                  dry: bool, fmt: str, verbose: bool) -> None:
-    from ..operations.swarm_deploy import swarm_converge
+    from ..operations.swarm.deploy import swarm_converge
     from ..planning.swarm.plan import swarm_summary
 
     with engine_of(c) as engine, holding_lock(c, engine, stack, not dry and not problems), \
@@ -66,7 +66,7 @@ def swarm_check(c: Context, stack: Stack, problems: list[Problem], options: Opti
 
 
 def _checked(c: Context, stack: Stack, problems: list[Problem], options: Options) -> object:
-    from ..operations.swarm_deploy import checked_swarm_plan
+    from ..operations.swarm.deploy import checked_swarm_plan
 
     with engine_of(c) as engine, swarm_target(c, engine) as target:
         return guard(lambda: checked_swarm_plan(stack, engine, options, problems, target))

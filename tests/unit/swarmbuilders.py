@@ -10,7 +10,7 @@ from stackbuilders import converged
 
 from pojemnik import Stack
 from pojemnik.declaration.model import LABEL_PROJECT
-from pojemnik.operations.swarm_workspace import config_files
+from pojemnik.operations.swarm._workspace import config_files
 from pojemnik.planning.state import Observed, ObservedNetwork
 from pojemnik.planning.swarm import plan as sp
 from pojemnik.planning.swarm.state import ObservedNode, ObservedService, SwarmState

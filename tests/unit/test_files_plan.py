@@ -18,7 +18,7 @@ from pojemnik.declaration.validate import check_declaration
 from pojemnik.operations.converge import Target, apply
 from pojemnik.operations.local_state import LocalState
 from pojemnik.operations.reload import ReloadFailed
-from pojemnik.operations.swarm_workspace import config_files
+from pojemnik.operations.swarm._workspace import config_files
 from pojemnik.planning import plan as p
 from pojemnik.planning.plan import make_plan
 from pojemnik.planning.render import as_json, bash, summary, table

@@ -13,8 +13,8 @@ from pojemnik import Stack
 from pojemnik.engine.swarm.backend import ServiceProgress, TaskRow
 from pojemnik.engine.swarm.manager import _up_to_date
 from pojemnik.errors import DockerError, OperationError
-from pojemnik.operations.swarm_spread import crowded, spread
-from pojemnik.operations.swarm_wait import RolledBack, Waiter
+from pojemnik.operations.swarm._spread import crowded, spread
+from pojemnik.operations.swarm._wait import RolledBack, Waiter
 from pojemnik.planning.swarm import plan as sp
 from pojemnik.planning.swarm.spec import ServiceSpec
 from pojemnik.planning.swarm.state import ObservedNode

@@ -1,5 +1,5 @@
 """What a Swarm manager reports, and the checkout's part the Swarm plan needs, as plain
-data: recorded by the engine's `observe_swarm` and `operations.swarm_workspace`, read by
+data: recorded by the engine's `observe_swarm` and `operations.swarm._workspace`, read by
 the pure Swarm checks and planner (tested with hand-written states)."""
 
 from __future__ import annotations

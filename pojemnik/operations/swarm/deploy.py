@@ -17,31 +17,31 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..console import Say
-from ..declaration.model import LABEL_KIND, LABEL_NAME, LABEL_PROJECT, Stack
-from ..declaration.problems import InvalidStack, Problem
-from ..declaration.validate import check_declaration
-from ..engine.backend import Engine, SwarmNode
-from ..engine.swarm.backend import SwarmBackend
-from ..engine.swarm.manager import swarm_of
-from ..errors import OperationError
-from ..planning import plan as p
-from ..planning.spec import secret_spec
-from ..planning.state import Observed
-from ..planning.swarm import plan as sp
-from ..planning.swarm.checks import check_swarm_engine
-from ..planning.swarm.spec import LABEL_PATH, ServiceSpec
-from ..planning.swarm.state import SwarmState
-from . import history
-from .converge import Target, apply
-from .local_state import LocalState
-from .secrets import LocalSecrets, SecretStore
-from .ship import ship_to_swarm
-from .swarm_spread import spread
-from .swarm_wait import Waiter
-from .swarm_workspace import read_config, with_checkout
-from .upstreams import HostFiles, LocalFiles
-from .workspace import with_workspace
+from ...console import Say
+from ...declaration.model import LABEL_KIND, LABEL_NAME, LABEL_PROJECT, Stack
+from ...declaration.problems import InvalidStack, Problem
+from ...declaration.validate import check_declaration
+from ...engine.backend import Engine, SwarmNode
+from ...engine.swarm.backend import SwarmBackend
+from ...engine.swarm.manager import swarm_of
+from ...errors import OperationError
+from ...planning import plan as p
+from ...planning.spec import secret_spec
+from ...planning.state import Observed
+from ...planning.swarm import plan as sp
+from ...planning.swarm.checks import check_swarm_engine
+from ...planning.swarm.spec import LABEL_PATH, ServiceSpec
+from ...planning.swarm.state import SwarmState
+from .. import history
+from ..converge import Target, apply
+from ..local_state import LocalState
+from ..secrets import LocalSecrets, SecretStore
+from ..ship import ship_to_swarm
+from ..upstreams import HostFiles, LocalFiles
+from ..workspace import with_workspace
+from ._spread import spread
+from ._wait import Waiter
+from ._workspace import read_config, with_checkout
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -72,9 +72,9 @@ def swarm_target(host: Connection | None, manager: Engine, build: Engine, say: S
                  verbose: bool = False) -> SwarmTarget:
     if host is None:
         return SwarmTarget(build=build, verbose=verbose)
-    from .secrets import HostSecrets
-    from .ship import connect_through
-    from .upstreams import RemoteFiles
+    from ..secrets import HostSecrets
+    from ..ship import connect_through
+    from ..upstreams import RemoteFiles
 
     return SwarmTarget(build=build, connect=connect_through(host, say),
                        secrets=HostSecrets(host), files=RemoteFiles(host), verbose=verbose)

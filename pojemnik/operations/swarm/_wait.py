@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..console import Say
-from ..engine.swarm.backend import ServiceProgress, SwarmBackend, TaskRow
-from ..errors import DockerError, OperationError
-from ..planning.swarm.spec import ServiceSpec
+from ...console import Say
+from ...engine.swarm.backend import ServiceProgress, SwarmBackend, TaskRow
+from ...errors import DockerError, OperationError
+from ...planning.swarm.spec import ServiceSpec
 
 POLL = 0.5  # seconds between looks at the service's tasks
 LOOKS = 5  # tries of one look before a lost connection fails the deploy

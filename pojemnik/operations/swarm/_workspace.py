@@ -8,11 +8,11 @@ import hashlib
 import os
 from pathlib import Path
 
-from ..declaration.model import Stack
-from ..planning.spec import secret_spec
-from ..planning.swarm.state import ConfigFile, SwarmState
-from ..ssh.mirror import below
-from .secrets import SecretStore
+from ...declaration.model import Stack
+from ...planning.spec import secret_spec
+from ...planning.swarm.state import ConfigFile, SwarmState
+from ...ssh.mirror import below
+from ..secrets import SecretStore
 
 
 def config_files(stack: Stack) -> dict[str, ConfigFile]:

@@ -16,12 +16,12 @@ import json
 from collections import Counter
 from dataclasses import replace
 
-from ..console import Say
-from ..declaration.model import LABEL_SPEC_HASH
-from ..engine.swarm.backend import SwarmBackend
-from ..planning.swarm.checks import matches
-from ..planning.swarm.spec import ServiceSpec
-from .swarm_wait import Waiter
+from ...console import Say
+from ...declaration.model import LABEL_SPEC_HASH
+from ...engine.swarm.backend import SwarmBackend
+from ...planning.swarm.checks import matches
+from ...planning.swarm.spec import ServiceSpec
+from ._wait import Waiter
 
 
 def crowded(spec: ServiceSpec, swarm: SwarmBackend) -> tuple[str, str] | None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from ..console import Say
-from ..declaration.model import LABEL_PROJECT
-from ..engine.backend import Engine
-from ..engine.swarm.backend import SwarmBackend
-from ..errors import DockerError
-from ..planning.swarm.spec import service_of
+from ...console import Say
+from ...declaration.model import LABEL_PROJECT
+from ...engine.backend import Engine
+from ...engine.swarm.backend import SwarmBackend
+from ...errors import DockerError
+from ...planning.swarm.spec import service_of
 
 NETWORK_WAIT = 60.0  # seconds for the removed tasks' endpoints to leave the overlays
 
