@@ -18,7 +18,7 @@ from typing import Protocol
 from ..console import Say
 from ..declaration.model import LABEL_CONFIG_HASH, Stack
 from ..declaration.problems import InvalidStack, Problem
-from ..declaration.validate import check_declaration
+from ..declaration.validate.stack import check_declaration
 from ..engine.backend import Engine
 from ..errors import OperationError
 from ..planning import plan as p

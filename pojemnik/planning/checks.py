@@ -1,6 +1,6 @@
 """Check a declaration against what the engine reports: taken subnets and ports, images
 that exist nowhere, memory limits the host cannot hold. Pure, like the static checks it
-follows (`declaration.validate`)."""
+follows (`declaration.validate.stack`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..declaration.origins import from_text, variable_hint
 from ..declaration.problems import Problem
 from ..declaration.ranges import free_range
 from ..declaration.units import memory_bytes
-from ..declaration.validate import IPNet, check_declaration
+from ..declaration.validate.stack import IPNet, check_declaration
 from .state import Observed
 
 

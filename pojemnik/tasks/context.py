@@ -20,7 +20,7 @@ from ..console import say
 from ..declaration.loader import load_stack
 from ..declaration.model import Stack
 from ..declaration.problems import InvalidStack, Problem
-from ..declaration.validate import project_problems
+from ..declaration.validate.stack import project_problems
 from ..errors import PojemnikError
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from invoke import Context, Exit, task
 
 from ..console import say
 from ..declaration.problems import InvalidStack
-from ..declaration.validate import check_declaration
+from ..declaration.validate.stack import check_declaration
 from .context import declared
 
 

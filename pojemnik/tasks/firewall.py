@@ -21,7 +21,7 @@ from ..declaration.firewall import Firewall
 from ..declaration.model import Stack
 from ..declaration.problems import InvalidStack
 from ..declaration.swarm import SWARM
-from ..declaration.validate_firewall import firewall_problems
+from ..declaration.validate.firewall import firewall_problems
 from ..planning.firewall import Facts, Ruleset, as_json, as_text, header, openings, render_all
 from .context import declared, guard, is_remote
 

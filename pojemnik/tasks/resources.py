@@ -45,7 +45,7 @@ def containers_run(c: Context, name: str = "") -> None:
 @task(help={"output": "file to write (default compose.yaml; - for standard output)"})
 def export_compose(c: Context, output: str = "compose.yaml") -> None:
     """Write an equivalent compose.yaml (networks, fixed IPs, ports, mounts, limits)."""
-    from ..declaration.validate import check_declaration
+    from ..declaration.validate.stack import check_declaration
     from ..operations.secrets import write_all
     from ..operations.upstreams import LocalFiles, write_declared
     from ..planning.compose import compose_document, to_yaml

@@ -14,7 +14,7 @@ import pytest
 from stackbuilders import converged, one, with_service, write
 
 from pojemnik import Bind, Reload, Stack
-from pojemnik.declaration.validate import check_declaration
+from pojemnik.declaration.validate.stack import check_declaration
 from pojemnik.operations.converge import Target, apply
 from pojemnik.operations.local_state import LocalState
 from pojemnik.operations.reload import ReloadFailed

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pojemnik import Firewall, Port, Service, Stack
-from pojemnik.declaration.validate_firewall import firewall_problems
+from pojemnik.declaration.validate.firewall import firewall_problems
 from pojemnik.planning.firewall import (
     DOCKER_CHAIN,
     INPUT_CHAIN,

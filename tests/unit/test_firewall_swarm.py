@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from pojemnik import Firewall, Port, Service, Stack
-from pojemnik.declaration.validate_firewall import firewall_problems
+from pojemnik.declaration.validate.firewall import firewall_problems
 from pojemnik.engine.backend import SwarmNode, SwarmSettings
 from pojemnik.operations.firewall import ServerState, fresh_connection
 from pojemnik.operations.firewall_swarm import (

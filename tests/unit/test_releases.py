@@ -14,7 +14,7 @@ from test_updates import ISOLATED, SERVICES, rolling
 
 from pojemnik import Stack
 from pojemnik.declaration.model import LABEL_SPEC_HASH
-from pojemnik.declaration.validate import check_declaration
+from pojemnik.declaration.validate.stack import check_declaration
 from pojemnik.operations import releases as kept
 from pojemnik.operations.rollback import kept_image
 from pojemnik.operations.upstreams import LocalFiles

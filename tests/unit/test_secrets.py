@@ -10,7 +10,7 @@ from pathlib import Path
 from stackbuilders import one
 
 from pojemnik import Secret, Stack
-from pojemnik.declaration.validate import check_declaration
+from pojemnik.declaration.validate.stack import check_declaration
 from pojemnik.operations.secrets import LocalSecrets
 from pojemnik.planning.spec import SecretSpec
 

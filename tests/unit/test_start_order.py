@@ -91,7 +91,7 @@ def test_started_then_not_ready_does_not_fail_those_already_started() -> None:
 
 
 def test_an_unknown_started_dependency_is_named_plainly(stack: Stack) -> None:
-    from pojemnik.declaration.validate import check_declaration
+    from pojemnik.declaration.validate.stack import check_declaration
 
     problems = check_declaration(with_service(stack, "proxy", depends_on=[Started("phpp")]))
     assert any("unknown service 'phpp'" in str(problem) for problem in problems), problems

@@ -12,8 +12,8 @@ from swarmbuilders import on_swarm
 from pojemnik import Bind, Port, Stack, StartFirst, StopFirst, VolumeMount
 from pojemnik.declaration.loader import load_stack
 from pojemnik.declaration.swarm import Swarm
-from pojemnik.declaration.validate import check_declaration
-from pojemnik.declaration.validate_swarm import translated_environment, translations
+from pojemnik.declaration.validate.stack import check_declaration
+from pojemnik.declaration.validate.swarm import translated_environment, translations
 
 
 def test_the_unit_stack_is_valid_on_a_swarm(stack: Stack) -> None:

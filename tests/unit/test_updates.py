@@ -151,7 +151,7 @@ def test_down_stops_in_reverse_dependency_order_orphans_last(stack: Stack) -> No
 
 
 def test_start_first_needs_free_standby_addresses_and_no_host_ports(stack: Stack) -> None:
-    from pojemnik.declaration.validate import check_declaration
+    from pojemnik.declaration.validate.stack import check_declaration
 
     assert check_declaration(rolling(stack)) == []
     clash = with_service(rolling(stack), "app", update=StartFirst({"services": 4,

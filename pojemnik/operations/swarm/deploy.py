@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ...console import Say
 from ...declaration.model import LABEL_KIND, LABEL_NAME, LABEL_PROJECT, Stack
 from ...declaration.problems import InvalidStack, Problem
-from ...declaration.validate import check_declaration
+from ...declaration.validate.stack import check_declaration
 from ...engine.backend import Engine, SwarmNode
 from ...engine.swarm.backend import SwarmBackend
 from ...engine.swarm.manager import swarm_of

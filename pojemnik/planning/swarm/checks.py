@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from ...declaration.model import Bind, Service, Stack
 from ...declaration.problems import Problem
-from ...declaration.validate_swarm import data_of
+from ...declaration.validate.swarm import data_of
 from ..checks import check_against_engine
 from ..state import Observed
 from .spec import pin

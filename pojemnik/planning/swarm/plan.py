@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from ...declaration.model import LABEL_SPEC_HASH, SecretMount, Stack
 from ...declaration.order import startup_order
-from ...declaration.validate_swarm import translations
+from ...declaration.validate.swarm import translations
 from .. import plan as p
 from ..spec import NetworkSpec, field_drift, network_spec, secret_spec
 from ..state import Observed

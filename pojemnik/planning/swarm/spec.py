@@ -26,7 +26,7 @@ from ...declaration.model import (
 )
 from ...declaration.swarm import GLOBAL
 from ...declaration.units import memory_bytes
-from ...declaration.validate_swarm import (
+from ...declaration.validate.swarm import (
     data_of,
     endpoint_mode,
     publish_mode,

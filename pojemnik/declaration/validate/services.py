@@ -7,10 +7,10 @@ import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from .model import Bind, Logs, Port, SecretMount, Service, Stack, Tmpfs, VolumeMount
-from .origins import from_text
-from .units import memory_bytes
-from .validate_updates import check_updates
+from ..model import Bind, Logs, Port, SecretMount, Service, Stack, Tmpfs, VolumeMount
+from ..origins import from_text
+from ..units import memory_bytes
+from ._updates import check_updates
 
 Add = Callable[[str, str, str], None]  # field, message, fix
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")

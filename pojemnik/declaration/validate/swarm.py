@@ -21,9 +21,9 @@ import ipaddress
 import re
 from collections.abc import Callable
 
-from .model import Bind, Service, Stack, Tmpfs, VolumeMount
-from .policy import StartFirst
-from .swarm import (
+from ..model import Bind, Service, Stack, Tmpfs, VolumeMount
+from ..policy import StartFirst
+from ..swarm import (
     DNSRR,
     ENDPOINT_MODES,
     GLOBAL,
@@ -34,7 +34,7 @@ from .swarm import (
     TARGETS,
     VIP,
 )
-from .units import address_on
+from ..units import address_on
 
 Add = Callable[[str, str, str], None]  # field, message, fix
 CONSTRAINT = re.compile(

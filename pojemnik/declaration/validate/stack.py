@@ -11,13 +11,13 @@ import contextlib
 import ipaddress
 from collections.abc import Iterator
 
-from .model import Network, Port, Stack
-from .origins import from_text, variable_hint
-from .problems import Problem
-from .ranges import free_range
-from .units import gateway_of
-from .validate_services import NAME, check_logs, check_service
-from .validate_swarm import check_swarm
+from ..model import Network, Port, Stack
+from ..origins import from_text, variable_hint
+from ..problems import Problem
+from ..ranges import free_range
+from ..units import gateway_of
+from .services import NAME, check_logs, check_service
+from .swarm import check_swarm
 
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from .firewall import (
+from ..firewall import (
     DATA_PATH_PORT,
     SSH,
     SWARM_PORTS,
@@ -17,9 +17,9 @@ from .firewall import (
     is_public_address,
     parse_port,
 )
-from .model import Stack
-from .problems import Problem
-from .swarm import SWARM
+from ..model import Stack
+from ..problems import Problem
+from ..swarm import SWARM
 
 
 def firewall_problems(stack: Stack, firewall: Firewall | None) -> list[Problem]:

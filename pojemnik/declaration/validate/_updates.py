@@ -6,9 +6,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-from .model import Service, Stack
-from .policy import StartFirst
-from .units import address_on
+from ..model import Service, Stack
+from ..policy import StartFirst
+from ..units import address_on
 
 Add = Callable[[str, str, str], None]  # field, message, fix
 
