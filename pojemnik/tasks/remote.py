@@ -36,7 +36,7 @@ def data_copy(c: Context, source: str, path: str = "", to: str = "", database: s
     """Copy the data from the previous installation: files, then a database; verified."""
     from fabric import Connection
 
-    from ..operations.datacopy import (
+    from ..operations.data.copy import (
         CopyRequest,
         copy_data,
         describe_database,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pojemnik.operations.datacopy_database import KEEP
+from pojemnik.operations.data._database import KEEP
 
 from .conftest import Deployment
 from .hosts import RemoteHost

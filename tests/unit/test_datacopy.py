@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from pojemnik.errors import OperationError
-from pojemnik.operations.datacopy import CopyRequest, copy_data
-from pojemnik.operations.datacopy_files import direct_address
-from pojemnik.operations.datacopy_manifest import (
+from pojemnik.operations.data._files import direct_address
+from pojemnik.operations.data.copy import CopyRequest, copy_data
+from pojemnik.operations.data.manifest import (
     Entry,
     Manifest,
     below_root,
@@ -77,7 +77,7 @@ def test_getfattr_output_becomes_a_digest_per_path() -> None:
 
 
 def test_rsync_stats_and_itemized_changes_are_read() -> None:
-    from pojemnik.operations.datacopy_files import ITEMIZED, _rsync_stats
+    from pojemnik.operations.data._files import ITEMIZED, _rsync_stats
 
     output = ("cd+++++++++ nested/\n>f+++++++++ nested/deep.txt\n"
               "hf+++++++++ links/same.txt => links/original.txt\n.d..t...... ./\n"

@@ -9,8 +9,8 @@ import tracemalloc
 
 import pytest
 
-from pojemnik.operations.datacopy_database import MODULUS, RowDigest, table_stats
-from pojemnik.operations.datacopy_restore import quote_identifier, restorer_of
+from pojemnik.operations.data._database import MODULUS, RowDigest, table_stats
+from pojemnik.operations.data._restore import quote_identifier, restorer_of
 
 ROWS = [b"1\tnote 1\t2024-01-01 00:01:00+00", b"2\tza\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87\t\\N",
         b"3\ttab\\tand\\nnewline, escaped by COPY\t2024-01-01 00:03:00+00", b"", b"2"]

@@ -11,7 +11,7 @@ from typing import Any, cast
 import pytest
 
 from pojemnik.errors import OperationError
-from pojemnik.operations.datacopy_guard import delete_extra, source_problem
+from pojemnik.operations.data._guard import delete_extra, source_problem
 
 
 def problem(exists: bool = True, is_directory: bool = True, source_empty: bool = False,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import tarfile
 
-from pojemnik.operations.safe_tar import filter_stream, normalized
+from pojemnik.operations.data.safe_tar import filter_stream, normalized
 
 
 def member(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"", linkname: str = "",

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..console import Say
-from ..engine.backend import Engine
-from ..errors import OperationError
-from ..ssh.connection import open_connection
-from .datacopy_database import DatabaseReport, copy_database
-from .datacopy_files import FilesReport, copy_files, copy_files_direct, direct_address
+from ...console import Say
+from ...engine.backend import Engine
+from ...errors import OperationError
+from ...ssh.connection import open_connection
+from ._database import DatabaseReport, copy_database
+from ._files import FilesReport, copy_files, copy_files_direct, direct_address
 
 if TYPE_CHECKING:
     from fabric import Connection

@@ -7,10 +7,10 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from ..errors import HostCommandError, OperationError
-from ..ssh.channels import run
-from ..ssh.connection import describe
-from .datacopy_manifest import below_root
+from ...errors import HostCommandError, OperationError
+from ...ssh.channels import run
+from ...ssh.connection import describe
+from .manifest import below_root
 
 if TYPE_CHECKING:
     from fabric import Connection

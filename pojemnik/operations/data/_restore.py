@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-from ..errors import OperationError
+from ...errors import OperationError
 
 
 class NewStack(Protocol):

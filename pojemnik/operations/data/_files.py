@@ -18,12 +18,12 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..console import Say
-from ..errors import HostCommandError, OperationError
-from ..ssh.channels import CHUNK, ChannelWriter, finish_channel, open_channel, run
-from ..ssh.connection import describe
-from .datacopy_guard import check_source, delete_extra
-from .datacopy_manifest import Difference, Manifest, difference, manifest
+from ...console import Say
+from ...errors import HostCommandError, OperationError
+from ...ssh.channels import CHUNK, ChannelWriter, finish_channel, open_channel, run
+from ...ssh.connection import describe
+from ._guard import check_source, delete_extra
+from .manifest import Difference, Manifest, difference, manifest
 from .safe_tar import Refused, filter_stream
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import OperationError
-from ..ssh.channels import run
-from ..ssh.connection import describe
+from ...errors import OperationError
+from ...ssh.channels import run
+from ...ssh.connection import describe
 
 if TYPE_CHECKING:
     from fabric import Connection

@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..console import Say
-from ..engine.backend import Engine
-from ..errors import HostCommandError, OperationError
-from ..ssh.channels import CHUNK, finish_channel, open_channel
-from ..ssh.connection import describe
-from .datacopy_restore import hand_over, login_for, owner_of, prepare, restore_as, restorer_of
+from ...console import Say
+from ...engine.backend import Engine
+from ...errors import HostCommandError, OperationError
+from ...ssh.channels import CHUNK, finish_channel, open_channel
+from ...ssh.connection import describe
+from ._restore import hand_over, login_for, owner_of, prepare, restore_as, restorer_of
 
 if TYPE_CHECKING:
     from fabric import Connection
