@@ -3,7 +3,7 @@
 `invoke firewall.plan` renders the rules here (sshd's port assumed); under
 `fab -H root@server` every task reads the server's facts first. On the Swarm target
 (`fab -H root@manager`) every task acts on every node of the Swarm, the others reached
-through the manager (`operations.firewall_swarm`). Errors end with one message and a
+through the manager (`operations.firewall.swarm`). Errors end with one message and a
 non-zero exit.
 """
 
@@ -26,8 +26,8 @@ from ..planning.firewall import Facts, Ruleset, as_json, as_text, header, openin
 from .context import declared, guard, is_remote
 
 if TYPE_CHECKING:
-    from ..operations.firewall import ServerState
-    from ..operations.firewall_swarm import Fleet, Member
+    from ..operations.firewall.server import ServerState
+    from ..operations.firewall.swarm import Fleet, Member
 
 
 def _declared(c: Context) -> Stack:
@@ -55,7 +55,7 @@ def _texts(stack: Stack, state: ServerState, rulesets: list[Ruleset]) -> dict[st
 
 def _fleet(c: Context, stack: Stack, tell: Say = say) -> AbstractContextManager[Fleet]:
     """The host, or on the Swarm target every node (through the manager)."""
-    from ..operations.firewall_swarm import fleet_of
+    from ..operations.firewall.swarm import fleet_of
 
     return fleet_of(c, stack.target == SWARM, tell)
 
@@ -95,9 +95,9 @@ def apply(c: Context, timeout: int = 60) -> None:
     """Load the declared rules as one transaction (on a Swarm: on every node), keep them
     across reboots and Docker restarts; the previous rules come back by themselves unless
     NEW SSH logins (and the Swarm) work."""
-    from ..operations.firewall import drift_of, gather
-    from ..operations.firewall_apply import Target, safe_apply
-    from ..operations.firewall_swarm import needed_timeout
+    from ..operations.firewall._deadman import Target, safe_apply
+    from ..operations.firewall.server import drift_of, gather
+    from ..operations.firewall.swarm import needed_timeout
 
     _need_server(c, "apply")
     if timeout < 15:
@@ -146,7 +146,7 @@ def _report_changes(stack: Stack, firewall: Firewall, member: Member,
                     rulesets: list[Ruleset], texts: dict[str, str], named: bool) -> bool:
     """Say how the host differs from the declaration, and warn of a lock-out; True if it
     differs (live rules or stored files)."""
-    from ..operations.firewall import drift_of, locks_out
+    from ..operations.firewall.server import drift_of, locks_out
 
     state = member.state
     prefix = f"{member.name}: " if named else ""
@@ -164,7 +164,7 @@ def _report_changes(stack: Stack, firewall: Firewall, member: Member,
 
 
 def _status_of(stack: Stack, firewall: Firewall, state: ServerState) -> dict[str, Any]:
-    from ..operations.firewall import drift_of, live_summary
+    from ..operations.firewall.server import drift_of, live_summary
 
     changes = drift_of(state, _rulesets(stack, firewall, state))
     return {"matches": not changes, "drift": changes, "active": live_summary(state),
@@ -222,7 +222,7 @@ def status(c: Context, json_: bool = False) -> None:
 def rollback(c: Context, timeout: int = 60) -> None:
     """Put back the rules that were active before the last apply (on a Swarm: on every
     node), with the same no-lockout confirmation; running it again goes forward again."""
-    from ..operations.firewall_apply import Target, safe_apply
+    from ..operations.firewall._deadman import Target, safe_apply
 
     _need_server(c, "rollback")
     stack = _declared(c)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from invoke import Context, Exit
 
-from pojemnik.operations.firewall import (
+from pojemnik.operations.firewall.server import (
     BOOT_UNIT,
     DIR,
     DOCKER_DROP_IN,

@@ -11,8 +11,8 @@ from pathlib import Path
 from pojemnik import Firewall, Port, Service, Stack
 from pojemnik.declaration.validate.firewall import firewall_problems
 from pojemnik.engine.backend import SwarmNode, SwarmSettings
-from pojemnik.operations.firewall import ServerState, fresh_connection
-from pojemnik.operations.firewall_swarm import (
+from pojemnik.operations.firewall.server import ServerState, fresh_connection
+from pojemnik.operations.firewall.swarm import (
     Member,
     needed_timeout,
     not_ready,

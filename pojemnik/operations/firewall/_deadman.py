@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..console import Say
-from ..errors import OperationError
-from ..ssh.connection import open_connection
-from .firewall import (
+from ...console import Say
+from ...errors import OperationError
+from ...ssh.connection import open_connection
+from .server import (
     DIR,
     ServerState,
     as_root,

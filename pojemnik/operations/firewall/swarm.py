@@ -23,12 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from ..console import Say
-from ..engine.backend import Engine, SwarmNode, SwarmSettings
-from ..errors import OperationError, PojemnikError
-from ..ssh.connection import describe, through
-from .firewall import ServerState, gather
-from .firewall_apply import MARGIN, Check
+from ...console import Say
+from ...engine.backend import Engine, SwarmNode, SwarmSettings
+from ...errors import OperationError, PojemnikError
+from ...ssh.connection import describe, through
+from ._deadman import MARGIN, Check
+from .server import ServerState, gather
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -71,7 +71,7 @@ def fleet_of(c: Connection, swarm: bool, say: Say) -> Iterator[Fleet]:
     if not swarm:
         yield Fleet([Member(describe(c), c, gather(c))])
         return
-    from ..engine.over_ssh import connect_over_ssh
+    from ...engine.over_ssh import connect_over_ssh
 
     manager = connect_over_ssh(c, say)
     opened: list[Connection] = []

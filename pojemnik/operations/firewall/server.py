@@ -26,8 +26,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import OperationError
-from ..planning.firewall import (
+from ...errors import OperationError
+from ...planning.firewall import (
     CHAINS,
     Facts,
     Opening,
@@ -36,8 +36,8 @@ from ..planning.firewall import (
     parse_save,
     restore_of_live,
 )
-from ..ssh.connection import describe, open_connection
-from .firewall_files import (
+from ...ssh.connection import describe, open_connection
+from ._files import (
     BOOT_UNIT,
     DIR,
     DOCKER_DROP_IN,

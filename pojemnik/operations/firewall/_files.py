@@ -1,11 +1,11 @@
 """The files pojemnik keeps on a server for its firewall, and the scripts that load them
-(see `operations.firewall`)."""
+(see `operations.firewall.server`)."""
 
 from __future__ import annotations
 
 import base64
 
-from ..planning.firewall import DOCKER_CHAIN, INPUT_CHAIN
+from ...planning.firewall import DOCKER_CHAIN, INPUT_CHAIN
 
 DIR = "/etc/pojemnik/firewall"
 PIDFILE = "/run/pojemnik-firewall-restore.pid"
