@@ -21,6 +21,7 @@ from ..declaration.problems import InvalidStack, Problem
 from ..declaration.validate.stack import check_declaration
 from ..engine.backend import Engine
 from ..errors import OperationError
+from ..hostfiles.secrets import LocalSecrets, SecretStore
 from ..planning import plan as p
 from ..planning.checks import check_against_engine
 from ..planning.state import FilesDiff, Observed, ObservedImage
@@ -29,7 +30,6 @@ from .base_image import ensure_base
 from .build import build_images
 from .local_state import LocalState
 from .reload import ConfigRejected, ReloadFailed, reload_service
-from .secrets import LocalSecrets, SecretStore
 from .update import recover, start_first, stop_first
 from .upstreams import HostFiles, LocalFiles, Switchboard
 from .workspace import context_hashes, with_workspace

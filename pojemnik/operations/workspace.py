@@ -9,11 +9,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..declaration.model import Stack
+from ..hostfiles.secrets import SecretStore
 from ..planning.spec import image_spec, secret_spec
 from ..planning.state import Observed
 from .hashing import context_hash, paths_hash
 from .local_state import LocalState
-from .secrets import SecretStore
 
 
 def context_hashes(stack: Stack, base_image_id: str) -> dict[str, str]:

@@ -53,7 +53,7 @@ def declared(c: Context) -> tuple[Stack, list[Problem]]:
     if bad_name := project_problems(stack):
         raise Exit(str(InvalidStack([*problems, *bad_name])), code=2)
     if is_remote(c):
-        from ..operations.remote_layout import remote_dir
+        from ..hostfiles.layout import remote_dir
 
         stack = replace(stack, mount_root=remote_dir(stack.project))
     return stack, problems

@@ -46,7 +46,7 @@ def containers_run(c: Context, name: str = "") -> None:
 def export_compose(c: Context, output: str = "compose.yaml") -> None:
     """Write an equivalent compose.yaml (networks, fixed IPs, ports, mounts, limits)."""
     from ..declaration.validate.stack import check_declaration
-    from ..operations.secrets import write_all
+    from ..hostfiles.secrets import write_all
     from ..operations.upstreams import LocalFiles, write_declared
     from ..planning.compose import compose_document, to_yaml
     from ..planning.upstreams import proxy_upstreams

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from pojemnik.engine.over_ssh import connect_over_ssh
+from pojemnik.hostfiles.layout import remote_dir
 from pojemnik.operations.lock import this_process
-from pojemnik.operations.remote_layout import remote_dir
 from pojemnik.ssh.connection import KEEPALIVE, open_connection
 
 from .conftest import Deployment

@@ -94,7 +94,7 @@ def test_data_directories_are_made_once_and_never_overwritten(
 
 def test_a_host_secret_left_empty_is_made_again_and_a_value_never_replaced(
         connection: Connection, server: RemoteHost, remote_root: str) -> None:
-    from pojemnik.operations.secrets import HostSecrets
+    from pojemnik.hostfiles.secrets import HostSecrets
     from pojemnik.planning.spec import SecretSpec
 
     spec = SecretSpec("db_password", f"{remote_root}/.secrets/demo/db_password", 32)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pojemnik"
 # Lowest first: a module may import from its own layer and the layers below it.
-LAYERS = ["errors", "console", "declaration", "planning", "ssh", "engine", "operations",
-          "tasks"]
+LAYERS = ["errors", "console", "declaration", "planning", "ssh", "hostfiles", "engine",
+          "operations", "tasks"]
 MAX_MODULE_LINES = 350
 MAX_FUNCTION_LINES = 60
 

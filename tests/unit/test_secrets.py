@@ -11,7 +11,7 @@ from stackbuilders import one
 
 from pojemnik import Secret, Stack
 from pojemnik.declaration.validate.stack import check_declaration
-from pojemnik.operations.secrets import LocalSecrets
+from pojemnik.hostfiles.secrets import LocalSecrets
 from pojemnik.planning.spec import SecretSpec
 
 

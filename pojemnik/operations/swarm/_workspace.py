@@ -9,10 +9,10 @@ import os
 from pathlib import Path
 
 from ...declaration.model import Stack
+from ...hostfiles.secrets import SecretStore
 from ...planning.spec import secret_spec
 from ...planning.swarm.state import ConfigFile, SwarmState
 from ...ssh.mirror import below
-from ..secrets import SecretStore
 
 
 def config_files(stack: Stack) -> dict[str, ConfigFile]:

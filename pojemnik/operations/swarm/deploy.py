@@ -25,6 +25,7 @@ from ...engine.backend import Engine, SwarmNode
 from ...engine.swarm.backend import SwarmBackend
 from ...engine.swarm.manager import swarm_of
 from ...errors import OperationError
+from ...hostfiles.secrets import LocalSecrets, SecretStore
 from ...planning import plan as p
 from ...planning.spec import secret_spec
 from ...planning.state import Observed
@@ -35,7 +36,6 @@ from ...planning.swarm.state import SwarmState
 from .. import history
 from ..converge import Target, apply
 from ..local_state import LocalState
-from ..secrets import LocalSecrets, SecretStore
 from ..ship import ship_to_swarm
 from ..upstreams import HostFiles, LocalFiles
 from ..workspace import with_workspace
@@ -72,7 +72,7 @@ def swarm_target(host: Connection | None, manager: Engine, build: Engine, say: S
                  verbose: bool = False) -> SwarmTarget:
     if host is None:
         return SwarmTarget(build=build, verbose=verbose)
-    from ..secrets import HostSecrets
+    from ...hostfiles.secrets import HostSecrets
     from ..ship import connect_through
     from ..upstreams import RemoteFiles
 
