@@ -21,6 +21,7 @@ from ..declaration.problems import InvalidStack, Problem
 from ..declaration.validate.stack import check_declaration
 from ..engine.backend import Engine
 from ..errors import OperationError
+from ..hostfiles.files import HostFiles, LocalFiles
 from ..hostfiles.secrets import LocalSecrets, SecretStore
 from ..planning import plan as p
 from ..planning.checks import check_against_engine
@@ -31,7 +32,7 @@ from .build import build_images
 from .local_state import LocalState
 from .reload import ConfigRejected, ReloadFailed, reload_service
 from .update import recover, start_first, stop_first
-from .upstreams import HostFiles, LocalFiles, Switchboard
+from .upstreams import Switchboard
 from .workspace import context_hashes, with_workspace
 
 WAVE_WORKERS = 4  # containers started at once (each probes its health command)

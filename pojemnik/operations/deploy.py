@@ -29,8 +29,8 @@ def deploy(stack: Stack, engine: Engine, options: Options, say: Say, dry: bool =
 
 
 def remote_target(host: Connection, stack: Stack, say: Say, dry: bool = False) -> Target:
+    from ..hostfiles.files import RemoteFiles
     from ..hostfiles.secrets import HostSecrets, report_local_copies
-    from .upstreams import RemoteFiles
 
     secrets = HostSecrets(host)
     if not dry:

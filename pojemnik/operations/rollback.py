@@ -11,6 +11,7 @@ from ..console import Say
 from ..declaration.model import Stack
 from ..engine.backend import Engine
 from ..errors import OperationError
+from ..hostfiles.files import HostFiles
 from ..planning import plan as p
 from ..planning.releases import History, Release, choose, rollback_plan
 from ..planning.state import Observed
@@ -19,7 +20,6 @@ from . import releases
 from .converge import Target, apply
 from .local_state import LocalState
 from .update import recover
-from .upstreams import HostFiles
 
 
 @dataclass(frozen=True)

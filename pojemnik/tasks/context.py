@@ -25,7 +25,7 @@ from ..errors import PojemnikError
 
 if TYPE_CHECKING:
     from ..engine.backend import Engine
-    from ..operations.upstreams import HostFiles
+    from ..hostfiles.files import HostFiles
 
 T = TypeVar("T")
 
@@ -89,7 +89,7 @@ def engine_of(c: Context) -> Iterator[Engine]:
 
 def host_files(c: Context) -> HostFiles:
     """pojemnik's own files on the engine's host: here, or on the host over SSH."""
-    from ..operations.upstreams import LocalFiles, RemoteFiles
+    from ..hostfiles.files import LocalFiles, RemoteFiles
 
     return RemoteFiles(c) if is_remote(c) else LocalFiles()
 

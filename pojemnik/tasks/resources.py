@@ -46,8 +46,9 @@ def containers_run(c: Context, name: str = "") -> None:
 def export_compose(c: Context, output: str = "compose.yaml") -> None:
     """Write an equivalent compose.yaml (networks, fixed IPs, ports, mounts, limits)."""
     from ..declaration.validate.stack import check_declaration
+    from ..hostfiles.files import LocalFiles
     from ..hostfiles.secrets import write_all
-    from ..operations.upstreams import LocalFiles, write_declared
+    from ..operations.upstreams import write_declared
     from ..planning.compose import compose_document, to_yaml
     from ..planning.upstreams import proxy_upstreams
 

@@ -91,7 +91,7 @@ def test_secrets_are_made_on_the_host_and_never_sent(deployment: Deployment,
 
 def test_remote_rollback_goes_back_over_ssh(deployment: Deployment,
                                             server: RemoteHost) -> None:
-    from pojemnik.operations.upstreams import RemoteFiles
+    from pojemnik.hostfiles.files import RemoteFiles
 
     deployment.fab(server, "deploy", extra_env={"APP_VERSION": "2"})
     assert "version: 2" in get(server, deployment.http_port, "app.localhost")[1]

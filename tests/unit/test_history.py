@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pojemnik import Stack
+from pojemnik.hostfiles.files import LocalFiles
 from pojemnik.operations.history import entries, record
-from pojemnik.operations.upstreams import LocalFiles
 from pojemnik.planning import plan as p
 
 

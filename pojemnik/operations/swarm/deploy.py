@@ -25,6 +25,7 @@ from ...engine.backend import Engine, SwarmNode
 from ...engine.swarm.backend import SwarmBackend
 from ...engine.swarm.manager import swarm_of
 from ...errors import OperationError
+from ...hostfiles.files import HostFiles, LocalFiles
 from ...hostfiles.secrets import LocalSecrets, SecretStore
 from ...planning import plan as p
 from ...planning.spec import secret_spec
@@ -37,7 +38,6 @@ from .. import history
 from ..converge import Target, apply
 from ..local_state import LocalState
 from ..ship import ship_to_swarm
-from ..upstreams import HostFiles, LocalFiles
 from ..workspace import with_workspace
 from ._spread import spread
 from ._wait import Waiter
@@ -72,9 +72,9 @@ def swarm_target(host: Connection | None, manager: Engine, build: Engine, say: S
                  verbose: bool = False) -> SwarmTarget:
     if host is None:
         return SwarmTarget(build=build, verbose=verbose)
+    from ...hostfiles.files import RemoteFiles
     from ...hostfiles.secrets import HostSecrets
     from ..ship import connect_through
-    from ..upstreams import RemoteFiles
 
     return SwarmTarget(build=build, connect=connect_through(host, say),
                        secrets=HostSecrets(host), files=RemoteFiles(host), verbose=verbose)
