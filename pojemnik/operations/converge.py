@@ -27,8 +27,8 @@ from ..planning import plan as p
 from ..planning.checks import check_against_engine
 from ..planning.state import FilesDiff, Observed, ObservedImage
 from . import history, releases
-from .base_image import ensure_base
-from .build import build_images
+from .images.base import ensure_base
+from .images.build import build_images
 from .local_state import LocalState
 from .reload import ConfigRejected, ReloadFailed, reload_service
 from .update import recover, start_first, stop_first

@@ -21,7 +21,7 @@ from ..declaration.model import Stack
 from ..engine.backend import Engine, Lock, LockHolder
 from ..engine.lock import STALE
 from ..errors import OperationError
-from .base_image import ensure_base
+from .images.base import ensure_base
 
 REAPING = 15.0  # seconds to wait for the engine to remove a dead local holder's lock
 

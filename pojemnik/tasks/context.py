@@ -121,7 +121,7 @@ def print_table(header: list[str], rows: list[list[str]]) -> None:
 def render_plan(plan: Any, fmt: str, stack: Stack) -> str:
     from types import ModuleType
 
-    from ..operations.base_image import BaseRecipe
+    from ..operations.images.base import BaseRecipe
     from ..planning import render
     from ..planning.swarm import render as swarm_render
     from ..planning.swarm.plan import SwarmPlan

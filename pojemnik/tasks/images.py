@@ -51,8 +51,8 @@ def push(c: Context, name: str = "", swarm: bool = False) -> None:
     """Ship images built here to the host (fab -H), or to every Swarm node: no builds on
     a small server, no registry."""
     from ..engine.local import connect_local
-    from ..operations.push import lock_image_on, push_images
-    from ..operations.ship import connect_through, ship_to_swarm
+    from ..operations.images.push import lock_image_on, push_images
+    from ..operations.images.ship import connect_through, ship_to_swarm
 
     remote_only(c, "fab -H user@server images.push (build them first with invoke "
                 "images.build)")
@@ -80,7 +80,7 @@ def push(c: Context, name: str = "", swarm: bool = False) -> None:
 @task
 def base(c: Context) -> None:
     """Make BASE_IMAGE if missing: pull it, or build it from Debian packages."""
-    from ..operations.base_image import ensure_base
+    from ..operations.images.base import ensure_base
 
     stack = stack_of(c)
     with engine_of(c) as engine:

@@ -14,7 +14,7 @@ import docker
 import pytest
 
 from pojemnik.engine.docker_engine import DockerEngine
-from pojemnik.operations.base_image import ensure_base
+from pojemnik.operations.images.base import ensure_base
 
 from .conftest import Copy
 

@@ -153,7 +153,7 @@ def ensure_base_image(client: docker.DockerClient) -> None:
     if any(BASE_IMAGE in (image.tags or []) for image in client.images.list()):
         return
     from pojemnik.engine.docker_engine import DockerEngine
-    from pojemnik.operations.base_image import ensure_base
+    from pojemnik.operations.images.base import ensure_base
 
     ensure_base(DockerEngine(client), BASE_IMAGE, lambda message: print(f"pjremote: {message}",
                                                                  file=sys.stderr))

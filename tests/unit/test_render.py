@@ -10,7 +10,7 @@ import pytest
 from stackbuilders import DB_PASSWORD, converged, with_container, with_service
 
 from pojemnik import Stack
-from pojemnik.operations.base_image import BaseRecipe
+from pojemnik.operations.images.base import BaseRecipe
 from pojemnik.planning import plan as p
 from pojemnik.planning.plan import Options, make_plan
 from pojemnik.planning.render import MASK, as_json, bash, table

@@ -36,8 +36,8 @@ from ...planning.swarm.spec import LABEL_PATH, ServiceSpec
 from ...planning.swarm.state import SwarmState
 from .. import history
 from ..converge import Target, apply
+from ..images.ship import ship_to_swarm
 from ..local_state import LocalState
-from ..ship import ship_to_swarm
 from ..workspace import with_workspace
 from ._spread import spread
 from ._wait import Waiter
@@ -74,7 +74,7 @@ def swarm_target(host: Connection | None, manager: Engine, build: Engine, say: S
         return SwarmTarget(build=build, verbose=verbose)
     from ...hostfiles.files import RemoteFiles
     from ...hostfiles.secrets import HostSecrets
-    from ..ship import connect_through
+    from ..images.ship import connect_through
 
     return SwarmTarget(build=build, connect=connect_through(host, say),
                        secrets=HostSecrets(host), files=RemoteFiles(host), verbose=verbose)

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from ..console import HOST_PREFIX, Say
-from ..engine.backend import Engine, SwarmNode
-from ..errors import OperationError, PojemnikError
+from ...console import HOST_PREFIX, Say
+from ...engine.backend import Engine, SwarmNode
+from ...errors import OperationError, PojemnikError
 from .push import built_here, push_images
 
 if TYPE_CHECKING:
@@ -107,8 +107,8 @@ def push_everywhere(local: Engine, engines: dict[str, Engine], tags: list[str],
 def connect_through(manager: Connection, say: Say) -> ConnectNode:
     """How the task reaches another node: SSH through the manager's connection to the
     address the manager reports (port 22), then that node's engine."""
-    from ..engine.over_ssh import connect_over_ssh
-    from ..ssh.connection import through
+    from ...engine.over_ssh import connect_over_ssh
+    from ...ssh.connection import through
 
     def connect(node: SwarmNode) -> Engine:
         connection = through(manager, node.address)

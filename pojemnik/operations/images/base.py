@@ -13,10 +13,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..console import Say
-from ..declaration.model import LABEL_BASE
-from ..engine.backend import Engine
-from ..errors import DockerError, OperationError
+from ...console import Say
+from ...declaration.model import LABEL_BASE
+from ...engine.backend import Engine
+from ...errors import DockerError, OperationError
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 SUITES = ("bookworm", "trixie", "bullseye", "sid")

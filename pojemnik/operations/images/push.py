@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..console import Meter, Say
-from ..declaration.model import Stack
-from ..engine.backend import Engine
-from ..errors import OperationError
-from .lock import present_lock_image
+from ...console import Meter, Say
+from ...declaration.model import Stack
+from ...engine.backend import Engine
+from ...errors import OperationError
+from ..lock import present_lock_image
 
 
 def built_here(local: Engine, tags: list[str]) -> dict[str, str]:

@@ -8,10 +8,10 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..console import BuildBoard, Say
-from ..engine.backend import Engine
-from ..errors import DockerError
-from ..planning.spec import ImageSpec
+from ...console import BuildBoard, Say
+from ...engine.backend import Engine
+from ...errors import DockerError
+from ...planning.spec import ImageSpec
 
 BUILD_WORKERS = 2  # a small server has few cores; more parallel builds only thrash
 TAIL = 25
