@@ -22,18 +22,18 @@ from ..declaration.validate.stack import check_declaration
 from ..engine.backend import Engine
 from ..errors import OperationError
 from ..hostfiles.files import HostFiles, LocalFiles
+from ..hostfiles.local_state import LocalState
 from ..hostfiles.secrets import LocalSecrets, SecretStore
 from ..planning import plan as p
 from ..planning.checks import check_against_engine
 from ..planning.state import FilesDiff, Observed, ObservedImage
-from . import history, releases
+from .checkout.workspace import context_hashes, with_workspace
 from .images.base import ensure_base
 from .images.build import build_images
-from .local_state import LocalState
+from .records import history, releases
 from .reload import ConfigRejected, ReloadFailed, reload_service
 from .update import recover, start_first, stop_first
 from .upstreams import Switchboard
-from .workspace import context_hashes, with_workspace
 
 WAVE_WORKERS = 4  # containers started at once (each probes its health command)
 __all__ = ["ConfigRejected", "Outcome", "Target", "apply", "checked_plan", "converge"]

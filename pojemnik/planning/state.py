@@ -1,6 +1,6 @@
 """What the engine and the checkout report, as plain data: the engine's part recorded
 by the Docker boundary's `observe`, the checkout's (build-context hashes, secrets,
-config) by `operations.workspace`.
+config) by `operations.checkout.workspace`.
 
 Validation and planning read only these values, so they are tested with
 hand-written or recorded states and no Docker at all.

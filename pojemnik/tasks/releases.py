@@ -58,8 +58,8 @@ def rollback(c: Context, name: str = "", dry: bool = False, format: str = "table
 def history(c: Context, json_: bool = False) -> None:
     """The audit log of deploys and rollbacks on this host (when, who, what changed, the
     result), and the releases kept per service for `rollback`."""
-    from ..operations.history import entries
-    from ..operations.releases import load_all
+    from ..operations.records.history import entries
+    from ..operations.records.releases import load_all
 
     stack = stack_of(c)
     files = host_files(c)

@@ -15,8 +15,8 @@ from stackbuilders import converged, one, with_service, write
 
 from pojemnik import Bind, Reload, Stack
 from pojemnik.declaration.validate.stack import check_declaration
+from pojemnik.hostfiles.local_state import LocalState
 from pojemnik.operations.converge import Target, apply
-from pojemnik.operations.local_state import LocalState
 from pojemnik.operations.reload import ReloadFailed
 from pojemnik.operations.swarm._workspace import config_files
 from pojemnik.planning import plan as p

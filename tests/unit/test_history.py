@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pojemnik import Stack
 from pojemnik.hostfiles.files import LocalFiles
-from pojemnik.operations.history import entries, record
+from pojemnik.operations.records.history import entries, record
 from pojemnik.planning import plan as p
 
 

@@ -26,6 +26,7 @@ from ...engine.swarm.backend import SwarmBackend
 from ...engine.swarm.manager import swarm_of
 from ...errors import OperationError
 from ...hostfiles.files import HostFiles, LocalFiles
+from ...hostfiles.local_state import LocalState
 from ...hostfiles.secrets import LocalSecrets, SecretStore
 from ...planning import plan as p
 from ...planning.spec import secret_spec
@@ -34,11 +35,10 @@ from ...planning.swarm import plan as sp
 from ...planning.swarm.checks import check_swarm_engine
 from ...planning.swarm.spec import LABEL_PATH, ServiceSpec
 from ...planning.swarm.state import SwarmState
-from .. import history
+from ..checkout.workspace import with_workspace
 from ..converge import Target, apply
 from ..images.ship import ship_to_swarm
-from ..local_state import LocalState
-from ..workspace import with_workspace
+from ..records import history
 from ._spread import spread
 from ._wait import Waiter
 from ._workspace import read_config, with_checkout

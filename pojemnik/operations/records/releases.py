@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import time
 
-from ..console import Say
-from ..declaration.model import LABEL_SPEC_HASH, Stack
-from ..engine.backend import Engine
-from ..errors import OperationError, PojemnikError
-from ..hostfiles.files import HostFiles
-from ..planning import plan as p
-from ..planning.release_codec import decode, encode
-from ..planning.releases import REPOSITORY, History, deployed, failed, new_release
+from ...console import Say
+from ...declaration.model import LABEL_SPEC_HASH, Stack
+from ...engine.backend import Engine
+from ...errors import OperationError, PojemnikError
+from ...hostfiles.files import HostFiles
+from ...planning import plan as p
+from ...planning.release_codec import decode, encode
+from ...planning.releases import REPOSITORY, History, deployed, failed, new_release
 from . import history as audit
 
 PRIVATE = 0o600

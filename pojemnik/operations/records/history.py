@@ -9,10 +9,10 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
-from ..declaration.model import Stack
-from ..hostfiles.files import HostFiles
-from ..planning import plan as p
-from ..planning.render import summary as plan_summary
+from ...declaration.model import Stack
+from ...hostfiles.files import HostFiles
+from ...planning import plan as p
+from ...planning.render import summary as plan_summary
 
 LOG = "history.log"
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ..declaration.model import Stack
-from ..hostfiles.secrets import SecretStore
-from ..planning.spec import image_spec, secret_spec
-from ..planning.state import Observed
+from ...declaration.model import Stack
+from ...hostfiles.local_state import LocalState
+from ...hostfiles.secrets import SecretStore
+from ...planning.spec import image_spec, secret_spec
+from ...planning.state import Observed
 from .hashing import context_hash, paths_hash
-from .local_state import LocalState
 
 
 def context_hashes(stack: Stack, base_image_id: str) -> dict[str, str]:
