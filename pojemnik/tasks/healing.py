@@ -11,7 +11,7 @@ from .context import guard
 @task
 def install(c: Context) -> None:
     """Install the watcher on the host (a systemd timer): fab -H root@server healing.install."""
-    from ..operations.healing import install as install_watcher
+    from ..operations.server.healing import install as install_watcher
 
     guard(lambda: install_watcher(c, say))
 
@@ -19,7 +19,7 @@ def install(c: Context) -> None:
 @task(help={"lines": "how many of the last lines (default 20)"})
 def log(c: Context, lines: int = 20) -> None:
     """What the watcher did lately: its restarts, from the host's log."""
-    from ..operations.healing import LOG, recent
+    from ..operations.server.healing import LOG, recent
 
     found = guard(lambda: recent(c, lines))
     for line in found or [f"(nothing in {LOG}: no restart so far, or not installed)"]:

@@ -28,8 +28,8 @@ from .lock import holding_lock
 def rollback(c: Context, name: str = "", dry: bool = False, format: str = "table") -> None:
     """Redeploy each service's release before the running one (its image and container
     spec), start-first like a deploy; the next `deploy` goes forward again."""
-    from ..operations.rollback import plan_rollback
-    from ..operations.rollback import rollback as run_rollback
+    from ..operations.host.rollback import plan_rollback
+    from ..operations.host.rollback import rollback as run_rollback
 
     stack = stack_of(c)
     if stack.target == "swarm":

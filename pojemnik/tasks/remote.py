@@ -12,7 +12,7 @@ from .lock import command_line, holding_lock
 @task(help={"owner": "the user that deploys (default: the SSH user); joins group docker"})
 def server_bootstrap(c: Context, owner: str = "") -> None:
     """Prepare a fresh Debian/Ubuntu host: Docker, the stack directory, a resource check."""
-    from ..operations.bootstrap import bootstrap
+    from ..operations.server.bootstrap import bootstrap
 
     remote_only(c, "fab -H root@server server.bootstrap")
     stack = stack_of(c)

@@ -18,7 +18,7 @@ from .stack import converge_task
 @task
 def networks_create(c: Context) -> None:
     """Create the declared networks (`docker network create --subnet ...`)."""
-    from ..operations.converge import create_networks
+    from ..operations.host.converge import create_networks
 
     stack, problems = declared(c)
     single_host_only(stack, "networks.create")
@@ -48,7 +48,7 @@ def export_compose(c: Context, output: str = "compose.yaml") -> None:
     from ..declaration.validate.stack import check_declaration
     from ..hostfiles.files import LocalFiles
     from ..hostfiles.secrets import write_all
-    from ..operations.upstreams import write_declared
+    from ..operations.host.switchboard import write_declared
     from ..planning.compose import compose_document, to_yaml
     from ..planning.upstreams import proxy_upstreams
 

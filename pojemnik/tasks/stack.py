@@ -27,14 +27,14 @@ from .swarm import swarm_logs
 
 if TYPE_CHECKING:
     from ..declaration.model import Stack
-    from ..operations.converge import Target
+    from ..operations.host.converge import Target
     from ..planning.plan import Options
 
 
 def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "table",
                   verbose: bool = False) -> None:
     """Deploy (or, dry, show the plan) with these planning options."""
-    from ..operations.deploy import deploy as run_deploy
+    from ..operations.host.deploy import deploy as run_deploy
     from ..planning.render import summary
 
     stack, problems = declared(c)
@@ -58,7 +58,7 @@ def target_of(c: Context, stack: Stack) -> Target | None:
     """For a plan on a host: its secrets are the host's, not the checkout's."""
     if not is_remote(c):
         return None
-    from ..operations.deploy import remote_target
+    from ..operations.host.deploy import remote_target
 
     return remote_target(c, stack, say, dry=True)
 
@@ -84,7 +84,7 @@ def deploy(c: Context, dry: bool = False, format: str = "table",
             "refresh": "plan image rebuilds with fresh package updates"})
 def plan(c: Context, format: str = "table", refresh: bool = False) -> None:
     """Show what `deploy` would do and why, without doing it."""
-    from ..operations.converge import checked_plan
+    from ..operations.host.converge import checked_plan
     from ..planning.plan import Options
 
     stack, problems = declared(c)
@@ -102,7 +102,7 @@ def plan(c: Context, format: str = "table", refresh: bool = False) -> None:
 @task
 def check(c: Context) -> None:
     """Validate the declaration and .env against the engine; change nothing."""
-    from ..operations.converge import checked_plan
+    from ..operations.host.converge import checked_plan
     from ..planning.plan import Options
 
     stack, problems = declared(c)
@@ -177,7 +177,7 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100",
 def down(c: Context, volumes: bool = False) -> None:
     """Remove the stack's containers and networks; volumes (data) are kept unless --volumes."""
     from ..declaration.order import startup_order
-    from ..operations.teardown import down as tear_down
+    from ..operations.host.teardown import down as tear_down
 
     stack = stack_of(c)
     with engine_of(c) as engine, holding_lock(c, engine, stack):

@@ -16,8 +16,8 @@ from pojemnik import Stack
 from pojemnik.declaration.model import LABEL_SPEC_HASH
 from pojemnik.declaration.validate.stack import check_declaration
 from pojemnik.hostfiles.files import LocalFiles
+from pojemnik.operations.host.rollback import kept_image
 from pojemnik.operations.records import releases as kept
-from pojemnik.operations.rollback import kept_image
 from pojemnik.planning import plan as p
 from pojemnik.planning.release_codec import decode, encode, spec_from_data, spec_to_data
 from pojemnik.planning.releases import (

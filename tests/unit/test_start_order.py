@@ -11,7 +11,7 @@ from stackbuilders import with_service
 from pojemnik import Stack, Started
 from pojemnik.declaration.order import start_waves, startup_order
 from pojemnik.errors import OperationError
-from pojemnik.operations.converge import StartedSignals
+from pojemnik.operations.host.converge import StartedSignals
 from pojemnik.planning import plan as p
 from pojemnik.planning.plan import make_plan
 from pojemnik.planning.state import Observed

@@ -17,7 +17,7 @@ from stackbuilders import EXAMPLE_ROOT, EXAMPLE_SETTINGS
 
 from pojemnik import InvalidStack, Problem, Stack
 from pojemnik.hostfiles.layout import remote_dir
-from pojemnik.operations.converge import converge
+from pojemnik.operations.host.converge import converge
 from pojemnik.planning.plan import Options
 
 BIN = Path(sys.executable).parent

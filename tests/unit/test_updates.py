@@ -13,7 +13,7 @@ from pojemnik.declaration.model import LABEL_SERVICE, LABEL_SPEC_HASH
 from pojemnik.declaration.order import startup_order
 from pojemnik.engine.backend import ContainerRow
 from pojemnik.engine.readiness import health_command
-from pojemnik.operations.teardown import stop_waves
+from pojemnik.operations.host.teardown import stop_waves
 from pojemnik.planning import plan as p
 from pojemnik.planning.plan import make_plan
 from pojemnik.planning.spec import container_spec

@@ -36,7 +36,7 @@ from ...planning.swarm.checks import check_swarm_engine
 from ...planning.swarm.spec import LABEL_PATH, ServiceSpec
 from ...planning.swarm.state import SwarmState
 from ..checkout.workspace import with_workspace
-from ..converge import Target, apply
+from ..host.converge import Target, apply
 from ..images.ship import ship_to_swarm
 from ..records import history
 from ._spread import spread

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
-from ..console import Say
-from ..declaration.model import Reload
-from ..engine.backend import Engine
-from ..errors import OperationError
+from ...console import Say
+from ...declaration.model import Reload
+from ...engine.backend import Engine
+from ...errors import OperationError
 
 LIVE_TIMEOUT = 30.0  # seconds for the reload to be live (a probe that passes ends it)
 SETTLE = 0.3  # seconds for the old workers to be told to stop accepting

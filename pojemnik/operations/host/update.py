@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..console import Say
-from ..declaration.policy import StopFirst
-from ..engine.backend import Engine
-from ..errors import DockerError, OperationError
-from ..planning import plan as p
-from ..planning.upstreams import next_name
-from .upstreams import Switchboard
+from ...console import Say
+from ...declaration.policy import StopFirst
+from ...engine.backend import Engine
+from ...errors import DockerError, OperationError
+from ...planning import plan as p
+from ...planning.upstreams import next_name
+from .switchboard import Switchboard
 
 
 class UpdateRefused(OperationError):

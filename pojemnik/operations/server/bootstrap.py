@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..console import Say
-from ..declaration.model import Stack
-from ..declaration.units import memory_bytes
-from ..engine.over_ssh import check_docker, connect_over_ssh
-from ..errors import DockerError, OperationError
-from ..hostfiles.layout import remote_dir
-from ..ssh.connection import describe, open_connection
+from ...console import Say
+from ...declaration.model import Stack
+from ...declaration.units import memory_bytes
+from ...engine.over_ssh import check_docker, connect_over_ssh
+from ...errors import DockerError, OperationError
+from ...hostfiles.layout import remote_dir
+from ...ssh.connection import describe, open_connection
+from ..lock import take_lock_if_any
 from .healing import install as install_healing
-from .lock import take_lock_if_any
 
 if TYPE_CHECKING:
     from fabric import Connection

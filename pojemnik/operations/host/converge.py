@@ -15,25 +15,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from ..console import Say
-from ..declaration.model import LABEL_CONFIG_HASH, Stack
-from ..declaration.problems import InvalidStack, Problem
-from ..declaration.validate.stack import check_declaration
-from ..engine.backend import Engine
-from ..errors import OperationError
-from ..hostfiles.files import HostFiles, LocalFiles
-from ..hostfiles.local_state import LocalState
-from ..hostfiles.secrets import LocalSecrets, SecretStore
-from ..planning import plan as p
-from ..planning.checks import check_against_engine
-from ..planning.state import FilesDiff, Observed, ObservedImage
-from .checkout.workspace import context_hashes, with_workspace
-from .images.base import ensure_base
-from .images.build import build_images
-from .records import history, releases
+from ...console import Say
+from ...declaration.model import LABEL_CONFIG_HASH, Stack
+from ...declaration.problems import InvalidStack, Problem
+from ...declaration.validate.stack import check_declaration
+from ...engine.backend import Engine
+from ...errors import OperationError
+from ...hostfiles.files import HostFiles, LocalFiles
+from ...hostfiles.local_state import LocalState
+from ...hostfiles.secrets import LocalSecrets, SecretStore
+from ...planning import plan as p
+from ...planning.checks import check_against_engine
+from ...planning.state import FilesDiff, Observed, ObservedImage
+from ..checkout.workspace import context_hashes, with_workspace
+from ..images.base import ensure_base
+from ..images.build import build_images
+from ..records import history, releases
 from .reload import ConfigRejected, ReloadFailed, reload_service
+from .switchboard import Switchboard
 from .update import recover, start_first, stop_first
-from .upstreams import Switchboard
 
 WAVE_WORKERS = 4  # containers started at once (each probes its health command)
 __all__ = ["ConfigRejected", "Outcome", "Target", "apply", "checked_plan", "converge"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from ..console import Say
-from ..engine.backend import ContainerRow, Engine
+from ...console import Say
+from ...engine.backend import ContainerRow, Engine
 
 STOP_WORKERS = 4
 

@@ -12,9 +12,9 @@ import shlex
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from ..console import Say
-from ..ssh.channels import run, succeeds
-from ..ssh.connection import describe
+from ...console import Say
+from ...ssh.channels import run, succeeds
+from ...ssh.connection import describe
 
 if TYPE_CHECKING:
     from fabric import Connection

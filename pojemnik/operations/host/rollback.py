@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..console import Say
-from ..declaration.model import Stack
-from ..engine.backend import Engine
-from ..errors import OperationError
-from ..hostfiles.files import HostFiles
-from ..hostfiles.local_state import LocalState
-from ..planning import plan as p
-from ..planning.releases import History, Release, choose, rollback_plan
-from ..planning.state import Observed
+from ...console import Say
+from ...declaration.model import Stack
+from ...engine.backend import Engine
+from ...errors import OperationError
+from ...hostfiles.files import HostFiles
+from ...hostfiles.local_state import LocalState
+from ...planning import plan as p
+from ...planning.releases import History, Release, choose, rollback_plan
+from ...planning.state import Observed
+from ..records import history as audit
+from ..records import releases
 from .converge import Target, apply
-from .records import history as audit
-from .records import releases
 from .update import recover
 
 

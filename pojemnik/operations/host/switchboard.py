@@ -9,10 +9,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from ..console import Say
-from ..engine.backend import Engine
-from ..hostfiles.files import HostFiles
-from ..planning.upstreams import ProxyUpstreams, render_upstream, upstream_files
+from ...console import Say
+from ...engine.backend import Engine
+from ...hostfiles.files import HostFiles
+from ...planning.upstreams import ProxyUpstreams, render_upstream, upstream_files
 from .reload import reload_service
 
 

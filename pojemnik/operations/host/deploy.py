@@ -6,18 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ..console import Say
-from ..declaration.model import Stack
-from ..declaration.problems import Problem
-from ..engine.backend import Engine
-from ..planning.plan import Options
-from ..planning.state import FilesDiff
+from ...console import Say
+from ...declaration.model import Stack
+from ...declaration.problems import Problem
+from ...engine.backend import Engine
+from ...planning.plan import Options
+from ...planning.state import FilesDiff
 from .converge import Outcome, Target, converge
 
 if TYPE_CHECKING:
     from fabric import Connection
 
-    from ..ssh.mirror import SyncResult
+    from ...ssh.mirror import SyncResult
 
 
 def deploy(stack: Stack, engine: Engine, options: Options, say: Say, dry: bool = False,
@@ -29,8 +29,8 @@ def deploy(stack: Stack, engine: Engine, options: Options, say: Say, dry: bool =
 
 
 def remote_target(host: Connection, stack: Stack, say: Say, dry: bool = False) -> Target:
-    from ..hostfiles.files import RemoteFiles
-    from ..hostfiles.secrets import HostSecrets, report_local_copies
+    from ...hostfiles.files import RemoteFiles
+    from ...hostfiles.secrets import HostSecrets, report_local_copies
 
     secrets = HostSecrets(host)
     if not dry:
@@ -52,7 +52,7 @@ class Mirror:
 
     def diff(self) -> FilesDiff:
         """What `ship` would do, by comparing digests: nothing is changed."""
-        from ..ssh.mirror import compare, missing
+        from ...ssh.mirror import compare, missing
 
         root = self.root()
         found = compare(self.host, self.stack.root, self.stack.config_paths(), root,
@@ -61,7 +61,7 @@ class Mirror:
                          tuple(missing(self.host, root, self.stack.data_paths())))
 
     def ship(self) -> None:
-        from ..ssh.mirror import seed_missing, sync_files
+        from ...ssh.mirror import seed_missing, sync_files
 
         root = self.root()
         self.last = sync_files(self.host, self.stack.root, self.stack.config_paths(), root,
@@ -74,7 +74,7 @@ class Mirror:
             self.say(f"files: data directory {path} made on the host (kept from now on)")
 
     def restore(self) -> bool:
-        from ..ssh.mirror import restore
+        from ...ssh.mirror import restore
 
         return self.last is not None and restore(self.host, self.root(), self.last)
 
