@@ -52,7 +52,7 @@ def push(c: Context, name: str = "", swarm: bool = False) -> None:
     a small server, no registry."""
     from ..engine.local import connect_local
     from ..operations.images.push import lock_image_on, push_images
-    from ..operations.images.ship import connect_through, ship_to_swarm
+    from ..operations.images.push_nodes import connect_through, ship_to_swarm
 
     remote_only(c, "fab -H user@server images.push (build them first with invoke "
                 "images.build)")

@@ -14,7 +14,7 @@ from pojemnik.console import say
 from pojemnik.engine.backend import ImageRow, SwarmNode
 from pojemnik.engine.nodes import _node
 from pojemnik.errors import DockerError, OperationError, SSHError
-from pojemnik.operations.images.ship import ship_to_swarm
+from pojemnik.operations.images.push_nodes import ship_to_swarm
 
 TAG = "demo/proxy:latest"
 

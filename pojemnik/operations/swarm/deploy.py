@@ -37,7 +37,7 @@ from ...planning.swarm.spec import LABEL_PATH, ServiceSpec
 from ...planning.swarm.state import SwarmState
 from ..checkout.workspace import with_workspace
 from ..host.converge import Target, apply
-from ..images.ship import ship_to_swarm
+from ..images.push_nodes import ship_to_swarm
 from ..records import history
 from ._spread import spread
 from ._wait import Waiter
@@ -74,7 +74,7 @@ def swarm_target(host: Connection | None, manager: Engine, build: Engine, say: S
         return SwarmTarget(build=build, verbose=verbose)
     from ...hostfiles.files import RemoteFiles
     from ...hostfiles.secrets import HostSecrets
-    from ..images.ship import connect_through
+    from ..images.push_nodes import connect_through
 
     return SwarmTarget(build=build, connect=connect_through(host, say),
                        secrets=HostSecrets(host), files=RemoteFiles(host), verbose=verbose)
