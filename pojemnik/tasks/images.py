@@ -52,7 +52,7 @@ def push(c: Context, name: str = "", swarm: bool = False) -> None:
     a small server, no registry."""
     from ..engine.local import connect_local
     from ..operations.images.push import lock_image_on, push_images
-    from ..operations.images.push_nodes import connect_through, ship_to_swarm
+    from ..operations.images.push_nodes import connect_through, push_to_nodes
 
     remote_only(c, "fab -H user@server images.push (build them first with invoke "
                 "images.build)")
@@ -69,7 +69,7 @@ def push(c: Context, name: str = "", swarm: bool = False) -> None:
             with holding_lock(c, remote, stack, image=image,
                               cluster=swarm or stack.target == "swarm"):
                 if swarm:
-                    guard(lambda: ship_to_swarm(local, remote, connect_through(c, say), tags,
+                    guard(lambda: push_to_nodes(local, remote, connect_through(c, say), tags,
                                                 say))
                 else:
                     guard(lambda: push_images(local, remote, tags, say))

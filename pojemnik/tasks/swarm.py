@@ -1,5 +1,5 @@
 """`deploy`, `plan` and `check` when the stack's target is a Swarm: the engine of the task is
-the manager (`fab -H deploy@manager`), images are built on this machine and shipped to
+the manager (`fab -H deploy@manager`), images are built on this machine and pushed to
 every node through it. Thin: the work is `operations.swarm.deploy`."""
 
 from __future__ import annotations

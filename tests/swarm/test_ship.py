@@ -22,7 +22,7 @@ from pojemnik.console import say
 from pojemnik.engine.local import connect_local
 from pojemnik.engine.over_ssh import connect_over_ssh
 from pojemnik.errors import DockerError, OperationError
-from pojemnik.operations.images.push_nodes import connect_through, ship_to_swarm
+from pojemnik.operations.images.push_nodes import connect_through, push_to_nodes
 
 from ..remote.conftest import FAB, REPO
 from ..remote.hosts import known_hosts_line
@@ -122,7 +122,7 @@ def test_an_unreachable_node_stops_the_push_before_anything_is_sent(
         engine = connect_over_ssh(connection, say)
         try:
             with pytest.raises(OperationError) as refused:
-                ship_to_swarm(local, engine, connect_through(connection, say), [tiny_image], say)
+                push_to_nodes(local, engine, connect_through(connection, say), [tiny_image], say)
         finally:
             engine.close()
     finally:

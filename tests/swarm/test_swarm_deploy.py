@@ -169,7 +169,7 @@ def test_the_example_deploys_and_every_site_answers_through_the_proxy(deployed: 
     first = deployed.first
     assert "created 4" in first, first
     assert f"network {deployed.project}-services: creating (overlay, 10.0.120.0/24)" in first
-    assert "on all 2 nodes" in first  # the images were shipped to both
+    assert "on all 2 nodes" in first  # the images were pushed to both
     for site, expect in SITES.items():
         answers(port(deployed), site, expect)
     # Pinned by image id, the same on both nodes.

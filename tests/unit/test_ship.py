@@ -14,7 +14,7 @@ from pojemnik.console import say
 from pojemnik.engine.backend import ImageRow, SwarmNode
 from pojemnik.engine.nodes import _node
 from pojemnik.errors import DockerError, OperationError, SSHError
-from pojemnik.operations.images.push_nodes import ship_to_swarm
+from pojemnik.operations.images.push_nodes import push_to_nodes
 
 TAG = "demo/proxy:latest"
 
@@ -70,7 +70,7 @@ def test_every_node_gets_the_image_and_identical_ones_are_skipped(
         capsys: pytest.CaptureFixture[str]) -> None:
     local, manager, others = cluster(node("worker-1"), node("worker-2"),
                                      manager_images={TAG: "sha256:new"})
-    ids = ship_to_swarm(local, manager, lambda n: others[n.hostname], [TAG], say)  # type: ignore[arg-type]
+    ids = push_to_nodes(local, manager, lambda n: others[n.hostname], [TAG], say)  # type: ignore[arg-type]
     assert ids == {TAG: "sha256:new"}
     assert manager.loaded == []  # already there: skipped
     assert all(e.images[TAG] == "sha256:new" and e.closed for e in others.values())
@@ -90,7 +90,7 @@ def test_an_unreachable_node_stops_everything_before_anything_is_sent() -> None:
         return others[n.hostname]
 
     with pytest.raises(OperationError) as refused:
-        ship_to_swarm(local, manager, connect, [TAG], print)  # type: ignore[arg-type]
+        push_to_nodes(local, manager, connect, [TAG], print)  # type: ignore[arg-type]
     message = str(refused.value)
     assert "cannot reach Swarm node worker-2 (worker, 10.9.0.8)" in message
     assert "through the manager deploy@manager:22" in message
@@ -104,14 +104,14 @@ def test_a_node_that_is_not_ready_is_refused_first() -> None:
     local, manager, others = cluster(node("worker-1", state="down"))
     with pytest.raises(OperationError, match=r"worker-1 \(10\.9\.0\.8\) is down .*docker node "
                                              r"rm worker-1.*nothing was sent"):
-        ship_to_swarm(local, manager, lambda n: others[n.hostname], [TAG], print)  # type: ignore[arg-type]
+        push_to_nodes(local, manager, lambda n: others[n.hostname], [TAG], print)  # type: ignore[arg-type]
     assert manager.loaded == []
 
 
 def test_an_image_not_built_here_is_refused_before_asking_the_nodes() -> None:
     local, manager, others = cluster(node("worker-1"))
     with pytest.raises(OperationError, match="demo/php:latest is not built here"):
-        ship_to_swarm(local, manager, lambda n: others[n.hostname],  # type: ignore[arg-type]
+        push_to_nodes(local, manager, lambda n: others[n.hostname],  # type: ignore[arg-type]
                       [TAG, "demo/php:latest"], print)
     assert manager.loaded == [] and others["worker-1"].loaded == []
 
@@ -120,8 +120,8 @@ def test_one_nodes_failure_is_named_and_the_others_still_get_the_images() -> Non
     local, manager, others = cluster(node("worker-1"), node("worker-2"))
     others["worker-1"].fail_load = True
     with pytest.raises(OperationError) as failed:
-        ship_to_swarm(local, manager, lambda n: others[n.hostname], [TAG], print)  # type: ignore[arg-type]
-    assert "shipping images failed on worker-1: " in str(failed.value)
+        push_to_nodes(local, manager, lambda n: others[n.hostname], [TAG], print)  # type: ignore[arg-type]
+    assert "pushing images failed on worker-1: " in str(failed.value)
     assert "no space left" in str(failed.value) and "run it again" in str(failed.value)
     assert manager.images[TAG] == others["worker-2"].images[TAG] == "sha256:new"
 

@@ -1,4 +1,4 @@
-"""`images.push`: images built here shipped to a host's engine, so a small server need not
+"""`images.push`: images built here pushed to a host's engine, so a small server need not
 build. Streamed (`docker save` here, `docker load` there), skipped where the host has the
 same image id. Labels (the build-context hash) travel with the image, so the host's plan
 then sees them as built."""

@@ -1,4 +1,4 @@
-"""`images.push --swarm`: images built here shipped to every node of a Docker Swarm, with no
+"""`images.push --swarm`: images built here pushed to every node of a Docker Swarm, with no
 registry. The task's host is a manager; the manager's engine lists the nodes, every other
 node is reached THROUGH the manager (as ProxyJump: same user and key, its host key checked
 against known_hosts under the address the manager reports for it), and each node's engine
@@ -28,7 +28,7 @@ ConnectNode = Callable[[SwarmNode], Engine]
 MAX_PARALLEL = 4  # nodes loading at once (each stream is one SSH channel on the manager)
 
 
-def ship_to_swarm(local: Engine, manager: Engine, connect: ConnectNode, tags: list[str],
+def push_to_nodes(local: Engine, manager: Engine, connect: ConnectNode, tags: list[str],
                   say: Say) -> dict[str, str]:
     """Push `tags` from `local` to every node of the Swarm `manager` manages; returns
     tag -> image id, the same on every node. `connect` opens another node's engine."""
@@ -48,7 +48,7 @@ def ship_to_swarm(local: Engine, manager: Engine, connect: ConnectNode, tags: li
                 engine.close()
     if failures:
         raise OperationError(
-            "shipping images failed on " + "; ".join(f"{n}: {e}" for n, e in failures.items())
+            "pushing images failed on " + "; ".join(f"{n}: {e}" for n, e in failures.items())
             + ". Nothing running changed; run it again (images already there are skipped).")
     for tag, image_id in ids.items():
         say(f"image {tag}: {image_id[:19]} on all {len(engines)} nodes")

@@ -1,9 +1,9 @@
 """`deploy` on the Swarm target: validate -> observe the manager (and this machine's images)
 -> check against the manager -> plan -> apply, like `converge` for one host.
 
-Images are built here (where the deploy runs) and shipped to every node over SSH through
-the manager (`ship.ship_to_swarm`): no registry, and services are pinned by image id, so
-no node can run another image under the tag. Secret files are made where the manager is
+Images are built here (where the deploy runs) and pushed to every node over SSH through
+the manager (`images.push_nodes`): no registry, and services are pinned by image id, so no
+node can run another image under the tag. Secret files are made where the manager is
 (never sent from a checkout), and their values handed to Swarm as secrets. Then the
 overlay networks, the configs and secrets the services need, the services wave by wave
 (a wave starts once the one before converged: tasks running and healthy), and last the
@@ -37,7 +37,7 @@ from ...planning.swarm.spec import LABEL_PATH, ServiceSpec
 from ...planning.swarm.state import SwarmState
 from ..checkout.workspace import with_workspace
 from ..host.converge import Target, apply
-from ..images.push_nodes import ship_to_swarm
+from ..images.push_nodes import push_to_nodes
 from ..records import history
 from ._spread import spread
 from ._wait import Waiter
@@ -81,7 +81,7 @@ def swarm_target(host: Connection | None, manager: Engine, build: Engine, say: S
 
 
 def observe(stack: Stack, manager: Engine, target: SwarmTarget) -> tuple[Observed, SwarmState]:
-    """The manager's networks and containers, this machine's images (built here, shipped
+    """The manager's networks and containers, this machine's images (built here, pushed
     from here), and the Swarm's objects with the checkout's files and secret digests."""
     local = LocalState.load(stack.state_path())
     built = with_workspace(stack, target.build.observe(stack.project, []), local,
@@ -119,7 +119,7 @@ def swarm_converge(stack: Stack, manager: Engine, options: p.Options, say: Say,
         if plan.prepare:
             apply(plan.prepare, target.build, say, LocalState.load(stack.state_path()),
                   Target(secrets=target.secrets, logs=target.logs, verbose=target.verbose))
-        ship(stack, manager, target, say)
+        push_to_every_node(stack, manager, target, say)
         if plan.prepare:  # now with the images' ids and the secrets' digests
             plan = checked_swarm_plan(stack, manager, options, [], target)
         if plan.actions:
@@ -133,11 +133,11 @@ def swarm_converge(stack: Stack, manager: Engine, options: p.Options, say: Say,
     return SwarmOutcome(plan, applied=bool(plan))
 
 
-def ship(stack: Stack, manager: Engine, target: SwarmTarget, say: Say) -> None:
+def push_to_every_node(stack: Stack, manager: Engine, target: SwarmTarget, say: Say) -> None:
     """The stack's images onto every node (those already there are skipped)."""
     tags = sorted({stack.image_tag(s.image) for s in stack.services if stack.image(s.image)})
     if tags:
-        ship_to_swarm(target.build, manager, target.connect or _unreachable, tags, say)
+        push_to_nodes(target.build, manager, target.connect or _unreachable, tags, say)
 
 
 def _unreachable(node: SwarmNode) -> Engine:
