@@ -27,7 +27,7 @@ from .swarm import swarm_logs
 
 if TYPE_CHECKING:
     from ..declaration.model import Stack
-    from ..operations.host.converge import Target
+    from ..operations.host.converge import HostSite
     from ..planning.plan import Options
 
 
@@ -54,13 +54,13 @@ def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "t
         say(f"{stack.project}: {summary(outcome.plan)}")
 
 
-def target_of(c: Context, stack: Stack) -> Target | None:
+def target_of(c: Context, stack: Stack) -> HostSite | None:
     """For a plan on a host: its secrets are the host's, not the checkout's."""
     if not is_remote(c):
         return None
-    from ..operations.host.deploy import remote_target
+    from ..operations.host.deploy import remote_site
 
-    return remote_target(c, stack, say, dry=True)
+    return remote_site(c, stack, say, dry=True)
 
 
 @task(help={"dry": "print the plan, change nothing",

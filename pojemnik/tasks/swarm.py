@@ -19,15 +19,15 @@ if TYPE_CHECKING:
     from ..declaration.problems import Problem
     from ..engine.backend import Engine
     from ..engine.swarm.manager import SwarmEngine
-    from ..operations.swarm.deploy import SwarmTarget
+    from ..operations.swarm.deploy import SwarmSite
     from ..planning.plan import Options
 
 
 @contextmanager
-def swarm_target(c: Context, manager: Engine, verbose: bool = False) -> Iterator[SwarmTarget]:
+def swarm_site(c: Context, manager: Engine, verbose: bool = False) -> Iterator[SwarmSite]:
     """Over SSH the images are built here, with this machine's engine; locally the
     manager's engine is this machine's."""
-    from ..operations.swarm.deploy import swarm_target as make
+    from ..operations.swarm.deploy import swarm_site as make
 
     if not is_remote(c):
         yield make(None, manager, manager, say, verbose)
@@ -47,7 +47,7 @@ def swarm_deploy(c: Context, stack: Stack, problems: list[Problem], options: Opt
     from ..planning.swarm.plan import swarm_summary
 
     with engine_of(c) as engine, holding_lock(c, engine, stack, not dry and not problems), \
-            swarm_target(c, engine, verbose) as target:
+            swarm_site(c, engine, verbose) as target:
         outcome = guard(lambda: swarm_converge(stack, engine, options, say, target, dry=dry,
                                                problems=problems))
     if dry or not outcome.applied:
@@ -68,7 +68,7 @@ def swarm_check(c: Context, stack: Stack, problems: list[Problem], options: Opti
 def _checked(c: Context, stack: Stack, problems: list[Problem], options: Options) -> object:
     from ..operations.swarm.deploy import checked_swarm_plan
 
-    with engine_of(c) as engine, swarm_target(c, engine) as target:
+    with engine_of(c) as engine, swarm_site(c, engine) as target:
         return guard(lambda: checked_swarm_plan(stack, engine, options, problems, target))
 
 

@@ -16,7 +16,7 @@ from stackbuilders import converged, one, with_service, write
 from pojemnik import Bind, Reload, Stack
 from pojemnik.declaration.validate.stack import check_declaration
 from pojemnik.hostfiles.local_state import LocalState
-from pojemnik.operations.host.converge import Target, apply
+from pojemnik.operations.host.converge import HostSite, apply
 from pojemnik.operations.host.reload import ReloadFailed
 from pojemnik.operations.swarm._workspace import config_files
 from pojemnik.planning import plan as p
@@ -149,7 +149,7 @@ def test_a_reload_that_fails_after_its_check_puts_the_last_good_files_back(
     said: list[str] = []
     with pytest.raises(ReloadFailed):
         apply(replace(plan, proxies=[]), engine, said.append,
-              LocalState(tmp_path / "state.json"), Target(shipment=shipment))
+              LocalState(tmp_path / "state.json"), HostSite(shipment=shipment))
     assert shipment.restored == 1
     assert "files: the last good config is back on the host" in said
     # The restored files are loaded again: the check and the reload ran a second time.

@@ -36,7 +36,7 @@ from .switchboard import Switchboard
 from .update import recover, start_first, stop_first
 
 WAVE_WORKERS = 4  # containers started at once (each probes its health command)
-__all__ = ["ConfigRejected", "Outcome", "Target", "apply", "checked_plan", "converge"]
+__all__ = ["ConfigRejected", "HostSite", "Outcome", "apply", "checked_plan", "converge"]
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,9 @@ class Shipment(Protocol):
 
 
 @dataclass
-class Target:
-    """Where a deploy acts beyond the engine: secrets and files (this machine by default)."""
+class HostSite:
+    """The host a single-host deploy acts on beyond its engine: its secrets, its files, the
+    mounted files shipped there (this machine by default)."""
 
     secrets: SecretStore = field(default_factory=LocalSecrets)
     shipment: Shipment | None = None
@@ -69,31 +70,31 @@ class Target:
     files: HostFiles = field(default_factory=LocalFiles)  # the proxies' upstream files
 
 
-def observe(stack: Stack, engine: Engine, state: LocalState, target: Target) -> Observed:
+def observe(stack: Stack, engine: Engine, state: LocalState, site: HostSite) -> Observed:
     ports = [(port.address, port.host, port.protocol)
              for service in stack.services for port in service.ports]
-    observed = with_workspace(stack, engine.observe(stack.project, ports), state, target.secrets)
-    if target.shipment is None:
+    observed = with_workspace(stack, engine.observe(stack.project, ports), state, site.secrets)
+    if site.shipment is None:
         return observed
-    return replace(observed, files=target.shipment.diff())
+    return replace(observed, files=site.shipment.diff())
 
 
 def checked_plan(stack: Stack, engine: Engine, options: p.Options,
                  extra_problems: list[Problem] | None = None,
-                 target: Target | None = None) -> p.Plan:
+                 site: HostSite | None = None) -> p.Plan:
     """Validate, observe, validate against the engine (raising every problem at once),
     plan. Changes nothing."""
     state = LocalState.load(stack.state_path())
-    return _checked(stack, engine, options, extra_problems or [], state, target or Target())[0]
+    return _checked(stack, engine, options, extra_problems or [], state, site or HostSite())[0]
 
 
 def _checked(stack: Stack, engine: Engine, options: p.Options, extra_problems: list[Problem],
-             state: LocalState, target: Target) -> tuple[p.Plan, Observed]:
+             state: LocalState, site: HostSite) -> tuple[p.Plan, Observed]:
     images_only = options.only_services == frozenset()
     problems = [*extra_problems, *check_declaration(stack, images_only)]
     if problems:
         raise InvalidStack(problems)
-    observed = observe(stack, engine, state, target)
+    observed = observe(stack, engine, state, site)
     problems = check_against_engine(stack, observed, images_only, options.recreate_networks)
     if problems:
         raise InvalidStack(problems)
@@ -102,10 +103,10 @@ def _checked(stack: Stack, engine: Engine, options: p.Options, extra_problems: l
 
 def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
              dry: bool = False, extra_problems: list[Problem] | None = None,
-             target: Target | None = None) -> Outcome:
-    target = target or Target()
-    if target.logs is None:
-        target = replace(target, logs=stack.state_path().parent / "logs" / stack.project)
+             site: HostSite | None = None) -> Outcome:
+    site = site or HostSite()
+    if site.logs is None:
+        site = replace(site, logs=stack.state_path().parent / "logs" / stack.project)
     state = LocalState.load(stack.state_path())
     # Pure checks first: a deploy refused (a bad `.env`) runs without the lock, so it must
     # not touch the engine (recover could rename another deploy's `-next` mid-update).
@@ -114,7 +115,7 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
         raise InvalidStack(problems)
     if not dry:
         recover(engine, stack.project, say)
-    plan, observed = _checked(stack, engine, options, [], state, target)
+    plan, observed = _checked(stack, engine, options, [], state, site)
     if dry or not plan:
         return Outcome(plan, applied=False)
     if plan.of_kind(p.BUILD_BASE):
@@ -125,13 +126,13 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
         plan = p.make_plan(stack, observed, options)
     done: list[p.Action] = []  # containers made and ready: each a release to keep
     try:
-        apply(plan, engine, say, state, target, done)
+        apply(plan, engine, say, state, site, done)
     except Exception as error:
-        releases.remember(stack, engine, target.files, done, say, failed=plan)
-        history.record(stack, target.files, plan, f"failed: {str(error).splitlines()[0]}")
+        releases.remember(stack, engine, site.files, done, say, failed=plan)
+        history.record(stack, site.files, plan, f"failed: {str(error).splitlines()[0]}")
         raise
-    releases.remember(stack, engine, target.files, done, say)
-    history.record(stack, target.files, plan, "ok")
+    releases.remember(stack, engine, site.files, done, say)
+    history.record(stack, site.files, plan, "ok")
     return Outcome(plan, applied=True)
 
 
@@ -140,14 +141,14 @@ def create_networks(stack: Stack, engine: Engine, say: Say,
     """Just the networks of a deploy (`networks.create`), checked the same way."""
     plan = checked_plan(stack, engine, p.Options(build=False), extra_problems)
     apply(plan.only(p.CREATE_NETWORK), engine, say, LocalState.load(stack.state_path()),
-          Target())
+          HostSite())
 
 
 def _base(stack: Stack, image_id: str) -> ObservedImage:
     return ObservedImage(stack.base_image, image_id)
 
 
-def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Target,
+def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, site: HostSite,
           done: list[p.Action] | None = None) -> None:
     """Secrets are made where the engine is; a remote host gets its mounted files once
     they exist and before any container that mounts them starts. `done` receives the
@@ -156,8 +157,8 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Tar
         ensure_base(engine, action.target, say)
     builds = [(a.image, a.fresh) for a in plan.of_kind(p.BUILD) if a.image]
     if builds:
-        build_images(engine, builds, say, target.logs or Path(".pojemnik/logs"),
-                     target.verbose)
+        build_images(engine, builds, say, site.logs or Path(".pojemnik/logs"),
+                     site.verbose)
     for action in plan.of_kind(p.RECREATE_NETWORK):
         assert action.network
         say(f"network {action.target}: recreating ({action.reason}); its containers go "
@@ -173,10 +174,10 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Tar
         engine.create_volume(action.target, action.labels)
     for action in plan.of_kind(p.CREATE_SECRET):
         assert action.secret
-        target.secrets.create(action.secret, say)
-    if target.shipment is not None and plan.of_kind(p.SHIP_FILES):
-        target.shipment.ship()
-    board = Switchboard(plan.proxies, engine, target.files, say)
+        site.secrets.create(action.secret, say)
+    if site.shipment is not None and plan.of_kind(p.SHIP_FILES):
+        site.shipment.ship()
+    board = Switchboard(plan.proxies, engine, site.files, say)
     if plan.of_kind(p.CREATE, p.RECREATE, p.START, p.REMOVE_ORPHAN):
         board.sync()  # before a stray replacement goes: the proxy must not point at it
     for action in plan.of_kind(p.REMOVE_ORPHAN):
@@ -186,7 +187,7 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, target: Tar
         _containers(plan, engine, say, state, board, [] if done is None else done)
     except (ConfigRejected, ReloadFailed) as error:
         # The host must not keep a config that a restart (OOM kill, reboot) would load.
-        if target.shipment is not None and target.shipment.restore():
+        if site.shipment is not None and site.shipment.restore():
             say("files: the last good config is back on the host")
             if isinstance(error, ReloadFailed):
                 _reload_restored(engine, error, say)

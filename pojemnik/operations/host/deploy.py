@@ -12,7 +12,7 @@ from ...declaration.problems import Problem
 from ...engine.backend import Engine
 from ...planning.plan import Options
 from ...planning.state import FilesDiff
-from .converge import Outcome, Target, converge
+from .converge import HostSite, Outcome, converge
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -23,19 +23,19 @@ if TYPE_CHECKING:
 def deploy(stack: Stack, engine: Engine, options: Options, say: Say, dry: bool = False,
            problems: list[Problem] | None = None, host: Connection | None = None,
            verbose: bool = False) -> Outcome:
-    target = remote_target(host, stack, say, dry) if host else Target()
+    site = remote_site(host, stack, say, dry) if host else HostSite()
     return converge(stack, engine, options, say, dry=dry, extra_problems=problems,
-                    target=replace(target, verbose=verbose))
+                    site=replace(site, verbose=verbose))
 
 
-def remote_target(host: Connection, stack: Stack, say: Say, dry: bool = False) -> Target:
+def remote_site(host: Connection, stack: Stack, say: Say, dry: bool = False) -> HostSite:
     from ...hostfiles.files import RemoteFiles
     from ...hostfiles.secrets import HostSecrets, report_local_copies
 
     secrets = HostSecrets(host)
     if not dry:
         report_local_copies(stack, secrets, say)
-    return Target(secrets=secrets, shipment=Mirror(host, stack, say),
+    return HostSite(secrets=secrets, shipment=Mirror(host, stack, say),
                   files=RemoteFiles(host))
 
 

@@ -18,7 +18,7 @@ from ...planning.releases import History, Release, choose, rollback_plan
 from ...planning.state import Observed
 from ..records import history as audit
 from ..records import releases
-from .converge import Target, apply
+from .converge import HostSite, apply
 from .update import recover
 
 
@@ -65,7 +65,7 @@ def rollback(stack: Stack, engine: Engine, files: HostFiles, names: list[str] | 
     done: list[p.Action] = []
     try:
         apply(result.plan, engine, say, LocalState.load(stack.state_path()),
-              Target(files=files), done)
+              HostSite(files=files), done)
     except Exception as error:
         _moved(stack, files, histories, result, done)
         audit.record(stack, files, result.plan, f"failed: {str(error).splitlines()[0]}",

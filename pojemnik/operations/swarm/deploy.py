@@ -36,7 +36,7 @@ from ...planning.swarm.checks import check_swarm_engine
 from ...planning.swarm.spec import LABEL_PATH, ServiceSpec
 from ...planning.swarm.state import SwarmState
 from ..checkout.workspace import with_workspace
-from ..host.converge import Target, apply
+from ..host.converge import HostSite, apply
 from ..images.push_nodes import push_to_nodes
 from ..records import history
 from ._spread import spread
@@ -50,7 +50,7 @@ ConnectNode = Callable[[SwarmNode], Engine]
 
 
 @dataclass
-class SwarmTarget:
+class SwarmSite:
     """Where a Swarm deploy acts besides the manager: the engine that builds (this
     machine's), how other nodes are reached, the manager's secrets and files."""
 
@@ -68,39 +68,39 @@ class SwarmOutcome:
     applied: bool
 
 
-def swarm_target(host: Connection | None, manager: Engine, build: Engine, say: Say,
-                 verbose: bool = False) -> SwarmTarget:
+def swarm_site(host: Connection | None, manager: Engine, build: Engine, say: Say,
+                 verbose: bool = False) -> SwarmSite:
     if host is None:
-        return SwarmTarget(build=build, verbose=verbose)
+        return SwarmSite(build=build, verbose=verbose)
     from ...hostfiles.files import RemoteFiles
     from ...hostfiles.secrets import HostSecrets
     from ..images.push_nodes import connect_through
 
-    return SwarmTarget(build=build, connect=connect_through(host, say),
+    return SwarmSite(build=build, connect=connect_through(host, say),
                        secrets=HostSecrets(host), files=RemoteFiles(host), verbose=verbose)
 
 
-def observe(stack: Stack, manager: Engine, target: SwarmTarget) -> tuple[Observed, SwarmState]:
+def observe(stack: Stack, manager: Engine, site: SwarmSite) -> tuple[Observed, SwarmState]:
     """The manager's networks and containers, this machine's images (built here, pushed
     from here), and the Swarm's objects with the checkout's files and secret digests."""
     local = LocalState.load(stack.state_path())
-    built = with_workspace(stack, target.build.observe(stack.project, []), local,
-                           target.secrets)
-    here = built if target.build is manager else manager.observe(stack.project, [])
+    built = with_workspace(stack, site.build.observe(stack.project, []), local,
+                           site.secrets)
+    here = built if site.build is manager else manager.observe(stack.project, [])
     observed = replace(here, images=built.images, context_hashes=built.context_hashes,
                        secrets=built.secrets)
     state = with_checkout(stack, swarm_of(manager).observe_swarm(stack.project),
-                          target.secrets)
+                          site.secrets)
     return observed, state
 
 
 def checked_swarm_plan(stack: Stack, manager: Engine, options: p.Options,
-                       problems: list[Problem], target: SwarmTarget) -> sp.SwarmPlan:
+                       problems: list[Problem], site: SwarmSite) -> sp.SwarmPlan:
     """Validate, observe, check against the manager (every problem at once), plan."""
     found = [*problems, *check_declaration(stack)]
     if found:
         raise InvalidStack(found)
-    observed, state = observe(stack, manager, target)
+    observed, state = observe(stack, manager, site)
     found = check_swarm_engine(stack, observed, state, manager.where)
     if found:
         raise InvalidStack(found)
@@ -108,36 +108,36 @@ def checked_swarm_plan(stack: Stack, manager: Engine, options: p.Options,
 
 
 def swarm_converge(stack: Stack, manager: Engine, options: p.Options, say: Say,
-                   target: SwarmTarget, dry: bool = False,
+                   site: SwarmSite, dry: bool = False,
                    problems: list[Problem] | None = None) -> SwarmOutcome:
-    if target.logs is None:
-        target = replace(target, logs=stack.state_path().parent / "logs" / stack.project)
-    plan = checked_swarm_plan(stack, manager, options, problems or [], target)
+    if site.logs is None:
+        site = replace(site, logs=stack.state_path().parent / "logs" / stack.project)
+    plan = checked_swarm_plan(stack, manager, options, problems or [], site)
     if dry:
         return SwarmOutcome(plan, applied=False)
     try:
         if plan.prepare:
-            apply(plan.prepare, target.build, say, LocalState.load(stack.state_path()),
-                  Target(secrets=target.secrets, logs=target.logs, verbose=target.verbose))
-        push_to_every_node(stack, manager, target, say)
+            apply(plan.prepare, site.build, say, LocalState.load(stack.state_path()),
+                  HostSite(secrets=site.secrets, logs=site.logs, verbose=site.verbose))
+        push_to_every_node(stack, manager, site, say)
         if plan.prepare:  # now with the images' ids and the secrets' digests
-            plan = checked_swarm_plan(stack, manager, options, [], target)
+            plan = checked_swarm_plan(stack, manager, options, [], site)
         if plan.actions:
-            apply_swarm(plan, stack, swarm_of(manager), target, say)
+            apply_swarm(plan, stack, swarm_of(manager), site, say)
     except Exception as error:
-        history.record_lines(stack, target.files, sp.swarm_summary(plan), _what(plan),
+        history.record_lines(stack, site.files, sp.swarm_summary(plan), _what(plan),
                              f"failed: {str(error).splitlines()[0]}")
         raise
     if plan:
-        history.record_lines(stack, target.files, sp.swarm_summary(plan), _what(plan), "ok")
+        history.record_lines(stack, site.files, sp.swarm_summary(plan), _what(plan), "ok")
     return SwarmOutcome(plan, applied=bool(plan))
 
 
-def push_to_every_node(stack: Stack, manager: Engine, target: SwarmTarget, say: Say) -> None:
+def push_to_every_node(stack: Stack, manager: Engine, site: SwarmSite, say: Say) -> None:
     """The stack's images onto every node (those already there are skipped)."""
     tags = sorted({stack.image_tag(s.image) for s in stack.services if stack.image(s.image)})
     if tags:
-        push_to_nodes(target.build, manager, target.connect or _unreachable, tags, say)
+        push_to_nodes(site.build, manager, site.connect or _unreachable, tags, say)
 
 
 def _unreachable(node: SwarmNode) -> Engine:
@@ -145,7 +145,7 @@ def _unreachable(node: SwarmNode) -> Engine:
                          "deploy with `fab -H user@manager deploy`")
 
 
-def apply_swarm(plan: sp.SwarmPlan, stack: Stack, swarm: SwarmBackend, target: SwarmTarget,
+def apply_swarm(plan: sp.SwarmPlan, stack: Stack, swarm: SwarmBackend, site: SwarmSite,
                 say: Say) -> None:
     for action in plan.of_kind(sp.CREATE_NETWORK):
         assert action.network
@@ -163,7 +163,7 @@ def apply_swarm(plan: sp.SwarmPlan, stack: Stack, swarm: SwarmBackend, target: S
         assert action.secret
         declared = next(s for s in stack.secrets if s.name == action.secret.secret)
         say(f"secret {action.target}: creating from the manager's {action.secret.secret}")
-        swarm.create_secret(action.target, target.secrets.read(secret_spec(stack, declared)),
+        swarm.create_secret(action.target, site.secrets.read(secret_spec(stack, declared)),
                             _labels(stack, "secret", declared.name))
     _waves(plan, stack, swarm, say)
     for action in plan.of_kind(sp.REMOVE_SERVICE):
