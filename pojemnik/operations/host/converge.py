@@ -17,8 +17,7 @@ from typing import Protocol
 
 from ...console import Say
 from ...declaration.model import LABEL_CONFIG_HASH, Stack
-from ...declaration.problems import InvalidStack, Problem
-from ...declaration.validate.stack import check_declaration
+from ...declaration.problems import Problem
 from ...engine.backend import Engine
 from ...errors import OperationError
 from ...hostfiles.files import HostFiles, LocalFiles
@@ -27,6 +26,7 @@ from ...hostfiles.secrets import LocalSecrets, SecretStore
 from ...planning import plan as p
 from ...planning.checks import check_against_engine
 from ...planning.state import FilesDiff, Observed, ObservedImage
+from ..checked import check_declared, checked
 from ..checkout.workspace import context_hashes, with_workspace
 from ..images.base import ensure_base
 from ..images.build import build_images
@@ -84,21 +84,22 @@ def checked_plan(stack: Stack, engine: Engine, options: p.Options,
                  site: HostSite | None = None) -> p.Plan:
     """Validate, observe, validate against the engine (raising every problem at once),
     plan. Changes nothing."""
+    check_declared(stack, extra_problems or [], _images_only(options))
     state = LocalState.load(stack.state_path())
-    return _checked(stack, engine, options, extra_problems or [], state, site or HostSite())[0]
+    return _planned(stack, engine, options, state, site or HostSite())[0]
 
 
-def _checked(stack: Stack, engine: Engine, options: p.Options, extra_problems: list[Problem],
-             state: LocalState, site: HostSite) -> tuple[p.Plan, Observed]:
-    images_only = options.only_services == frozenset()
-    problems = [*extra_problems, *check_declaration(stack, images_only)]
-    if problems:
-        raise InvalidStack(problems)
-    observed = observe(stack, engine, state, site)
-    problems = check_against_engine(stack, observed, images_only, options.recreate_networks)
-    if problems:
-        raise InvalidStack(problems)
-    return p.make_plan(stack, observed, options), observed
+def _planned(stack: Stack, engine: Engine, options: p.Options, state: LocalState,
+             site: HostSite) -> tuple[p.Plan, Observed]:
+    """After `check_declared`: observe, check against the engine, plan."""
+    return checked(lambda: observe(stack, engine, state, site),
+                   lambda seen: check_against_engine(stack, seen, _images_only(options),
+                                                     options.recreate_networks),
+                   lambda seen: p.make_plan(stack, seen, options))
+
+
+def _images_only(options: p.Options) -> bool:
+    return options.only_services == frozenset()
 
 
 def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
@@ -110,12 +111,10 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
     state = LocalState.load(stack.state_path())
     # Pure checks first: a deploy refused (a bad `.env`) runs without the lock, so it must
     # not touch the engine (recover could rename another deploy's `-next` mid-update).
-    if problems := [*(extra_problems or []),
-                    *check_declaration(stack, options.only_services == frozenset())]:
-        raise InvalidStack(problems)
+    check_declared(stack, extra_problems or [], _images_only(options))
     if not dry:
         recover(engine, stack.project, say)
-    plan, observed = _checked(stack, engine, options, [], state, site)
+    plan, observed = _planned(stack, engine, options, state, site)
     if dry or not plan:
         return Outcome(plan, applied=False)
     if plan.of_kind(p.BUILD_BASE):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...console import Say
-from ...engine.swarm.backend import ServiceProgress, SwarmBackend, TaskRow
+from ...engine.swarm.backend import ServiceProgress, SwarmBackend
 from ...errors import DockerError, OperationError
 from ...planning.swarm.spec import ServiceSpec
 
@@ -120,7 +120,3 @@ def errors_of(progress: ServiceProgress) -> str:
             if reason not in seen:
                 seen.append(reason)
     return "".join(f"\n  task {reason}" for reason in seen[:5])
-
-
-def failed_tasks(progress: ServiceProgress) -> list[TaskRow]:
-    return [t for t in progress.tasks if t.state in FAILED]

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 
 from ...console import Say
 from ...declaration.model import LABEL_KIND, LABEL_NAME, LABEL_PROJECT, Stack
-from ...declaration.problems import InvalidStack, Problem
-from ...declaration.validate.stack import check_declaration
+from ...declaration.problems import Problem
 from ...engine.backend import Engine, SwarmNode
 from ...engine.swarm.backend import SwarmBackend
 from ...engine.swarm.manager import swarm_of
@@ -35,6 +34,7 @@ from ...planning.swarm import plan as sp
 from ...planning.swarm.checks import check_swarm_engine
 from ...planning.swarm.spec import LABEL_PATH, ServiceSpec
 from ...planning.swarm.state import SwarmState
+from ..checked import check_declared, checked
 from ..checkout.workspace import with_workspace
 from ..host.converge import HostSite, apply
 from ..images.push_nodes import push_to_nodes
@@ -97,14 +97,16 @@ def observe(stack: Stack, manager: Engine, site: SwarmSite) -> tuple[Observed, S
 def checked_swarm_plan(stack: Stack, manager: Engine, options: p.Options,
                        problems: list[Problem], site: SwarmSite) -> sp.SwarmPlan:
     """Validate, observe, check against the manager (every problem at once), plan."""
-    found = [*problems, *check_declaration(stack)]
-    if found:
-        raise InvalidStack(found)
-    observed, state = observe(stack, manager, site)
-    found = check_swarm_engine(stack, observed, state, manager.where)
-    if found:
-        raise InvalidStack(found)
-    return sp.make_swarm_plan(stack, observed, state, options)
+    check_declared(stack, problems)
+    return _planned(stack, manager, options, site)
+
+
+def _planned(stack: Stack, manager: Engine, options: p.Options,
+             site: SwarmSite) -> sp.SwarmPlan:
+    """After `check_declared`: observe, check against the manager, plan."""
+    return checked(lambda: observe(stack, manager, site),
+                   lambda seen: check_swarm_engine(stack, *seen, manager.where),
+                   lambda seen: sp.make_swarm_plan(stack, *seen, options))[0]
 
 
 def swarm_converge(stack: Stack, manager: Engine, options: p.Options, say: Say,
@@ -121,7 +123,7 @@ def swarm_converge(stack: Stack, manager: Engine, options: p.Options, say: Say,
                   HostSite(secrets=site.secrets, logs=site.logs, verbose=site.verbose))
         push_to_every_node(stack, manager, site, say)
         if plan.prepare:  # now with the images' ids and the secrets' digests
-            plan = checked_swarm_plan(stack, manager, options, [], site)
+            plan = _planned(stack, manager, options, site)
         if plan.actions:
             apply_swarm(plan, stack, swarm_of(manager), site, say)
     except Exception as error:
