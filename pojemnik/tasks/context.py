@@ -26,6 +26,7 @@ from ..errors import PojemnikError
 if TYPE_CHECKING:
     from ..engine.backend import Engine
     from ..hostfiles.files import HostFiles
+    from ..operations.target import Target
 
 T = TypeVar("T")
 
@@ -85,6 +86,27 @@ def engine_of(c: Context) -> Iterator[Engine]:
         yield engine
     finally:
         engine.close()
+
+
+@contextmanager
+def target_of(c: Context, stack: Stack, verbose: bool = False,
+              one_host: bool = False) -> Iterator[Target]:
+    """The stack's target (`operations.target`) on the task's engine; over SSH, a Swarm's
+    images are built with this machine's engine (connected when first needed)."""
+    from ..operations.target import target_for
+
+    def build() -> Engine:
+        from ..engine.local import connect_local
+
+        return guard(lambda: connect_local(c.config.pojemnik.get("docker_host")))
+
+    with engine_of(c) as engine:
+        target = target_for(stack, engine, say, c if is_remote(c) else None, build, verbose,
+                            one_host)
+        try:
+            yield target
+        finally:
+            target.close()
 
 
 def host_files(c: Context) -> HostFiles:

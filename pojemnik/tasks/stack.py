@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from invoke import Context, Exit, task
@@ -14,53 +13,31 @@ from invoke import Context, Exit, task
 from ..console import say
 from .context import (
     declared,
-    engine_of,
     guard,
-    is_remote,
     print_table,
     render_plan,
     require_declared,
     stack_of,
+    target_of,
 )
 from .lock import holding_lock
-from .swarm import swarm_logs
 
 if TYPE_CHECKING:
-    from ..declaration.model import Stack
-    from ..operations.host.converge import HostSite
     from ..planning.plan import Options
 
 
 def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "table",
                   verbose: bool = False) -> None:
-    """Deploy (or, dry, show the plan) with these planning options."""
-    from ..operations.host.deploy import deploy as run_deploy
-    from ..planning.render import summary
-
+    """Deploy (or, dry, show the plan) with these planning options; with only some
+    services or images, on the task's engine alone (also a Swarm's manager)."""
     stack, problems = declared(c)
-    if stack.target == "swarm" and options.only_services is None:
-        from .swarm import swarm_deploy
-
-        swarm_deploy(c, stack, problems, options, dry, fmt, verbose)
-        return
-    with engine_of(c) as engine, holding_lock(c, engine, stack, not dry and not problems):
-        outcome = guard(lambda: run_deploy(stack, engine, options, say, dry=dry,
-                                           problems=problems,
-                                           host=c if is_remote(c) else None,
-                                           verbose=verbose))
-    if dry or not outcome.applied:
-        print(render_plan(outcome.plan, fmt, stack))
+    with target_of(c, stack, verbose, one_host=options.only_services is not None) as target, \
+            holding_lock(c, target.engine, stack, not dry and not problems):
+        done = guard(lambda: target.deploy(options, problems, dry))
+    if dry or not done.applied:
+        print(render_plan(done.plan, fmt, stack))
     if not dry:
-        say(f"{stack.project}: {summary(outcome.plan)}")
-
-
-def target_of(c: Context, stack: Stack) -> HostSite | None:
-    """For a plan on a host: its secrets are the host's, not the checkout's."""
-    if not is_remote(c):
-        return None
-    from ..operations.host.deploy import remote_site
-
-    return remote_site(c, stack, say, dry=True)
+        say(f"{stack.project}: {done.summary}")
 
 
 @task(help={"dry": "print the plan, change nothing",
@@ -84,36 +61,23 @@ def deploy(c: Context, dry: bool = False, format: str = "table",
             "refresh": "plan image rebuilds with fresh package updates"})
 def plan(c: Context, format: str = "table", refresh: bool = False) -> None:
     """Show what `deploy` would do and why, without doing it."""
-    from ..operations.host.converge import checked_plan
     from ..planning.plan import Options
 
     stack, problems = declared(c)
-    options = Options(refresh=refresh, now=time.time())
-    if stack.target == "swarm":
-        from .swarm import swarm_plan
-
-        swarm_plan(c, stack, problems, options, format)
-        return
-    with engine_of(c) as engine:
-        result = guard(lambda: checked_plan(stack, engine, options, problems, target_of(c, stack)))
+    with target_of(c, stack) as target:
+        result = guard(lambda: target.plan(Options(refresh=refresh, now=time.time()),
+                                           problems))
     print(render_plan(result, format, stack))
 
 
 @task
 def check(c: Context) -> None:
     """Validate the declaration and .env against the engine; change nothing."""
-    from ..operations.host.converge import checked_plan
     from ..planning.plan import Options
 
     stack, problems = declared(c)
-    if stack.target == "swarm":
-        from .swarm import swarm_check
-
-        swarm_check(c, stack, problems, Options(build=False))
-    else:
-        with engine_of(c) as engine:
-            guard(lambda: checked_plan(stack, engine, Options(build=False), problems,
-                                       target_of(c, stack)))
+    with target_of(c, stack) as target:
+        guard(lambda: target.plan(Options(build=False), problems))
     say(f"{stack.project}: {len(stack.services)} services, {len(stack.networks)} networks, "
         f"{len(stack.images)} images: no problems")
 
@@ -123,18 +87,12 @@ def ps(c: Context, json_: bool = False) -> None:
     """List the stack's containers, stopped ones too (`docker ps --all`); on a Swarm, its
     services and where their tasks run."""
     stack = stack_of(c)
-    if stack.target == "swarm":
-        from .swarm import swarm_ps
-
-        swarm_ps(c, stack, json_)
-        return
-    with engine_of(c) as engine:
-        rows = guard(lambda: engine.project_containers(stack.project))
+    with target_of(c, stack) as target:
+        listing = guard(target.ps)
     if json_:
-        print(json.dumps([asdict(r) for r in rows], indent=2))
+        print(json.dumps(listing.records, indent=2))
         return
-    print_table(["NAME", "SERVICE", "IMAGE", "STATUS", "PORTS"],
-                [[r.name, r.service, r.image, r.status, r.ports] for r in rows])
+    print_table(listing.header, listing.rows)
 
 
 @task(help={"name": "service (default: all)", "follow": "keep streaming new lines",
@@ -158,15 +116,14 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100",
         start = since_timestamp(since, time.time()) if since else None
     except ValueError as error:
         raise Exit(f"--since {error}", code=2) from error
-    with engine_of(c) as engine:
-        source = swarm_logs(engine) if stack.target == "swarm" else engine
+    with target_of(c, stack) as target:
         for service in services:
             container = stack.container_name(service)
             if len(services) > 1:
                 print(f"==> {container} <==", flush=True)
 
             def show(container: str = container) -> None:
-                for chunk in source.logs(container, follow, count, start):
+                for chunk in target.logs(container, follow, count, start):
                     sys.stdout.write(chunk.decode(errors="replace"))
                     sys.stdout.flush()
 
@@ -176,17 +133,6 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100",
 @task(help={"volumes": "also remove the named volumes: DELETES the data (databases)"})
 def down(c: Context, volumes: bool = False) -> None:
     """Remove the stack's containers and networks; volumes (data) are kept unless --volumes."""
-    from ..declaration.order import startup_order
-    from ..operations.host.teardown import down as tear_down
-
     stack = stack_of(c)
-    with engine_of(c) as engine, holding_lock(c, engine, stack):
-        if stack.target == "swarm":
-            from ..engine.swarm.manager import swarm_of
-            from ..operations.swarm.teardown import swarm_down
-
-            guard(lambda: swarm_down(engine, swarm_of(engine), stack.project, say,
-                                     startup_order(stack), volumes=volumes))
-            return
-        guard(lambda: tear_down(engine, stack.project, say, volumes=volumes,
-                                order=startup_order(stack)))
+    with target_of(c, stack) as target, holding_lock(c, target.engine, stack):
+        guard(lambda: target.down(volumes))
