@@ -22,12 +22,13 @@ from ..declaration.model import Stack
 from ..declaration.problems import InvalidStack
 from ..declaration.swarm import SWARM
 from ..declaration.validate.firewall import firewall_problems
-from ..planning.firewall import Facts, Ruleset, as_json, as_text, header, openings, render_all
+from ..planning.firewall import Facts, as_json, as_text
 from .context import declared, guard, is_remote
 
 if TYPE_CHECKING:
+    from ..operations.firewall.apply import Result
     from ..operations.firewall.server import ServerState
-    from ..operations.firewall.swarm import Fleet, Member
+    from ..operations.firewall.swarm import Fleet
 
 
 def _declared(c: Context) -> Stack:
@@ -42,15 +43,6 @@ def _need_server(c: Context, name: str) -> None:
     if not is_remote(c):
         raise Exit(f"firewall.{name} acts on a server: fab -H root@server firewall.{name} "
                    "(`invoke firewall.plan` shows the rules here)", code=2)
-
-
-def _rulesets(stack: Stack, firewall: Firewall, state: ServerState) -> list[Ruleset]:
-    return [r for r in render_all(stack, firewall, state.facts)
-            if r.family == "v4" or state.ipv6]
-
-
-def _texts(stack: Stack, state: ServerState, rulesets: list[Ruleset]) -> dict[str, str]:
-    return {r.family: r.restore_text(header(stack, state.facts, r.family)) for r in rulesets}
 
 
 def _fleet(c: Context, stack: Stack, tell: Say = say) -> AbstractContextManager[Fleet]:
@@ -95,9 +87,7 @@ def apply(c: Context, timeout: int = 60) -> None:
     """Load the declared rules as one transaction (on a Swarm: on every node), keep them
     across reboots and Docker restarts; the previous rules come back by themselves unless
     NEW SSH logins (and the Swarm) work."""
-    from ..operations.firewall._deadman import Target, safe_apply
-    from ..operations.firewall.server import drift_of, gather
-    from ..operations.firewall.swarm import needed_timeout
+    from ..operations.firewall.apply import apply_declared
 
     _need_server(c, "apply")
     if timeout < 15:
@@ -106,67 +96,21 @@ def apply(c: Context, timeout: int = 60) -> None:
     stack = _declared(c)
     assert stack.firewall is not None
     firewall = stack.firewall
-
-    def work() -> None:
-        with _fleet(c, stack) as fleet:
-            if fleet.manager is not None and timeout < needed_timeout(fleet.settings):
-                raise Exit(f"--timeout must be at least {needed_timeout(fleet.settings)} s "
-                           "on this Swarm (the cluster check waits three heartbeat periods "
-                           f"of {fleet.settings.heartbeat:g} s)", code=2)
-            targets, changed = [], False
-            for member in fleet.members:
-                rulesets = _rulesets(stack, firewall, member.state)
-                texts = _texts(stack, member.state, rulesets)
-                changed |= _report_changes(stack, firewall, member, rulesets, texts,
-                                           len(fleet.members) > 1)
-                targets.append(Target(member.name, member.connection, member.state, texts))
-            families = ", ".join(sorted(targets[0].rules))
-            if not changed:
-                say(f"firewall: matches the declaration ({families}"
-                    f"{', every node' if len(targets) > 1 else ''}); nothing to do")
-                return
-            outcome = safe_apply(targets, timeout, say, fleet.check())
-            if not outcome.confirmed:
-                raise Exit(f"firewall NOT applied: {outcome.message}", code=1)
-            after = [f"{m.name}: {line}" if len(targets) > 1 else line
-                     for m in fleet.members
-                     for line in drift_of(gather(m.connection),
-                                          _rulesets(stack, firewall, m.state))]
-        if after:
-            raise Exit("firewall applied but the live rules differ:\n" + "\n".join(after),
-                       code=1)
-        what = ("new SSH connections to every node and the Swarm's check" if len(targets) > 1
-                else "a new SSH connection")
-        say(f"firewall: applied and confirmed by {what}; restore cancelled ({families})")
-
-    guard(work)
+    _told(guard(lambda: apply_declared(c, stack, firewall, timeout, say)))
 
 
-def _report_changes(stack: Stack, firewall: Firewall, member: Member,
-                    rulesets: list[Ruleset], texts: dict[str, str], named: bool) -> bool:
-    """Say how the host differs from the declaration, and warn of a lock-out; True if it
-    differs (live rules or stored files)."""
-    from ..operations.firewall.server import drift_of, locks_out
-
-    state = member.state
-    prefix = f"{member.name}: " if named else ""
-    if firewall.ipv6 and not state.ipv6:
-        say(f"{prefix}IPv6: no ip6tables or IPv6 on the server; IPv4 rules only")
-    changes = drift_of(state, rulesets)
-    for line in changes:
-        say(f"  {prefix}{line}")
-    for port in state.facts.ssh_ports:
-        if locks_out(openings(stack, firewall, state.facts), state.client, port):
-            say(f"WARNING: {prefix}your address {state.client} (as the server sees it) is "
-                f"not allowed to SSH port {port} by this declaration: the confirmation will "
-                "fail and the previous rules will come back")
-    return bool(changes) or any(state.files.get(f"rules.{f}") != t for f, t in texts.items())
+def _told(result: Result) -> None:
+    """The operation's result: said, or the task's exit with its code."""
+    if result.code:
+        raise Exit(result.message, code=result.code)
+    say(result.message)
 
 
 def _status_of(stack: Stack, firewall: Firewall, state: ServerState) -> dict[str, Any]:
+    from ..operations.firewall.apply import rulesets
     from ..operations.firewall.server import drift_of, live_summary
 
-    changes = drift_of(state, _rulesets(stack, firewall, state))
+    changes = drift_of(state, rulesets(stack, firewall, state))
     return {"matches": not changes, "drift": changes, "active": live_summary(state),
             "ssh_ports": list(state.facts.ssh_ports), "restore_pending": state.pending_restore,
             "persisted": sorted(state.files), "ipv6": state.ipv6, "systemd": state.systemd}
@@ -222,33 +166,11 @@ def status(c: Context, json_: bool = False) -> None:
 def rollback(c: Context, timeout: int = 60) -> None:
     """Put back the rules that were active before the last apply (on a Swarm: on every
     node), with the same no-lockout confirmation; running it again goes forward again."""
-    from ..operations.firewall._deadman import Target, safe_apply
+    from ..operations.firewall.apply import roll_back
 
     _need_server(c, "rollback")
     stack = _declared(c)
-
-    def work() -> None:
-        with _fleet(c, stack) as fleet:
-            targets = []
-            for member in fleet.members:
-                state = member.state
-                previous = {f: state.files[f"previous.{f}"] for f in ("v4", "v6")
-                            if f"previous.{f}" in state.files and (f == "v4" or state.ipv6)}
-                if not previous:
-                    where = ("on this server" if len(fleet.members) == 1
-                             else f"on {member.name}")
-                    raise Exit(f"nothing to roll back to: no firewall.apply has run {where}",
-                               code=1)
-                targets.append(Target(member.name, member.connection, state, previous))
-            outcome = safe_apply(targets, timeout, say, fleet.check())
-        if not outcome.confirmed:
-            raise Exit(f"rollback NOT applied: {outcome.message}", code=1)
-        families = ", ".join(sorted(targets[0].rules))
-        say(f"firewall: rolled back to the previous rules ({families}); "
-            "confirmed by a new SSH connection"
-            + (" to every node and the Swarm's check" if len(targets) > 1 else ""))
-
-    guard(work)
+    _told(guard(lambda: roll_back(c, stack, timeout, say)))
 
 
 def collection() -> Collection:

@@ -47,7 +47,7 @@ Check = Callable[[float], "str | None"]  # (monotonic deadline) -> None, or what
 
 
 @dataclass(frozen=True)
-class Target:
+class Rules:
     """One host to load rules on: its name in messages, its connection, what it
     reported, and its rules (family -> iptables-restore text)."""
 
@@ -71,77 +71,77 @@ class Window:
     timeout: int
 
 
-def safe_apply(targets: list[Target], timeout: int, say: Say,
+def safe_apply(hosts: list[Rules], timeout: int, say: Say,
                check: Check | None = None) -> Outcome:
-    """Arm a restore on every target, load every target's rules, confirm (new SSH
+    """Arm a restore on every host, load every host's rules, confirm (new SSH
     connections, then `check`), then disarm all; on a failed confirmation wait for the
     hosts to restore their previous rules themselves, check that, and report."""
-    for target in targets:
-        if target.state.pending_restore:
-            raise OperationError(f"{target.name}: another apply is being confirmed (a "
+    for host in hosts:
+        if host.state.pending_restore:
+            raise OperationError(f"{host.name}: another apply is being confirmed (a "
                                  "restore of the previous rules is armed); wait for it to "
                                  "finish, then run again")
-    hows, window = _arm(targets, timeout, say)
-    _load(targets, say)
+    hows, window = _arm(hosts, timeout, say)
+    _load(hosts, say)
     # A refused connection is an expected answer here: keep paramiko's transport threads
     # (which may report a banner timeout after `confirm` gave up) from printing tracebacks.
     transport_log = logging.getLogger("paramiko.transport")
     level = transport_log.level
     transport_log.setLevel(logging.CRITICAL)
     try:
-        return _confirm_or_wait(targets, ", ".join(dict.fromkeys(hows)), window, check, say)
+        return _confirm_or_wait(hosts, ", ".join(dict.fromkeys(hows)), window, check, say)
     finally:
         transport_log.setLevel(level)
 
 
-def _arm(targets: list[Target], timeout: int, say: Say) -> tuple[list[str], Window]:
+def _arm(hosts: list[Rules], timeout: int, say: Say) -> tuple[list[str], Window]:
     hows: list[str] = []
     starts: list[float] = []
     try:
-        for target in targets:
-            install(target.connection, target.state, target.rules)
+        for host in hosts:
+            install(host.connection, host.state, host.rules)
             before = time.monotonic()
-            hows.append(schedule_restore(target.connection, timeout, target.state.systemd))
+            hows.append(schedule_restore(host.connection, timeout, host.state.systemd))
             starts += [before, time.monotonic()]
-            say(f"{target.name}: restore of the previous rules armed ({hows[-1]}, in "
+            say(f"{host.name}: restore of the previous rules armed ({hows[-1]}, in "
                 f"{timeout} s)")
     except BaseException:
-        for armed in targets[:len(hows)]:  # nothing was loaded yet: disarm what was armed
+        for armed in hosts[:len(hows)]:  # nothing was loaded yet: disarm what was armed
             with contextlib.suppress(OperationError):  # the first error is the one to tell
                 cancel_restore(armed.connection, armed.state.systemd)
         raise
     return hows, Window(min(starts) + timeout, max(starts) + timeout, timeout)
 
 
-def _load(targets: list[Target], say: Say) -> None:
-    for index, target in enumerate(targets):
-        moves = " && ".join(f"mv {DIR}/rules.{f}.new {DIR}/rules.{f}" for f in target.rules)
-        result = target.connection.run(as_root(target.connection, f"{moves} && {DIR}/load"),
+def _load(hosts: list[Rules], say: Say) -> None:
+    for index, host in enumerate(hosts):
+        moves = " && ".join(f"mv {DIR}/rules.{f}.new {DIR}/rules.{f}" for f in host.rules)
+        result = host.connection.run(as_root(host.connection, f"{moves} && {DIR}/load"),
                                        hide=True, warn=True, in_stream=False)
         if result.ok:
             continue
         # The old sessions still work (nothing was confirmed yet): put the old rules back now.
-        for loaded in targets[:index + 1]:
+        for loaded in hosts[:index + 1]:
             run_as_root(loaded.connection, f"{DIR}/load restore load-failed",
                  "restoring the previous rules", warn=True)
-        for armed in targets:
+        for armed in hosts:
             with contextlib.suppress(OperationError):  # then its timer restores: harmless
                 cancel_restore(armed.connection, armed.state.systemd)
-        where = "" if len(targets) == 1 else " on every node"
-        raise OperationError(f"{target.name}: loading the rules failed, previous rules "
+        where = "" if len(hosts) == 1 else " on every node"
+        raise OperationError(f"{host.name}: loading the rules failed, previous rules "
                              f"restored{where}: {(result.stderr + result.stdout).strip()}")
-    for target in targets:
-        say(f"{target.name}: rules loaded; confirming with a new SSH connection")
+    for host in hosts:
+        say(f"{host.name}: rules loaded; confirming with a new SSH connection")
 
 
-def _confirm_or_wait(targets: list[Target], how: str, window: Window, check: Check | None,
+def _confirm_or_wait(hosts: list[Rules], how: str, window: Window, check: Check | None,
                      say: Say) -> Outcome:
     reason = None
-    for target in targets:
-        problem = confirm(target.connection)
+    for host in hosts:
+        problem = confirm(host.connection)
         if problem is not None:
-            say(f"{target.name}: a NEW SSH connection FAILED after applying: {problem}")
-            to = "" if len(targets) == 1 else f" to {target.name}"
+            say(f"{host.name}: a NEW SSH connection FAILED after applying: {problem}")
+            to = "" if len(hosts) == 1 else f" to {host.name}"
             reason = f"the declared rules refused a new SSH connection{to} ({problem})"
             break
     if reason is None and check is not None:
@@ -152,44 +152,44 @@ def _confirm_or_wait(targets: list[Target], how: str, window: Window, check: Che
     if reason is None and time.monotonic() > window.first_due - MARGIN:
         reason = f"the confirmation did not end within the timeout ({window.timeout} s)"
     if reason is None:
-        _cancel_all(targets)
+        _cancel_all(hosts)
         return Outcome(True, how)
-    if len(targets) == 1:
-        say(f"{targets[0].name}: not cancelling the restore; the server puts the previous "
+    if len(hosts) == 1:
+        say(f"{hosts[0].name}: not cancelling the restore; the server puts the previous "
             f"rules back within {window.timeout} s")
     else:
         say(f"not cancelling the restores; every node puts its previous rules back within "
             f"{window.timeout} s")
-    return _wait_for_restore(targets, reason, how, window.last_due, say)
+    return _wait_for_restore(hosts, reason, how, window.last_due, say)
 
 
-def _cancel_all(targets: list[Target]) -> None:
+def _cancel_all(hosts: list[Rules]) -> None:
     failed = []
-    for target in targets:
+    for host in hosts:
         try:
-            cancel_restore(target.connection, target.state.systemd)
+            cancel_restore(host.connection, host.state.systemd)
         except OperationError as error:
-            failed.append(f"{target.name}: {error}")
+            failed.append(f"{host.name}: {error}")
     if failed:
         raise OperationError("confirmed, but cancelling the restore failed (those hosts put "
                              "their previous rules back when the timer fires; run "
                              "firewall.apply again): " + "; ".join(failed))
 
 
-def _wait_for_restore(targets: list[Target], reason: str, how: str, due: float,
+def _wait_for_restore(hosts: list[Rules], reason: str, how: str, due: float,
                       say: Say) -> Outcome:
     deadline = due + RESTORE_GRACE
-    pending = list(targets)
+    pending = list(hosts)
     logs: dict[str, str] = {}
     while pending and time.monotonic() < deadline:
         time.sleep(min(5.0, max(0.0, due - time.monotonic()) + 1.0))
         if time.monotonic() < due:
             continue
-        for target in list(pending):
-            if confirm(target.connection) is None:
-                logs[target.name] = _log(target.connection)
-                pending.remove(target)
-    single = len(targets) == 1
+        for host in list(pending):
+            if confirm(host.connection) is None:
+                logs[host.name] = _log(host.connection)
+                pending.remove(host)
+    single = len(hosts) == 1
     if not pending:
         servers = "the server" if single else "every node"
         log = (next(iter(logs.values())) if single
@@ -198,8 +198,8 @@ def _wait_for_restore(targets: list[Target], reason: str, how: str, due: float,
                        f"({how}) and SSH works again. {'Server log' if single else 'Logs'}:"
                        f"\n{log}\nFix the declaration (firewall.plan shows it) and apply "
                        "again.")
-    hosts = "the host was" if single else f"{', '.join(t.name for t in pending)} were"
-    return Outcome(False, how, f"{reason} and {hosts} still unreachable {RESTORE_GRACE} s "
+    unreached = "the host was" if single else f"{', '.join(t.name for t in pending)} were"
+    return Outcome(False, how, f"{reason} and {unreached} still unreachable {RESTORE_GRACE} s "
                    "after the restore was due. Use the provider's console: see README, "
                    "Firewall, recovery.")
 
