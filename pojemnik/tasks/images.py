@@ -51,8 +51,8 @@ def push(c: Context, name: str = "", swarm: bool = False) -> None:
     """Ship images built here to the host (fab -H), or to every Swarm node: no builds on
     a small server, no registry."""
     from ..engine.local import connect_local
+    from ..operations.images.every_node import connect_through, push_to_nodes
     from ..operations.images.push import lock_image_on, push_images
-    from ..operations.images.push_nodes import connect_through, push_to_nodes
 
     remote_only(c, "fab -H user@server images.push (build them first with invoke "
                 "images.build)")

@@ -22,7 +22,7 @@ from pojemnik.console import say
 from pojemnik.engine.local import connect_local
 from pojemnik.engine.over_ssh import connect_over_ssh
 from pojemnik.errors import DockerError, OperationError
-from pojemnik.operations.images.push_nodes import connect_through, push_to_nodes
+from pojemnik.operations.images.every_node import connect_through, push_to_nodes
 
 from ..remote.conftest import FAB, REPO
 from ..remote.hosts import known_hosts_line

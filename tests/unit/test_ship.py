@@ -14,7 +14,7 @@ from pojemnik.console import say
 from pojemnik.engine.backend import ImageRow, SwarmNode
 from pojemnik.engine.nodes import _node
 from pojemnik.errors import DockerError, OperationError, SSHError
-from pojemnik.operations.images.push_nodes import push_to_nodes
+from pojemnik.operations.images.every_node import push_to_nodes
 
 TAG = "demo/proxy:latest"
 

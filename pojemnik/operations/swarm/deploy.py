@@ -37,7 +37,7 @@ from ...planning.swarm.state import SwarmState
 from ..checked import check_declared, checked
 from ..checkout.workspace import with_workspace
 from ..host.converge import HostSite, apply
-from ..images.push_nodes import push_to_nodes
+from ..images.every_node import push_to_nodes
 from ..records import history
 from ._spread import spread
 from ._wait import Waiter
@@ -74,7 +74,7 @@ def swarm_site(host: Connection | None, manager: Engine, build: Engine, say: Say
         return SwarmSite(build=build, verbose=verbose)
     from ...hostfiles.files import RemoteFiles
     from ...hostfiles.secrets import HostSecrets
-    from ..images.push_nodes import connect_through
+    from ..images.every_node import connect_through
 
     return SwarmSite(build=build, connect=connect_through(host, say),
                        secrets=HostSecrets(host), files=RemoteFiles(host), verbose=verbose)
