@@ -9,7 +9,6 @@ the isolated network's subnet, and php-fpm answers only the proxy's address, so 
 are passed to those containers from here (and move when `.env` changes a subnet).
 """
 
-import ipaddress
 from pathlib import Path
 
 from pojemnik import (
@@ -32,29 +31,42 @@ from pojemnik import (
     Upstreams,
     Volume,
     VolumeMount,
+    fixed_address,
 )
 
 DATABASE = {"DB_HOST": "db", "DB_NAME": "app", "DB_USER": "app",
             "DB_PASSWORD_FILE": "/run/secrets/db_password"}
 
 
-def address(network: Network, service: Service) -> str:
-    """The service's fixed address on the network ("" when the declaration is invalid,
-    which validation then reports)."""
-    host = service.networks.get(network.name)
-    try:
-        subnet = ipaddress.ip_network(network.subnet, strict=False)
-        return str(subnet.network_address + host if isinstance(host, int)
-                   else ipaddress.ip_address(host or ""))
-    except ValueError:
-        return ""
-
-
 def declare(settings: Settings) -> Stack:
-    publish = settings["PUBLISH_ADDRESS"]
     isolated = Network("isolated", subnet=settings["ISOLATED_SUBNET"], internal=True)
     services = Network("services", subnet=settings["SERVICES_SUBNET"])
-    proxy = Service(
+    proxy = proxy_service(settings)
+    # SSH from these networks only (comma-separated); unset: from anywhere.
+    ssh_from = [s.strip() for s in settings.get("SSH_ALLOW_FROM", "").split(",") if s.strip()]
+    return Stack(
+        project=settings["POJEMNIK_PROJECT"],
+        root=Path(__file__).parent,
+        # "host": one Docker engine; "swarm": a Docker Swarm, deployed through a manager
+        # (replicas below count there; a single host runs one container per service).
+        target=settings.get("POJEMNIK_TARGET", "host"),
+        base_image=settings["BASE_IMAGE"],
+        networks=[isolated, services],
+        images=[Image("proxy"), Image("php"), Image("webserver-nginx"), Image("postgres")],
+        volumes=[Volume("dbdata"), Volume("proxy-tls")],
+        secrets=[Secret("db_password"), Secret("django_secret_key", length=50)],
+        # `fab -H root@server firewall.apply`: SSH (on sshd's real port) and the proxy's
+        # ports when published on a public address; everything else inbound is dropped.
+        firewall=Firewall(allow={"ssh": ssh_from} if ssh_from else {}),
+        services=[database_service(isolated), php_service(services, proxy),
+                  app_service(settings), proxy],
+    )
+
+
+def proxy_service(settings: Settings) -> Service:
+    """nginx in front: publishes 80/443, serves the static sites, proxies PHP and Django."""
+    publish = settings["PUBLISH_ADDRESS"]
+    return Service(
         "proxy",
         image="proxy",
         networks={"services": 3},
@@ -80,94 +92,86 @@ def declare(settings: Settings) -> Stack:
         # and the old ones have finished their requests.
         reload=Reload(check=["nginx", "-t"], command=["proxy-reload"]),
     )
-    # SSH from these networks only (comma-separated); unset: from anywhere.
-    ssh_from = [s.strip() for s in settings.get("SSH_ALLOW_FROM", "").split(",") if s.strip()]
-    return Stack(
-        project=settings["POJEMNIK_PROJECT"],
-        root=Path(__file__).parent,
-        # "host": one Docker engine; "swarm": a Docker Swarm, deployed through a manager
-        # (replicas below count there; a single host runs one container per service).
-        target=settings.get("POJEMNIK_TARGET", "host"),
-        base_image=settings["BASE_IMAGE"],
-        networks=[isolated, services],
-        images=[Image("proxy"), Image("php"), Image("webserver-nginx"), Image("postgres")],
-        volumes=[Volume("dbdata"), Volume("proxy-tls")],
-        secrets=[Secret("db_password"), Secret("django_secret_key", length=50)],
-        # `fab -H root@server firewall.apply`: SSH (on sshd's real port) and the proxy's
-        # ports when published on a public address; everything else inbound is dropped.
-        firewall=Firewall(allow={"ssh": ssh_from} if ssh_from else {}),
-        services=[
-            Service(
-                "db",
-                image="postgres",
-                networks={"isolated": 3},
-                mounts=[VolumeMount("dbdata", "/var/lib/postgresql/data"),
-                        SecretMount("db_password"),
-                        Tmpfs("/run/postgresql", size="1m")],
-                # pg_hba: role app, database app, from the isolated subnet only.
-                environment={"POSTGRES_PASSWORD_FILE": "/run/secrets/db_password",
-                             "DB_NAME": "app", "DB_USER": "app",
-                             "DB_ALLOWED_NETWORKS": isolated.subnet},
-                limits=Limits(memory="256m", cpus=1.0, pids=100),
-                # PostgreSQL's PID 1: SIGINT = fast shutdown (rolls back open transactions,
-                # then a clean checkpoint); SIGTERM would wait for every client to leave.
-                stop_signal="SIGINT", stop_grace=30,
-                # State: never two on one data directory. Before the old one stops, a dump.
-                update=StopFirst(before=["sh", "-c", "pg_dumpall -h /run/postgresql -U postgres"
-                                         " > /var/lib/postgresql/data/before-update.sql"]),
-            ),
-            Service(
-                "php",
-                image="php",
-                networks={"services": 4, "isolated": 4},
-                mounts=[Bind("www/php.localhost", "/srv/php.localhost"),
-                        SecretMount("db_password"),
-                        Tmpfs("/tmp", size="16m")],
-                # FastCGI from the proxy only (listen.allowed_clients).
-                environment={**DATABASE, "FPM_ALLOWED_CLIENTS": address(services, proxy)},
-                limits=Limits(memory="128m", cpus=1.0, pids=100),
-                depends_on=[Started("db")],  # PHP connects per request, not at start
-                stop_signal="SIGQUIT",  # php-fpm: graceful (SIGTERM would be immediate)
-                # Stateless: an update starts the new container beside the old one, on .104.
-                update=StartFirst(standby={"services": 104, "isolated": 104}),
-                replicas=2,
-            ),
-            Service(
-                "app",
-                image="webserver-nginx",
-                networks={"services": 5, "isolated": 5},
-                mounts=[Bind("config/webserver-nginx", "/etc/webserver"),
-                        Bind("www/app.localhost", "/srv/app"),
-                        SecretMount("db_password"), SecretMount("django_secret_key"),
-                        Tmpfs("/tmp", size="16m")],
-                # APP_VERSION is shown on the page; APP_FAIL_HEALTH=1 fails the
-                # healthcheck on purpose, to see what a failed deploy does.
-                environment={**DATABASE, "APP_VERSION": settings.get("APP_VERSION", "1"),
-                             "APP_FAIL_HEALTH": settings.get("APP_FAIL_HEALTH", "0")},
-                limits=Limits(memory="192m", cpus=1.0, pids=100),
-                depends_on=[Started("db")],  # Django connects per request (CONN_MAX_AGE 0)
-                # The image's init (tini, then webserver-init) passes SIGTERM on at once:
-                # uWSGI TERM, nginx QUIT, both graceful.
-                stop_signal="SIGTERM",
-                update=StartFirst(standby={"services": 105, "isolated": 105}),
-                replicas=2,
-                # Edited config or Django code: nginx reloads, and the init (PID 1, tini,
-                # then webserver-init) passes SIGHUP to uWSGI, whose master reloads the
-                # code once its workers have finished their requests (which wait
-                # meanwhile); no container is recreated. Live when the master has loaded
-                # the code again (its post-app hook's marker).
-                reload=Reload(
-                    # nginx's config, and Django's own check of the code (it imports
-                    # settings, URLs and views: a syntax error stops here, while the
-                    # running uWSGI keeps the code it loaded).
-                    check=["sh", "-c", "nginx -t -c /etc/webserver/nginx.conf && "
-                           "python3 /srv/app/manage.py check"],
-                    command=["sh", "-c", "rm -f /tmp/uwsgi-app-loaded && "
-                             "nginx -s reload -c /etc/webserver/nginx.conf && kill -HUP 1"],
-                    live=["test", "-e", "/tmp/uwsgi-app-loaded"],
-                    watch=["config/webserver-nginx", "www/app.localhost"],
-                ),
-            ),
-            proxy,
-        ],
+
+
+def database_service(isolated: Network) -> Service:
+    """PostgreSQL, on the isolated network only (no route out)."""
+    return Service(
+        "db",
+        image="postgres",
+        networks={"isolated": 3},
+        mounts=[VolumeMount("dbdata", "/var/lib/postgresql/data"),
+                SecretMount("db_password"),
+                Tmpfs("/run/postgresql", size="1m")],
+        # pg_hba: role app, database app, from the isolated subnet only.
+        environment={"POSTGRES_PASSWORD_FILE": "/run/secrets/db_password",
+                     "DB_NAME": "app", "DB_USER": "app",
+                     "DB_ALLOWED_NETWORKS": isolated.subnet},
+        limits=Limits(memory="256m", cpus=1.0, pids=100),
+        # PostgreSQL's PID 1: SIGINT = fast shutdown (rolls back open transactions,
+        # then a clean checkpoint); SIGTERM would wait for every client to leave.
+        stop_signal="SIGINT", stop_grace=30,
+        # State: never two on one data directory. Before the old one stops, a dump.
+        update=StopFirst(before=["sh", "-c", "pg_dumpall -h /run/postgresql -U postgres"
+                                 " > /var/lib/postgresql/data/before-update.sql"]),
+    )
+
+
+def php_service(services: Network, proxy: Service) -> Service:
+    """php-fpm, answering the proxy's address only."""
+    return Service(
+        "php",
+        image="php",
+        networks={"services": 4, "isolated": 4},
+        mounts=[Bind("www/php.localhost", "/srv/php.localhost"),
+                SecretMount("db_password"),
+                Tmpfs("/tmp", size="16m")],
+        # FastCGI from the proxy only (listen.allowed_clients).
+        environment={**DATABASE, "FPM_ALLOWED_CLIENTS": fixed_address(services, proxy)},
+        limits=Limits(memory="128m", cpus=1.0, pids=100),
+        depends_on=[Started("db")],  # PHP connects per request, not at start
+        stop_signal="SIGQUIT",  # php-fpm: graceful (SIGTERM would be immediate)
+        # Stateless: an update starts the new container beside the old one, on .104.
+        update=StartFirst(standby={"services": 104, "isolated": 104}),
+        replicas=2,
+    )
+
+
+def app_service(settings: Settings) -> Service:
+    """Django under uWSGI, with its own nginx."""
+    return Service(
+        "app",
+        image="webserver-nginx",
+        networks={"services": 5, "isolated": 5},
+        mounts=[Bind("config/webserver-nginx", "/etc/webserver"),
+                Bind("www/app.localhost", "/srv/app"),
+                SecretMount("db_password"), SecretMount("django_secret_key"),
+                Tmpfs("/tmp", size="16m")],
+        # APP_VERSION is shown on the page; APP_FAIL_HEALTH=1 fails the
+        # healthcheck on purpose, to see what a failed deploy does.
+        environment={**DATABASE, "APP_VERSION": settings.get("APP_VERSION", "1"),
+                     "APP_FAIL_HEALTH": settings.get("APP_FAIL_HEALTH", "0")},
+        limits=Limits(memory="192m", cpus=1.0, pids=100),
+        depends_on=[Started("db")],  # Django connects per request (CONN_MAX_AGE 0)
+        # The image's init (tini, then webserver-init) passes SIGTERM on at once:
+        # uWSGI TERM, nginx QUIT, both graceful.
+        stop_signal="SIGTERM",
+        update=StartFirst(standby={"services": 105, "isolated": 105}),
+        replicas=2,
+        # Edited config or Django code: nginx reloads, and the init (PID 1, tini,
+        # then webserver-init) passes SIGHUP to uWSGI, whose master reloads the
+        # code once its workers have finished their requests (which wait
+        # meanwhile); no container is recreated. Live when the master has loaded
+        # the code again (its post-app hook's marker).
+        reload=Reload(
+            # nginx's config, and Django's own check of the code (it imports
+            # settings, URLs and views: a syntax error stops here, while the
+            # running uWSGI keeps the code it loaded).
+            check=["sh", "-c", "nginx -t -c /etc/webserver/nginx.conf && "
+                   "python3 /srv/app/manage.py check"],
+            command=["sh", "-c", "rm -f /tmp/uwsgi-app-loaded && "
+                     "nginx -s reload -c /etc/webserver/nginx.conf && kill -HUP 1"],
+            live=["test", "-e", "/tmp/uwsgi-app-loaded"],
+            watch=["config/webserver-nginx", "www/app.localhost"],
+        ),
     )

@@ -77,7 +77,7 @@ def set_app_env(root: Path, value: str) -> None:
     """The app service's environment gets BENCH_ROUND=value (in the copy's stack.py)."""
     stack = root / "stack.py"
     text = stack.read_text()
-    marker = '            Service(\n                "app",\n'
+    marker = '    return Service(\n        "app",\n'
     head, _, tail = text.partition(marker)
     opening = "environment={**DATABASE, "
     start = tail.index(opening) + len(opening)

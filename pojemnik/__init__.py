@@ -26,6 +26,7 @@ from .declaration.model import (
 from .declaration.policy import StartFirst, StopFirst, Upstreams
 from .declaration.problems import InvalidStack, Problem
 from .declaration.settings import Settings
+from .declaration.units import fixed_address
 from .errors import DockerError, HostCommandError, OperationError, PojemnikError, SSHError
 
 __all__ = [
@@ -57,4 +58,5 @@ __all__ = [
     "Upstreams",
     "Volume",
     "VolumeMount",
+    "fixed_address",
 ]

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from datetime import datetime
 
-from .model import Network
+from .model import Network, Service
 
 
 def memory_bytes(memory: str) -> int:
@@ -45,6 +45,16 @@ def gateway_of(network: Network) -> str:
     if network.gateway:
         return network.gateway
     return str(next(ipaddress.ip_network(network.subnet, strict=False).hosts()))
+
+
+def fixed_address(network: Network, service: Service) -> str:
+    """The service's fixed address on the network, for a declaration to pass on (e.g. to
+    the only client a service answers); "" while the declaration is invalid, which
+    validation then reports."""
+    try:
+        return address_on(network, service.networks.get(network.name)) or ""
+    except ValueError:
+        return ""
 
 
 def address_on(network: Network, host: int | str | None) -> str | None:

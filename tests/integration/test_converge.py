@@ -57,7 +57,7 @@ def test_one_env_change_recreates_only_that_service(client: docker.DockerClient,
                                                     scratch: Copy) -> None:
     before = ids(client, scratch)
     stack = scratch.root / "stack.py"
-    php_env = '                environment={**DATABASE, "FPM_ALLOWED_CLIENTS"'
+    php_env = '        environment={**DATABASE, "FPM_ALLOWED_CLIENTS"'
     edit(stack, php_env, php_env.replace("DATABASE", '{**DATABASE, "PHP_MARKER": "1"}'))
     plan = scratch.invoke("plan").stdout
     assert "recreate" in plan and "drifted: environment" in plan

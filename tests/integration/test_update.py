@@ -90,7 +90,7 @@ def set_env(copy: Copy, service: str, name: str, value: str) -> None:
     `environment={...}`, or its value replaced), keeping the others."""
     stack = copy.root / "stack.py"
     text = stack.read_text()
-    marker = f'            Service(\n                "{service}",\n'
+    marker = f'    return Service(\n        "{service}",\n'
     assert marker in text
     head, _, tail = text.partition(marker)
     start = tail.index("environment={") + len("environment={")
@@ -136,10 +136,10 @@ def test_a_replacement_that_never_gets_ready_leaves_the_old_one_serving(
     before = client.api.inspect_container(f"{rolling.project}-app")["Id"]
     set_env(rolling, "app", "ZD_TEST", "never-ready")
     text = stack.read_text().replace(
-        '                limits=Limits(memory="192m", cpus=1.0, pids=100),\n',
-        '                limits=Limits(memory="192m", cpus=1.0, pids=100),\n'
-        '                healthcheck=Healthcheck(["sh", "-c", "echo not today; exit 1"]),\n'
-        '                ready_timeout=5,\n', 1)
+        '        limits=Limits(memory="192m", cpus=1.0, pids=100),\n',
+        '        limits=Limits(memory="192m", cpus=1.0, pids=100),\n'
+        '        healthcheck=Healthcheck(["sh", "-c", "echo not today; exit 1"]),\n'
+        '        ready_timeout=5,\n', 1)
     stack.write_text(text.replace("    Bind,\n", "    Bind,\n    Healthcheck,\n", 1))
     try:
         with Requests(rolling, "app.localhost", "database: ok") as requests:
