@@ -1,12 +1,16 @@
-"""The package's shape, checked: one boundary to Docker, imports that only go down,
-small modules and functions. A change that breaks the design fails here first."""
+"""The package's shape, checked: one boundary each to Docker, SSH and the host's files,
+imports that only go down, a folder per capability (each saying what lives there, its
+helpers private to it), small modules and functions, in the package and in the example
+users copy. A change that breaks the design fails here first."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[2] / "pojemnik"
+REPOSITORY = Path(__file__).resolve().parents[2]
+PACKAGE = REPOSITORY / "pojemnik"
+EXAMPLE = [REPOSITORY / name for name in ("stack.py", "tasks.py", "fabfile.py")]
 # Lowest first: a module may import from its own layer and the layers below it.
 LAYERS = ["errors", "console", "declaration", "planning", "ssh", "hostfiles", "engine",
           "operations", "tasks"]
@@ -45,16 +49,70 @@ def imported(module: str, tree: ast.Module) -> list[str]:
     return found
 
 
-def test_only_the_docker_boundary_imports_docker() -> None:
+def importers_of(library: str) -> set[str]:
     importers = set()
     for module, tree in modules().items():
         for node in ast.walk(tree):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) and
                      not node.level else [])
-            if any(n == "docker" or n.startswith("docker.") for n in names):
+            if any(n == library or n.startswith(f"{library}.") for n in names):
                 importers.add(module)
+    return importers
+
+
+def test_only_the_docker_boundary_imports_docker() -> None:
+    importers = importers_of("docker")
     assert importers and all(m.startswith("engine/") for m in importers), importers
+
+
+def test_only_the_ssh_boundary_imports_paramiko() -> None:
+    importers = importers_of("paramiko")
+    assert importers and all(m.startswith("ssh/") for m in importers), importers
+
+
+def test_only_the_host_files_boundary_replaces_files() -> None:
+    """pojemnik's own files (upstreams, releases, secrets, state) are written by one
+    writer, which replaces them atomically: `hostfiles/`."""
+    writers = {module for module, tree in modules().items() for node in ast.walk(tree)
+               if isinstance(node, ast.Attribute) and node.attr == "replace"
+               and isinstance(node.value, ast.Name) and node.value.id == "os"}
+    assert writers and all(m.startswith("hostfiles/") for m in writers), writers
+
+
+def test_every_package_says_what_lives_there() -> None:
+    silent = [module for module, tree in modules().items()
+              if module.endswith("__init__.py") and not ast.get_docstring(tree)]
+    assert silent == []
+
+
+def test_a_family_of_modules_is_a_folder() -> None:
+    """No `swarm_*`, `validate_*`, `datacopy_*` beside each other: modules of one folder
+    never share a first word (nor share one with a subfolder)."""
+    families = []
+    for folder in sorted({p.parent for p in PACKAGE.rglob("*.py")}):
+        words: dict[str, list[str]] = {}
+        for path in sorted(folder.glob("*.py")):
+            if path.stem != "__init__":
+                words.setdefault(path.stem.lstrip("_").split("_")[0], []).append(path.name)
+        for sub in folder.iterdir():
+            if (sub / "__init__.py").exists():
+                words.setdefault(sub.name.split("_")[0], []).append(f"{sub.name}/")
+        families += [f"{folder.relative_to(PACKAGE)}: {names}" for names in words.values()
+                     if len(names) > 1]
+    assert families == []
+
+
+def test_private_modules_serve_their_own_folder() -> None:
+    """`_name.py` is a helper of its folder's entry points: nothing outside imports it."""
+    outside = []
+    for module, tree in modules().items():
+        for target in imported(module, tree):
+            folder, _, name = target.rpartition("/")
+            if name.startswith("_") and name != "__init__" and \
+                    module.rpartition("/")[0] != folder:
+                outside.append(f"{module} imports {target}")
+    assert outside == []
 
 
 def test_imports_never_go_up_a_layer() -> None:
@@ -71,9 +129,13 @@ def test_imports_never_go_up_a_layer() -> None:
 
 
 def test_modules_and_functions_are_small() -> None:
+    """In the package, and in the example's stack.py, tasks.py and fabfile.py."""
     too_long = []
-    for module, tree in modules().items():
-        lines = len((PACKAGE / module).read_text().splitlines())
+    sources = {**{PACKAGE / m: tree for m, tree in modules().items()},
+               **{path: ast.parse(path.read_text()) for path in EXAMPLE}}
+    for path, tree in sources.items():
+        module = path.relative_to(REPOSITORY).as_posix()
+        lines = len(path.read_text().splitlines())
         if lines > MAX_MODULE_LINES:
             too_long.append(f"{module}: {lines} lines")
         for node in ast.walk(tree):

@@ -2,7 +2,7 @@
 -> check against the manager -> plan -> apply, like `converge` for one host.
 
 Images are built here (where the deploy runs) and pushed to every node over SSH through
-the manager (`images.push_nodes`): no registry, and services are pinned by image id, so no
+the manager (`images.every_node`): no registry, and services are pinned by image id, so no
 node can run another image under the tag. Secret files are made where the manager is
 (never sent from a checkout), and their values handed to Swarm as secrets. Then the
 overlay networks, the configs and secrets the services need, the services wave by wave
