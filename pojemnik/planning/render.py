@@ -101,9 +101,23 @@ def action_lines(project: str, rows: list[tuple[str, str, str]], unchanged: int,
     return lines
 
 
+def action_record(kind: str, target: str, reason: str) -> dict[str, object]:
+    """The part of a JSON action both targets' plans share."""
+    return {"kind": kind, "target": target, "reason": reason}
+
+
+def plan_json(project: str, actions: list[dict[str, object]], unchanged: object,
+              orphans: object, lead: dict[str, object] | None = None,
+              tail: dict[str, object] | None = None) -> str:
+    """The JSON shape of a plan, for either target (`lead` after the project, `tail` at
+    the end: a Swarm plan's target, its prepare step, its notes)."""
+    return json.dumps({"project": project, **(lead or {}), "actions": actions,
+                       "unchanged": unchanged, "orphans": orphans, **(tail or {})}, indent=2)
+
+
 def as_json(plan: p.Plan) -> str:
     def action(a: p.Action) -> dict[str, object]:
-        data: dict[str, object] = {"kind": a.kind, "target": a.target, "reason": a.reason}
+        data = action_record(a.kind, a.target, a.reason)
         if a.container is not None:
             spec = asdict(a.container)
             spec["environment"] = masked_env(a.container.environment)
@@ -119,8 +133,8 @@ def as_json(plan: p.Plan) -> str:
                              "remove": list(a.files.remove), "make": list(a.files.seed)}
         return data
 
-    return json.dumps({"project": plan.project, "actions": [action(a) for a in plan.actions],
-                       "unchanged": plan.unchanged, "orphans": plan.orphans}, indent=2)
+    return plan_json(plan.project, [action(a) for a in plan.actions], plan.unchanged,
+                     plan.orphans)
 
 
 def bash(plan: p.Plan, base_command: str = "") -> str:
@@ -164,7 +178,7 @@ def _commands(action: p.Action, base_command: str) -> list[str]:
                 f"docker network rm {name}", network_command(action.network)]
     if action.kind == p.CREATE_VOLUME:
         # The same labels pojemnik gives a volume, so `invoke` recognises the script's.
-        return [" ".join(["docker volume create", *_flags("--label", action.labels),
+        return [" ".join(["docker volume create", *flags("--label", action.labels),
                           shlex.quote(action.target)])]
     if action.kind == p.CREATE_SECRET:
         return [f"# secret {action.target}: pojemnik writes a random value to .secrets/"]
@@ -199,14 +213,15 @@ def _upstream_switch(plan: p.Plan, action: p.Action) -> list[str]:
     return lines
 
 
-def _flags(flag: str, values: dict[str, str]) -> list[str]:
+def flags(flag: str, values: dict[str, str]) -> list[str]:
+    """`--label k=v` and the like, sorted, each value quoted for the shell."""
     return [f"{flag} {shlex.quote(f'{k}={v}')}" for k, v in sorted(values.items())]
 
 
 def build_command(spec: ImageSpec) -> str:
     parts = ["docker image build", f"--tag {shlex.quote(spec.tag)}",
              f"--file {shlex.quote(spec.context + '/' + spec.dockerfile)}"]
-    parts += _flags("--build-arg", spec.build_args) + _flags("--label", spec.labels)
+    parts += flags("--build-arg", spec.build_args) + flags("--label", spec.labels)
     parts.append(shlex.quote(spec.context))
     return " \\\n  ".join(parts)
 
@@ -216,7 +231,7 @@ def network_command(spec: NetworkSpec) -> str:
              f"--gateway={spec.gateway}"]
     if spec.internal:
         parts.append("--internal")
-    parts += _flags("--label", spec.labels)
+    parts += flags("--label", spec.labels)
     parts.append(shlex.quote(spec.name))
     return " \\\n  ".join(parts)
 
@@ -242,7 +257,7 @@ def container_commands(spec: ContainerSpec) -> list[str]:
         # Secret-looking values come from the environment of whoever runs the script.
         parts.append(f"--env {q(name)}" if is_secret(name, value)
                      else f"--env {q(f'{name}={value}')}")
-    parts += _flags("--label", spec.labels)
+    parts += flags("--label", spec.labels)
     if spec.user:
         parts.append(f"--user {q(spec.user)}")
     if spec.read_only:
@@ -255,7 +270,7 @@ def container_commands(spec: ContainerSpec) -> list[str]:
               f"--memory-swap {spec.memory_swap}",
               f"--cpus {limits.cpus}", f"--pids-limit {limits.pids}",
               f"--restart {q(spec.restart)}", f"--log-driver {q(spec.logging.driver)}"]
-    parts += _flags("--log-opt", spec.logging.options)
+    parts += flags("--log-opt", spec.logging.options)
     if spec.healthcheck is not None:
         check = spec.healthcheck
         parts += [f"--health-cmd {q(shlex.join(check.test))}",

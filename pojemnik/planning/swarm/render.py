@@ -16,7 +16,7 @@ from dataclasses import asdict
 
 from ...declaration.model import LABEL_SPEC_HASH
 from .. import render
-from ..render import action_lines, is_secret, masked_env
+from ..render import action_lines, flags, is_secret, masked_env
 from . import plan as sp
 from .spec import ServiceSpec
 from .state import ObservedService
@@ -37,7 +37,7 @@ def table(plan: sp.SwarmPlan) -> str:
 
 def as_json(plan: sp.SwarmPlan) -> str:
     def action(a: sp.SwarmAction) -> dict[str, object]:
-        data: dict[str, object] = {"kind": a.kind, "target": a.target, "reason": a.reason}
+        data = render.action_record(a.kind, a.target, a.reason)
         if a.service is not None:
             spec = asdict(a.service)
             spec["environment"] = masked_env(a.service.environment)
@@ -50,11 +50,9 @@ def as_json(plan: sp.SwarmPlan) -> str:
         return data
 
     prepare = json.loads(render.as_json(plan.prepare))
-    return json.dumps({"project": plan.project, "target": "swarm",
-                       "prepare": prepare["actions"],
-                       "actions": [action(a) for a in plan.actions],
-                       "unchanged": plan.unchanged, "orphans": plan.orphans,
-                       "notes": plan.notes}, indent=2)
+    return render.plan_json(plan.project, [action(a) for a in plan.actions], plan.unchanged,
+                            plan.orphans, {"target": "swarm", "prepare": prepare["actions"]},
+                            {"notes": plan.notes})
 
 
 def bash(plan: sp.SwarmPlan, base_command: str = "") -> str:
@@ -78,11 +76,11 @@ def _commands(action: sp.SwarmAction) -> list[str]:
         parts = ["docker network create --driver overlay --attachable",
                  f"--subnet {net.subnet}", f"--gateway {net.gateway}"]
         parts += ["--internal"] if net.internal else []
-        parts += [*_flags("--label", net.labels), name]
+        parts += [*flags("--label", net.labels), name]
         return [" \\\n  ".join(parts)]
     if action.kind == sp.CREATE_CONFIG and action.config:
         config = action.config
-        labels = " ".join(_flags("--label", {"pojemnik.path": config.path}))
+        labels = " ".join(flags("--label", {"pojemnik.path": config.path}))
         if config.content is not None:
             return [f"printf '%s' {q(config.content)} | docker config create {labels} {name} -"]
         return [f"docker config create {labels} {name} {q(config.path)}"]
@@ -99,10 +97,6 @@ def _commands(action: sp.SwarmAction) -> list[str]:
     if action.kind in removals:
         return [f"docker {removals[action.kind]} rm {name}"]
     return []
-
-
-def _flags(flag: str, values: dict[str, str]) -> list[str]:
-    return [f"{flag} {q(f'{k}={v}')}" for k, v in sorted(values.items())]
 
 
 def image_ref(spec: ServiceSpec) -> str:
@@ -178,7 +172,7 @@ def _policy(spec: ServiceSpec) -> list[str]:
 
 def _logging(spec: ServiceSpec) -> list[str]:
     return [f"--log-driver {q(spec.logging.driver)}",
-            *_flags("--log-opt", spec.logging.options)]
+            *flags("--log-opt", spec.logging.options)]
 
 
 def _stop(spec: ServiceSpec) -> list[str]:
@@ -194,7 +188,7 @@ def create_command(spec: ServiceSpec) -> str:
     parts += _networks(spec, "--network") + _ports(spec, "--publish")
     parts += [f"--constraint {q(c)}" for c in spec.constraints]
     parts += _configs(spec, "--config") + _secrets(spec, "--secret")
-    parts += _mounts(spec, "--mount") + _env(spec, "--env") + _flags("--label", spec.labels)
+    parts += _mounts(spec, "--mount") + _env(spec, "--env") + flags("--label", spec.labels)
     parts += [f"--user {q(spec.user)}"] if spec.user else []
     parts += ["--read-only"] if spec.read_only else []
     parts += [f"--cap-drop {q(c)}" for c in spec.cap_drop]
