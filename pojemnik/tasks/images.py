@@ -66,8 +66,8 @@ def push(c: Context, name: str = "", swarm: bool = False) -> None:
     try:
         with engine_of(c) as remote:
             image = guard(lambda: lock_image_on(local, remote, stack, say))
-            with holding_lock(c, remote, stack, image=image,
-                              cluster=swarm or stack.target == "swarm"):
+            # --swarm: the Swarm's lock; else the stack's target decides.
+            with holding_lock(c, remote, stack, image=image, cluster=True if swarm else None):
                 if swarm:
                     guard(lambda: push_to_nodes(local, remote, connect_through(c, say), tags,
                                                 say))
