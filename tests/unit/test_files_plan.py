@@ -16,8 +16,8 @@ from stackbuilders import converged, one, with_service, write
 from pojemnik import Bind, Reload, Stack
 from pojemnik.declaration.validate.stack import check_declaration
 from pojemnik.hostfiles.local_state import LocalState
+from pojemnik.operations.host._reload import ReloadFailed
 from pojemnik.operations.host.converge import HostSite, apply
-from pojemnik.operations.host.reload import ReloadFailed
 from pojemnik.operations.swarm._workspace import config_files
 from pojemnik.planning import plan as p
 from pojemnik.planning.plan import make_plan
@@ -137,7 +137,7 @@ class RecordingShipment:
 def test_a_reload_that_fails_after_its_check_puts_the_last_good_files_back(
         stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         failing: set[str]) -> None:
-    monkeypatch.setattr("pojemnik.operations.host.reload.LIVE_TIMEOUT", 0.05)
+    monkeypatch.setattr("pojemnik.operations.host._reload.LIVE_TIMEOUT", 0.05)
     stack = with_service(stack, "proxy",
                          reload=Reload(["reload"], check=["check"], live=["probe"]))
     observed = replace(converged(stack), config_hashes={"proxy": "new"},

@@ -8,7 +8,7 @@ import pytest
 
 from pojemnik import Reload
 from pojemnik.errors import OperationError
-from pojemnik.operations.host.reload import ConfigRejected, reload_service
+from pojemnik.operations.host._reload import ConfigRejected, reload_service
 
 
 class FakeEngine:
@@ -51,14 +51,14 @@ def test_a_rejected_config_is_not_reloaded() -> None:
 
 
 def test_says_so_when_no_new_processes_appear(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("pojemnik.operations.host.reload.LIVE_TIMEOUT", 0.05)
+    monkeypatch.setattr("pojemnik.operations.host._reload.LIVE_TIMEOUT", 0.05)
     said = reload(FakeEngine([{"1"}]), Reload(["reload"]))
     assert said and "no new processes seen" in said[0]
 
 
 def test_a_declared_probe_that_never_passes_fails_the_reload(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("pojemnik.operations.host.reload.LIVE_TIMEOUT", 0.05)
+    monkeypatch.setattr("pojemnik.operations.host._reload.LIVE_TIMEOUT", 0.05)
     engine = FakeEngine([{"1"}], codes={"probe": 1})
     with pytest.raises(OperationError, match=r"`probe` did not pass within 0\.05 s"):
         reload(engine, Reload(["reload"], live=["probe"]))

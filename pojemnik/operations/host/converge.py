@@ -31,9 +31,9 @@ from ..checkout.workspace import context_hashes, with_workspace
 from ..images.base import ensure_base
 from ..images.build import build_images
 from ..records import history, releases
-from .reload import ConfigRejected, ReloadFailed, reload_service
+from ._reload import ConfigRejected, ReloadFailed, reload_service
+from ._update import recover, start_first, stop_first
 from .switchboard import Switchboard
-from .update import recover, start_first, stop_first
 
 WAVE_WORKERS = 4  # containers started at once (each probes its health command)
 __all__ = ["ConfigRejected", "HostSite", "Outcome", "apply", "checked_plan", "converge"]

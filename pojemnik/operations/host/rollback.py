@@ -18,8 +18,8 @@ from ...planning.releases import History, Release, choose, rollback_plan
 from ...planning.state import Observed
 from ..records import history as audit
 from ..records import releases
+from ._update import recover
 from .converge import HostSite, apply
-from .update import recover
 
 
 @dataclass(frozen=True)

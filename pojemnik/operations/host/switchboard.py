@@ -13,7 +13,7 @@ from ...console import Say
 from ...engine.backend import Engine
 from ...hostfiles.files import HostFiles
 from ...planning.upstreams import ProxyUpstreams, render_upstream, upstream_files
-from .reload import reload_service
+from ._reload import reload_service
 
 
 @dataclass
