@@ -20,7 +20,6 @@ from ..console import Say, say
 from ..declaration.firewall import Firewall
 from ..declaration.model import Stack
 from ..declaration.problems import InvalidStack
-from ..declaration.swarm import SWARM
 from ..declaration.validate.firewall import firewall_problems
 from ..planning.firewall import Facts, as_json, as_text
 from .context import declared, guard, is_remote
@@ -47,9 +46,9 @@ def _need_server(c: Context, name: str) -> None:
 
 def _fleet(c: Context, stack: Stack, tell: Say = say) -> AbstractContextManager[Fleet]:
     """The host, or on the Swarm target every node (through the manager)."""
-    from ..operations.firewall.swarm import fleet_of
+    from ..operations.firewall.apply import fleet_for
 
-    return fleet_of(c, stack.target == SWARM, tell)
+    return fleet_for(c, stack, tell)
 
 
 def _aside(line: str) -> None:

@@ -5,6 +5,7 @@ against the declaration. The task only prints the `Result`."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,9 +36,14 @@ def rulesets(stack: Stack, firewall: Firewall, state: ServerState) -> list[Rules
             if r.family == "v4" or state.ipv6]
 
 
+def fleet_for(host: Connection, stack: Stack, say: Say) -> AbstractContextManager[Fleet]:
+    """The task's host, or on the Swarm target every node (through the manager)."""
+    return fleet_of(host, stack.target == SWARM, say)
+
+
 def apply_declared(host: Connection, stack: Stack, firewall: Firewall, timeout: int,
                    say: Say) -> Result:
-    with fleet_of(host, stack.target == SWARM, say) as fleet:
+    with fleet_for(host, stack, say) as fleet:
         if fleet.manager is not None and timeout < needed_timeout(fleet.settings):
             return Result(f"--timeout must be at least {needed_timeout(fleet.settings)} s "
                           "on this Swarm (the cluster check waits three heartbeat periods "
@@ -68,7 +74,7 @@ def apply_declared(host: Connection, stack: Stack, firewall: Firewall, timeout: 
 
 def roll_back(host: Connection, stack: Stack, timeout: int, say: Say) -> Result:
     """The rules active before the last apply, on every member, by the same guarded load."""
-    with fleet_of(host, stack.target == SWARM, say) as fleet:
+    with fleet_for(host, stack, say) as fleet:
         members = []
         for member in fleet.members:
             state = member.state
