@@ -4,7 +4,7 @@
 manager: networks become overlay networks with the declared subnets, services become
 Swarm services, mounted config files Swarm configs and secrets Swarm secrets. What a
 single host has and a Swarm lacks is translated or refused by validation
-(`validate_swarm`); the per-service fields `replicas`, `mode` and `placement` are read by
+(`validate.swarm`); the per-service fields `replicas`, `mode` and `placement` are read by
 this target only (a single host runs one container per service).
 
 Defaults suit a kernel without IPVS (no routing mesh, no virtual IPs): services are

@@ -1,6 +1,6 @@
 """What pojemnik asks of a Swarm manager, as a typed interface (like `backend.Engine`
 for one engine): observe the project's Swarm objects, create and update them, and read
-how a service's tasks are doing. `swarm_engine.SwarmEngine` implements it with the
+how a service's tasks are doing. `manager.SwarmEngine` implements it with the
 Docker SDK's services, configs, secrets, networks and nodes APIs."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A Swarm manager through the Docker SDK: services, configs, secrets, overlay networks,
-nodes and tasks (`swarm_backend.SwarmBackend`). It shares the manager's `DockerEngine`
+nodes and tasks (`backend.SwarmBackend`). It shares the manager's `DockerEngine`
 client (and so its SSH relay); SDK errors leave as `DockerError`, as there."""
 
 from __future__ import annotations
