@@ -12,7 +12,6 @@ from ..declaration.problems import InvalidStack
 from ..declaration.validate import check_declaration
 from .context import declared
 
-
 # The default is git-ignored: drawing never dirties a checkout's tracked files.
 DEFAULT_OUTPUT = Path(".pojemnik") / "topology.svg"
 
