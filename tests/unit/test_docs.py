@@ -175,8 +175,8 @@ def test_the_readme_is_a_front_page() -> None:
 def test_the_diagrams_default_output_is_git_ignored() -> None:
     """`invoke diagram` with no --output never dirties a checkout's tracked files."""
     assert DEFAULT_OUTPUT.parts[0] == ".pojemnik"
-    template = ROOT / "pojemnik" / "scaffold" / "project-template" / "gitignore.tmpl"
-    assert ".pojemnik/" in text_of(template).splitlines()
+    templates = sorted((ROOT / "pojemnik" / "scaffold").rglob("gitignore.tmpl"))
+    assert templates and all(".pojemnik/" in text_of(t).splitlines() for t in templates)
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
     ignored = subprocess.run(["git", "check-ignore", "-q", str(DEFAULT_OUTPUT)], cwd=ROOT,
