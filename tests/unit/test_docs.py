@@ -15,6 +15,7 @@ import pytest
 
 import pojemnik
 from pojemnik.declaration.swarm import Swarm
+from pojemnik.scaffold import make_project
 from pojemnik.tasks import namespace, reference
 from pojemnik.tasks.diagram import DEFAULT_OUTPUT
 
@@ -137,6 +138,24 @@ def test_config_lines_the_docs_quote_are_in_the_files_they_name() -> None:
         if not any(" ".join(line.split()) in t for t in texts):
             wrong.append(f"{page.relative_to(ROOT)}: `{line}` is not in {path}")
     assert wrong == []
+
+
+# A span that is a repository path: `config/nginx/nginx.conf`, `tests/unit/test_lock*.py`.
+REPO_PATH = re.compile(r"(?:config|images|www|tests|bench|pojemnik|docs)/[\w./*-]*")
+
+
+def test_every_path_the_docs_name_exists(tmp_path: Path) -> None:
+    """In this repository, or (the getting-started page's files of a new project) in what
+    `pojemnik init` makes."""
+    made = tmp_path / "made"
+    make_project(made, "docs-check")
+    missing = []
+    for page in PAGES:
+        for span in SPAN.findall(text_of(page)):
+            if REPO_PATH.fullmatch(span) and not any(
+                    next(root.glob(span.rstrip("/")), None) for root in (ROOT, made)):
+                missing.append(f"{page.relative_to(ROOT)}: {span}")
+    assert missing == []
 
 
 def slug(heading: str) -> str:
