@@ -12,9 +12,13 @@ from ..declaration.problems import InvalidStack
 from ..declaration.validate import check_declaration
 from .context import declared
 
+# The default is git-ignored: drawing never dirties a checkout's tracked files.
+DEFAULT_OUTPUT = Path(".pojemnik") / "topology.svg"
+
 
 @task(help={"output": "file to write: .svg (and a .png beside it), .png, or .dot for the "
-                      "Graphviz text (- prints it); default: docs/topology.svg in the project"})
+                      "Graphviz text (- prints it); default: .pojemnik/topology.svg in the "
+                      "project (git-ignored)"})
 def diagram(c: Context, output: str = "") -> None:
     """Draw the declared topology (ports, networks, addresses, mounts); no engine needed."""
     from ..operations.diagram import DiagramError, write
@@ -28,7 +32,7 @@ def diagram(c: Context, output: str = "") -> None:
     if output == "-":
         sys.stdout.write(text)
         return
-    path = Path(output) if output else Path(c.config.pojemnik.root) / "docs" / "topology.svg"
+    path = Path(output) if output else Path(c.config.pojemnik.root) / DEFAULT_OUTPUT
     try:
         for written in write(text, path):
             say(f"wrote {written}")
