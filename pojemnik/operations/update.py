@@ -41,8 +41,7 @@ def start_first(action: p.Action, engine: Engine, say: Say, board: Switchboard) 
         engine.remove_container(new)
         raise UpdateRefused(f"{name}: the new container did not become ready, so it is "
                             f"removed and the old one keeps serving (nothing switched).\n"
-                            f"{error}", by=f"the readiness check of {new} ("
-                            f"{str(error).splitlines()[0].rstrip('.')})",
+                            f"{error}", by=f"the readiness check of {new} ({_why(error, new)})",
                             kept=f"{name} (the old container)") from error
     say(f"container {new}: {status}")
     if board.point(spec.service, new):
@@ -50,6 +49,12 @@ def start_first(action: p.Action, engine: Engine, say: Say, board: Switchboard) 
     engine.remove_container(name)
     engine.rename(new, name)
     return status
+
+
+def _why(error: DockerError, name: str) -> str:
+    """"its health command did not pass within 5 s", from "<name> is not ready: ..."."""
+    first = str(error).splitlines()[0] if str(error) else "not ready"
+    return first.removeprefix(f"{name} is not ready: ").rstrip(".")
 
 
 def stop_first(action: p.Action, engine: Engine, say: Say) -> None:
