@@ -32,7 +32,7 @@ def stored_images(api: docker.APIClient) -> list[StoredImage]:
     """Every top-level image (dangling ones too; not a build's intermediate layers)."""
     return [StoredImage(row["Id"], tuple(t for t in row.get("RepoTags") or []
                                          if t != "<none>:<none>"),
-                        dict(row.get("Labels") or {}), int(row.get("Size") or 0))
+                        dict(row.get("Labels") or {}))
             for row in api.images()]
 
 

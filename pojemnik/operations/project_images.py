@@ -3,9 +3,14 @@ planning/project_images.py for which those are)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..console import Say
+from ..declaration.model import Stack
 from ..engine.backend import Engine
 from ..planning.project_images import project_images
+from .releases import load_all, save
+from .upstreams import HostFiles
 
 
 def remove_images(engine: Engine, project: str, say: Say) -> list[str]:
@@ -27,7 +32,20 @@ def remove_images(engine: Engine, project: str, say: Say) -> list[str]:
     if not removal.tags and not removal.untagged:
         say(f"images: {project} has none on this engine")
     else:
-        freed = sum(image.size for image in gone)
-        say(f"images: {len(gone)} removed, about {freed / 2**20:.0f} MB freed (layers "
-            "shared with other images stay)")
+        # (No size: an image's size counts the base layers it shares with others.)
+        say(f"images: {len(gone)} removed, with their layers not shared with other images")
     return kept
+
+
+def forget_gone_releases(stack: Stack, engine: Engine, files: HostFiles, say: Say) -> None:
+    """Releases whose image is no longer on the engine cannot be rolled back to: their
+    records go too, so `history` and `rollback` do not offer them (the audit log stays)."""
+    present = {image.id for image in engine.stored_images()}
+    for service, history in load_all(stack, files).items():
+        kept = tuple(r for r in history.releases if r.image_id in present)
+        if len(kept) == len(history.releases):
+            continue
+        current = history.current if any(r.number == history.current for r in kept) else None
+        save(stack, files, replace(history, releases=kept, current=current, broken=None))
+        say(f"releases of {service}: {len(history.releases) - len(kept)} forgotten (their "
+            "images are gone)")

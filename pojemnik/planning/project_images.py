@@ -28,7 +28,6 @@ class StoredImage:
     id: str
     tags: tuple[str, ...]
     labels: Mapping[str, str] = field(default_factory=dict)
-    size: int = 0  # bytes
 
 
 @dataclass(frozen=True)

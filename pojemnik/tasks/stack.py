@@ -16,6 +16,7 @@ from .context import (
     declared,
     engine_of,
     guard,
+    host_files,
     is_remote,
     print_table,
     render_plan,
@@ -198,6 +199,7 @@ def down(c: Context, volumes: bool = False, images: bool = False) -> None:
         guard(lambda: tear_down(engine, stack.project, say, volumes=volumes,
                                 order=startup_order(stack)))
         if images:
-            from ..operations.project_images import remove_images
+            from ..operations.project_images import forget_gone_releases, remove_images
 
             guard(lambda: remove_images(engine, stack.project, say))
+            guard(lambda: forget_gone_releases(stack, engine, host_files(c), say))

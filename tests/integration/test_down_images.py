@@ -3,6 +3,7 @@ untagged predecessor, a failed build's leftover), nothing else does."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 
@@ -99,6 +100,9 @@ def test_down_images_removes_exactly_the_projects_images(
         assert f"image {project}/failed-builds:small: removed" in output
         assert not client.api.volumes(filters={"label": f"pojemnik.project={project}"}
                                       ).get("Volumes")
+        # Releases without their images cannot be rolled back to: not offered any more.
+        assert json.loads(copy.invoke("history", "--json").stdout)["releases"] == []
+        assert "releases of small: 1 forgotten" in output
     finally:
         remove_projects(client, project)
         if exists(client, unrelated):
