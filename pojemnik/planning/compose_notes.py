@@ -40,6 +40,9 @@ def left_out(stack: Stack) -> list[str]:
                      "address; nothing switches them later")
     notes.append(f"releases for `rollback` (keep_images={stack.keep_images}) and image "
                  f"rebuilds without cache (refresh_after_days={stack.refresh_after_days})")
+    if stack.target == "swarm":
+        notes.append("the Swarm target (replicas, placement, overlay networks): this file "
+                     "runs one container per service on one host")
     if stack.firewall is not None:
         notes.append("the server's firewall (`firewall.apply`): not a Compose matter, "
                      "it stays as last applied")

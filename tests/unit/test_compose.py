@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,9 @@ def test_the_file_says_it_is_compose_v2_and_what_it_leaves_out(example: Stack) -
     assert any(n.startswith("php, app: start-first") for n in notes)
     assert any(n.startswith("db: the step run before an update") for n in notes)
     assert any("upstream files" in n for n in notes)
+    assert not any("Swarm" in n for n in notes)  # the example's target is one host
+    swarm = replace(example, target="swarm")
+    assert any(n.startswith("the Swarm target") for n in left_out(swarm))
 
 
 def test_compose_v2_reads_the_exported_example(example: Stack, tmp_path: Path) -> None:
