@@ -127,7 +127,8 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
         apply(plan, engine, say, state, target, done)
     except Exception as error:
         releases.remember(stack, engine, target.files, done, say, failed=plan)
-        history.record(stack, target.files, plan, f"failed: {str(error).splitlines()[0]}")
+        history.record(stack, target.files, plan, f"failed: {str(error).splitlines()[0]}",
+                       error=error, done=done)
         raise
     releases.remember(stack, engine, target.files, done, say)
     history.record(stack, target.files, plan, "ok")

@@ -16,6 +16,7 @@ from .context import (
     declared,
     engine_of,
     guard,
+    host_files,
     is_remote,
     print_table,
     render_plan,
@@ -173,13 +174,20 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100",
             guard(show)
 
 
-@task(help={"volumes": "also remove the named volumes: DELETES the data (databases)"})
-def down(c: Context, volumes: bool = False) -> None:
-    """Remove the stack's containers and networks; volumes (data) are kept unless --volumes."""
+@task(help={"volumes": "also remove the named volumes: DELETES the data (databases)",
+            "images": "also remove the project's images: its built tags, release tags "
+                      "(rollback then has nothing to go back to) and failed builds' leftovers"})
+def down(c: Context, volumes: bool = False, images: bool = False) -> None:
+    """Remove the stack's containers and networks; volumes (data) are kept unless --volumes,
+    images unless --images."""
     from ..declaration.order import startup_order
     from ..operations.teardown import down as tear_down
 
     stack = stack_of(c)
+    if images and stack.target == "swarm":
+        raise Exit(f"down --images: {stack.source} declares target swarm, whose images are "
+                   "on every node; remove them there (`docker image rm`), or run `down` "
+                   "without --images", code=2)
     with engine_of(c) as engine, holding_lock(c, engine, stack):
         if stack.target == "swarm":
             from ..engine.swarm_engine import swarm_of
@@ -190,3 +198,8 @@ def down(c: Context, volumes: bool = False) -> None:
             return
         guard(lambda: tear_down(engine, stack.project, say, volumes=volumes,
                                 order=startup_order(stack)))
+        if images:
+            from ..operations.project_images import forget_gone_releases, remove_images
+
+            guard(lambda: remove_images(engine, stack.project, say))
+            guard(lambda: forget_gone_releases(stack, engine, host_files(c), say))

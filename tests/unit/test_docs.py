@@ -193,7 +193,7 @@ def test_the_readme_is_a_front_page() -> None:
 
 def test_the_diagrams_default_output_is_git_ignored() -> None:
     """`invoke diagram` with no --output never dirties a checkout's tracked files."""
-    assert DEFAULT_OUTPUT.parts[0] == ".pojemnik"
+    assert Path(DEFAULT_OUTPUT).parts[0] == ".pojemnik"
     templates = sorted((ROOT / "pojemnik" / "scaffold").rglob("gitignore.tmpl"))
     assert templates and all(".pojemnik/" in text_of(t).splitlines() for t in templates)
     if shutil.which("git") is None or not (ROOT / ".git").exists():
