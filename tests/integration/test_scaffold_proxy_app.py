@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -49,7 +50,10 @@ def request(port: int, method: str = "GET", path: str = "/", body: bytes | None 
     try:
         conn.request(method, path, body=body)
         response = conn.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
+        body = response.read()
+        if response.getheader("Content-Type") != "application/json":
+            return response.status, {"body": body.decode(errors="replace")}  # nginx's 502
+        return response.status, json.loads(body)
     finally:
         conn.close()
 
@@ -101,13 +105,29 @@ def test_an_edited_app_is_replaced_start_first_behind_the_proxy(
     code.write_text(code.read_text().replace(
         '"jobs_done": int(db.get("jobs_done") or 0)}',
         '"jobs_done": int(db.get("jobs_done") or 0), "version": 2}'))
-    out = made.invoke("deploy")
-    assert "start-first" in out.lower() or "standby" in out.lower(), out
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def keep_asking() -> None:  # through the proxy, all along the update
+        while not stop.is_set():
+            try:
+                statuses.append(request(made.port)[0])
+            except (OSError, http.client.HTTPException):  # refused, reset: a lost request
+                statuses.append(0)
+
+    asking = threading.Thread(target=keep_asking)
+    asking.start()
+    try:
+        out = made.invoke("deploy")
+    finally:
+        stop.set()
+        asking.join()
+    assert "no longer in the proxy's upstreams" in out, out
+    assert statuses and set(statuses) == {200}, statuses
     status, answer = request(made.port)
     assert status == 200 and answer["version"] == 2
     assert int(str(answer["visits"])) > 2  # the count lives on in Redis's volume
-    after = client.api.inspect_container(f"{made.project}-app")
-    assert after["Id"] != before
+    assert client.api.inspect_container(f"{made.project}-app")["Id"] != before
 
 
 def test_down_with_volumes_removes_everything(made: Made, client: docker.DockerClient) -> None:
