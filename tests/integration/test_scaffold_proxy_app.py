@@ -1,7 +1,7 @@
 """`pojemnik init --template proxy-app`, deployed for real as is: the app answers through
-the proxy and counts in Redis, the worker (no HTTP port) does queued jobs and turns
-healthy on its heartbeat, an edited app is replaced start-first behind the proxy, and
-`invoke down --volumes` leaves nothing behind."""
+the proxy and counts in Redis; the worker (no HTTP port) does queued jobs, and its
+heartbeat healthcheck passes, and fails while Redis does not answer; an edited app is
+replaced start-first behind the proxy; `invoke down --volumes` leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -96,6 +96,35 @@ def test_the_app_answers_through_the_proxy_and_the_worker_does_jobs(
     redis = client.api.inspect_container(f"{made.project}-redis")
     assert list(redis["NetworkSettings"]["Networks"]) == [f"{made.project}-backend"]
     assert client.api.inspect_network(f"{made.project}-backend")["Internal"] is True
+
+
+def worker_check(client: docker.DockerClient, project: str) -> tuple[int, str]:
+    """The worker's own healthcheck, run now (Docker's status lags by its interval)."""
+    result = client.containers.get(f"{project}-worker").exec_run(
+        ["python3", "/srv/app/worker.py", "--check"])
+    return result.exit_code, result.output.decode(errors="replace")
+
+
+def test_the_workers_heartbeat_check_fails_while_redis_does_not_answer(
+        made: Made, client: docker.DockerClient) -> None:
+    assert worker_check(client, made.project) == (0, "")
+    redis = client.containers.get(f"{made.project}-redis")
+    redis.pause()  # connections hang: the worker's loop stops beating
+    try:
+        code, out = 0, ""
+        for _ in range(120):
+            code, out = worker_check(client, made.project)
+            if code:
+                break
+            time.sleep(0.5)
+        assert code == 1 and "last heartbeat" in out, out
+    finally:
+        redis.unpause()
+    for _ in range(120):  # it recovers by itself once Redis answers again
+        if worker_check(client, made.project)[0] == 0:
+            break
+        time.sleep(0.5)
+    assert worker_check(client, made.project) == (0, "")
 
 
 def test_an_edited_app_is_replaced_start_first_behind_the_proxy(
