@@ -19,8 +19,11 @@ def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Pr
     the file and line, not a traceback."""
     path = root / stack_file
     if not path.is_file():
-        raise InvalidStack([Problem(str(path), "no stack declaration here",
-                                    f"create {stack_file} with def declare(settings) -> Stack")])
+        raise InvalidStack([Problem(
+            str(path), "no stack declaration here",
+            f"run the tasks in a project's directory, or write {stack_file} with "
+            "def declare(settings) -> Stack (`pojemnik init --list-templates` shows "
+            "working ones to start from)")])
     settings = Settings.load(root)
     try:
         spec = importlib.util.spec_from_file_location(f"pojemnik_stack_{abs(hash(path))}", path)
