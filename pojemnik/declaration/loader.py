@@ -10,6 +10,7 @@ from pathlib import Path
 from .model import Stack
 from .problems import InvalidStack, Problem
 from .settings import Settings, UndeclaredSetting
+from .settings_names import undeclared_problem, unknown_names
 
 
 def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Problem]]:
@@ -39,22 +40,21 @@ def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Pr
     except InvalidStack:
         raise
     except UndeclaredSetting as error:
-        raise InvalidStack([*settings.problems, _undeclared(error, path, stack_file)]) from error
+        raise InvalidStack([*settings.problems, *unknown_names(settings, path),
+                            undeclared_problem(error, settings,
+                                               f"{stack_file}:{_line_in(error, path)}",
+                                               stack_file)]) from error
     except Exception as error:
-        raise InvalidStack([Problem(f"{stack_file}:{_line_in(error, path)}",
+        # The settings' problems too: a bad value may be why declare() failed.
+        raise InvalidStack([*settings.problems,
+                            Problem(f"{stack_file}:{_line_in(error, path)}",
                                     f"declare() failed: {type(error).__name__}: {error}",
                                     "fix the declaration there")]) from error
     if not isinstance(stack, Stack):
         raise InvalidStack([Problem(stack_file, f"declare() returned {type(stack).__name__}",
                                     "return a pojemnik.Stack")])
-    return replace(stack, origins=dict(settings.handed_out)), settings.problems
-
-
-def _undeclared(error: UndeclaredSetting, path: Path, stack_file: str) -> Problem:
-    return Problem(f"{stack_file}:{_line_in(error, path)}",
-                   f"setting {error.name} is not declared (in neither .env.example nor .env)",
-                   f"add {error.name}=<default> to .env.example (documenting it), and set "
-                   f"it in .env; or read it with settings.get({error.name!r}, default)")
+    problems = [*settings.problems, *unknown_names(settings, path)]
+    return replace(stack, origins=dict(settings.handed_out)), problems
 
 
 def _line_in(error: BaseException, path: Path) -> int | str:

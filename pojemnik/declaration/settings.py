@@ -24,7 +24,7 @@ from typing import Any
 
 from dotenv.parser import parse_stream
 
-from .origins import Origin
+from .origins import Origin, Unusable
 from .problems import Problem
 
 _UNSET = object()
@@ -91,6 +91,11 @@ class Settings:
     problems: list[Problem] = field(default_factory=list)
     # Each value handed out to the declaration -> the variables it came from.
     handed_out: dict[str, tuple[Origin, ...]] = field(default_factory=dict)
+    # What the files hold, and every name the declaration asked for: a `.env` name that
+    # nothing knows is a typo (`settings_names`).
+    example: list[Entry] = field(default_factory=list)
+    local: list[Entry] = field(default_factory=list)
+    asked: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, root: Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +104,7 @@ class Settings:
         example, example_problems = parse_env_file(root / ".env.example")
         local, local_problems = parse_env_file(root / ".env")
         settings.problems += example_problems + local_problems
+        settings.example, settings.local = example, local
         for entry in example:
             settings._set(entry.name, entry.value, f".env.example:{entry.line}")
         for entry in local:
@@ -134,6 +140,7 @@ class Settings:
     def get(self, name: str, default: Any = _UNSET) -> str:
         """The value of a declared variable; an undeclared one raises
         `UndeclaredSetting`, unless a default is given (then: the environment, else it)."""
+        self.asked.add(name)
         if name in self.values:
             return self._hand_out(name, self.values[name])
         if default is _UNSET:
@@ -144,7 +151,9 @@ class Settings:
         return self.get(name)
 
     def int(self, name: str, default: int | None = None) -> int:
-        """A whole number; a value that is not one is a problem naming its origin."""
+        """A whole number; a value that is not one is a problem naming its origin (and
+        an `Unusable` stand-in, which checks of the field it fills skip)."""
+        self.asked.add(name)
         if name not in self.values:
             if default is None:
                 raise UndeclaredSetting(name)
@@ -154,7 +163,10 @@ class Settings:
         try:
             number = int(raw)
         except ValueError:
-            example = f", e.g. {name}={default}" if default is not None else ""
+            documented = next((e.value for e in self.example if e.name == name
+                               and e.value.strip().isdigit()), None)
+            shown = default if default is not None else documented
+            example = f", e.g. {name}={shown}" if shown is not None else ""
             self.problems.append(
                 Problem(
                     where=f"{self.where(name)}",
@@ -162,7 +174,7 @@ class Settings:
                     fix=f"set {name} to a number{example}",
                 )
             )
-            return default if default is not None else 0
+            return Unusable(default if default is not None else 0)
         if name in self.values:
             self._hand_out(name, str(number))
         return number
