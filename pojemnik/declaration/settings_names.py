@@ -17,6 +17,7 @@ from .settings import Settings, UndeclaredSetting
 from .suggest import closest, suggesting
 
 SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SHOUTED = re.compile(r"^[A-Z][A-Z0-9_]*$")  # how settings are spelt: suggested
 
 
 def spelt_in(source: Path) -> set[str]:
@@ -32,7 +33,11 @@ def spelt_in(source: Path) -> set[str]:
 def unknown_names(settings: Settings, source: Path) -> list[Problem]:
     """One problem per `.env` line whose name nothing knows, with the closest known name."""
     documented = [entry.name for entry in settings.example]
-    known = {*documented, *settings.asked, *spelt_in(source)}
+    spelt = spelt_in(source)
+    known = {*documented, *settings.asked, *spelt}
+    # Suggested: names that are settings, not every string of the stack file ('db').
+    near = [*documented, *sorted({*settings.asked, *filter(SHOUTED.match, spelt)}
+                                 - set(documented))]
     problems = []
     for entry in settings.local:
         if entry.name in known:
@@ -41,7 +46,7 @@ def unknown_names(settings: Settings, source: Path) -> list[Problem]:
             f".env:{entry.line}",
             f"{entry.name} is a setting neither .env.example nor {source.name} knows, so it "
             "changes nothing",
-            suggesting(entry.name, [*documented, *sorted(known - set(documented))],
+            suggesting(entry.name, near,
                        f"remove the line; or, if {source.name} is to read it, document "
                        f"{entry.name}=<default> in .env.example", quote=False)))
     return problems

@@ -177,7 +177,7 @@ class _Validator:
 
     def addresses(self, subnets: dict[str, IPNet]) -> None:
         # Addresses their subnet cannot hold: one problem per subnet set in `.env`, else
-        # one per address; those are left out of the duplicate check below.
+        # one per address.
         blamed, skipped = check_fit(self.stack, subnets, self.add)
         self.problems += blamed
         taken: dict[tuple[str, str], str] = {}
@@ -195,7 +195,9 @@ class _Validator:
                              f"give a host number (3 means {subnet.network_address + 3}) "
                              "or a full address")
                     continue
-                if net in skipped or misfit(subnet, gateway_in(networks[net], subnet), ip):
+                # Reported on its own; on a subnet blamed as a whole, the host numbers
+                # still clash whatever its size.
+                if net not in skipped and misfit(subnet, gateway_in(networks[net], subnet), ip):
                     continue
                 key = (net, str(ip))
                 if key in taken:

@@ -82,3 +82,11 @@ def test_a_bad_number_is_one_problem_naming_its_line(tmp_path: Path) -> None:
     assert "HTTP_PORT='38O80' is not a whole number" in problem.message
     assert "e.g. HTTP_PORT=80" in problem.fix  # .env.example's default
     assert check_declaration(stack) == []
+
+
+def test_only_setting_like_names_are_suggested(tmp_path: Path) -> None:
+    """The stack file's other strings ('web', 'nginx:1') make a name known, never a hint."""
+    _, problems = load_stack(repo(tmp_path, "WEEB=1\nweb=1\n"))
+    problem = one(problems)
+    assert problem.where == ".env:1"
+    assert not problem.fix.startswith("did you mean")

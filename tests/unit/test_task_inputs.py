@@ -53,6 +53,18 @@ def test_ps_refuses_it_too(tmp_path: Path) -> None:
     assert result.returncode == 2 and "project name '..'" in result.stderr
 
 
+def test_a_bad_project_name_comes_with_the_declaration_s_other_problems(
+        tmp_path: Path) -> None:
+    root = copy_of_example(tmp_path)
+    stack = root / "stack.py"
+    stack.write_text(stack.read_text().replace('networks={"services": 3}',
+                                               'networks={"servcies": 3}'))
+    result = run(root, str(BIN / "invoke"), "ps", project="..")
+    assert result.returncode == 2
+    assert "project name '..'" in result.stderr
+    assert "unknown network 'servcies'" in result.stderr
+
+
 def test_a_long_project_name_is_refused(tmp_path: Path) -> None:
     result = run(copy_of_example(tmp_path), str(BIN / "invoke"), "ps", project="a" * 49)
     assert result.returncode == 2 and "longer than 48 characters" in result.stderr

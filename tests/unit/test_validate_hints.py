@@ -165,3 +165,11 @@ def test_a_subnet_in_the_stack_file_blames_each_address(stack: Stack) -> None:
             "stack.py: services.app.update.standby.services"]
         assert "address 10.9.20.104 is outside the subnet 10.9.20.0/26" in problems[0].message
         assert problems[0].fix == "pick an address inside 10.9.20.0/26"
+
+
+def test_host_numbers_clash_also_on_a_subnet_blamed_as_a_whole(stack: Stack) -> None:
+    bad = from_env(with_service(stack, "app", networks={"services": 4, "isolated": 5}),
+                   "10.9.20.0/30")
+    problems = check_declaration(bad)
+    assert [p.where for p in problems] == [".env:4", "stack.py: services.app.networks.services"]
+    assert "also given to service 'php'" in problems[1].message
