@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import traceback
 from dataclasses import replace
@@ -40,10 +41,11 @@ def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Pr
     except InvalidStack:
         raise
     except UndeclaredSetting as error:
+        reads = _undeclared_reads(declare, settings, path, error)
         raise InvalidStack([*settings.problems, *unknown_names(settings, path),
-                            undeclared_problem(error, settings,
-                                               f"{stack_file}:{_line_in(error, path)}",
-                                               stack_file)]) from error
+                            *(undeclared_problem(name, settings, f"{stack_file}:{line}",
+                                                 stack_file) for name, line in reads)]
+                           ) from error
     except Exception as error:
         # The settings' problems too: a bad value may be why declare() failed.
         raise InvalidStack([*settings.problems,
@@ -55,6 +57,25 @@ def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Pr
                                     "return a pojemnik.Stack")])
     problems = [*settings.problems, *unknown_names(settings, path)]
     return replace(stack, origins=dict(settings.handed_out)), problems
+
+
+def _undeclared_reads(declare: object, settings: Settings, path: Path,
+                      first: UndeclaredSetting) -> list[tuple[str, int | str]]:
+    """Every undeclared read, not the first only: declare() runs once more, its undeclared
+    reads answered with stand-ins (what it returns, built on them, is thrown away)."""
+    reads: list[tuple[str, int | str]] = [(first.name, _line_in(first, path))]
+    settings.lenient = True
+    # A stand-in it could not use ends the run: the reads found so far stand.
+    with contextlib.suppress(Exception):
+        if callable(declare):
+            declare(settings)
+    settings.lenient = False
+    for name, frames in settings.undeclared:
+        lines = [f.lineno for f in frames if Path(f.filename) == path and f.lineno is not None]
+        read = (name, lines[-1] if lines else "?")
+        if read not in reads:
+            reads.append(read)
+    return reads
 
 
 def _line_in(error: BaseException, path: Path) -> int | str:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import io
 import os
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dotenv.parser import parse_stream
 
@@ -28,6 +29,7 @@ from .origins import Origin, Unusable
 from .problems import Problem
 
 _UNSET = object()
+T = TypeVar("T")
 
 
 class UndeclaredSetting(KeyError):
@@ -96,6 +98,10 @@ class Settings:
     example: list[Entry] = field(default_factory=list)
     local: list[Entry] = field(default_factory=list)
     asked: set[str] = field(default_factory=set)
+    # Lenient: an undeclared read is recorded (with where it was made) and answered with
+    # a stand-in, so the loader finds every such read in one run, not the first only.
+    lenient: bool = False
+    undeclared: list[tuple[str, traceback.StackSummary]] = field(default_factory=list)
 
     @classmethod
     def load(cls, root: Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -144,7 +150,7 @@ class Settings:
         if name in self.values:
             return self._hand_out(name, self.values[name])
         if default is _UNSET:
-            raise UndeclaredSetting(name)
+            return self._undeclared(name, "")
         return self._environ.get(name, default)
 
     def __getitem__(self, name: str) -> str:
@@ -156,7 +162,7 @@ class Settings:
         self.asked.add(name)
         if name not in self.values:
             if default is None:
-                raise UndeclaredSetting(name)
+                return self._undeclared(name, Unusable(0))
             raw = self._environ.get(name, str(default))
         else:
             raw = self.values[name]
@@ -178,6 +184,12 @@ class Settings:
         if name in self.values:
             self._hand_out(name, str(number))
         return number
+
+    def _undeclared(self, name: str, stand_in: T) -> T:
+        if not self.lenient:
+            raise UndeclaredSetting(name)
+        self.undeclared.append((name, traceback.extract_stack()))
+        return stand_in
 
     def _hand_out(self, name: str, value: str) -> str:
         origin = Origin(name, self.where(name))

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from .problems import Problem
-from .settings import Settings, UndeclaredSetting
+from .settings import Settings
 from .suggest import closest, suggesting
 
 SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -52,11 +52,9 @@ def unknown_names(settings: Settings, source: Path) -> list[Problem]:
     return problems
 
 
-def undeclared_problem(error: UndeclaredSetting, settings: Settings, where: str,
-                       stack_file: str) -> Problem:
+def undeclared_problem(name: str, settings: Settings, where: str, stack_file: str) -> Problem:
     """The stack file read a setting no file declares: the closest declared one first
     (`HTTPS_PROT` -> HTTPS_PORT), then how to add it."""
-    name = error.name
     add = (f"add {name}=<default> to .env.example (documenting it), and set it in .env; "
            f"or read it with settings.get({name!r}, default)")
     near = closest(name, settings.values)

@@ -90,3 +90,14 @@ def test_only_setting_like_names_are_suggested(tmp_path: Path) -> None:
     problem = one(problems)
     assert problem.where == ".env:1"
     assert not problem.fix.startswith("did you mean")
+
+
+def test_every_undeclared_read_is_reported_at_once(tmp_path: Path) -> None:
+    """declare() stops at the first; it runs again with stand-ins to find the others."""
+    misspelt = (STACK.replace('settings.int("HTTPS_PORT")', 'settings.int("HTTPS_PROT")')
+                .replace('project="demo"', 'project=settings["PROJECT_NAM"]'))
+    with pytest.raises(InvalidStack) as raised:
+        load_stack(repo(tmp_path, "", misspelt))
+    assert [(p.where, p.message) for p in raised.value.problems] == [
+        ("stack.py:6", "setting HTTPS_PROT is not declared (in neither .env.example nor .env)"),
+        ("stack.py:9", "setting PROJECT_NAM is not declared (in neither .env.example nor .env)")]
