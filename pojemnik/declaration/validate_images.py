@@ -55,7 +55,7 @@ def unknown_images(stack: Stack, present: Collection[str]) -> list[tuple[str, st
     for service in stack.services:
         if stack.image(service.image) is not None or mistyped(stack, service) is not None:
             continue
-        if service.image in present or _with_latest(service.image) in present:
+        if service.image in present:
             continue
         found.append((f"services.{service.name}.image",
                       f"unknown image {service.image!r} (not declared, and not present on "
@@ -107,8 +107,3 @@ def _entries(folder: Path, dirs: bool = False) -> list[str]:
         return sorted(p.name for p in folder.iterdir() if p.is_dir() == dirs)
     except OSError:
         return []
-
-
-def _with_latest(image: str) -> str:
-    """Docker's reading of a reference without a tag."""
-    return image if ":" in image.rsplit("/", 1)[-1] or "@" in image else f"{image}:latest"

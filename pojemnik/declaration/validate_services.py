@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 
 from .model import Bind, Logs, Port, SecretMount, Service, Stack, Tmpfs, VolumeMount
 from .origins import from_text, unusable
-from .suggest import suggesting
+from .suggest import closest, suggesting
 from .units import memory_bytes
 from .validate_updates import check_updates
 
@@ -71,7 +71,8 @@ def _mounts(stack: Stack, field: str, service: Service, add: Add) -> None:
                     "give a relative path")
             elif not (stack.root / mount.source).exists():
                 add(where, f"mount source {mount.source} does not exist",
-                    f"create {mount.source} in the repository, or fix the path")
+                    _near_path(stack, mount.source,
+                               f"create {mount.source} in the repository, or fix the path"))
             if mount.read_only and (outer := _writable_around(stack, mount.source)):
                 add(where, f"{mount.source} is mounted read-only inside {outer}, which a "
                     "service mounts writable: a remote deploy never overwrites what the "
@@ -96,6 +97,17 @@ def _mounts(stack: Stack, field: str, service: Service, add: Add) -> None:
                     "write it like docker does: 16m, 1g")
     for target in sorted({t for t in targets if targets.count(t) > 1}):
         add(f"{field}.mounts", f"two mounts at {target}", "mount one thing per path")
+
+
+def _near_path(stack: Stack, source: str, fix: str) -> str:
+    """`fix`, led by the path beside `source` spelt like it (www/updates.localhst)."""
+    path = PurePosixPath(source)
+    try:
+        beside = [p.name for p in (stack.root / path.parent).iterdir()]
+    except OSError:
+        return fix
+    near = closest(path.name, beside)
+    return f"did you mean {path.parent / near}? If not: {fix}" if near else fix
 
 
 def _writable_around(stack: Stack, source: str) -> str | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from stackbuilders import one, with_network, with_service
 from test_updates import rolling
 
-from pojemnik import Image, Port, SecretMount, Stack, StartFirst, VolumeMount
+from pojemnik import Bind, Image, Port, SecretMount, Stack, StartFirst, VolumeMount
 from pojemnik.declaration.origins import Origin, Unusable
 from pojemnik.declaration.suggest import closest, suggesting
 from pojemnik.declaration.validate import check_declaration
@@ -112,9 +112,7 @@ def test_an_image_on_no_engine_suggests_a_near_tag(stack: Stack) -> None:
     assert "'postgress:16' (not declared, and not present on the engine)" in problem.message
     assert problem.fix.startswith("did you mean 'postgres:16'?")
     assert "load postgress:16 into the engine" in problem.fix
-    # Docker reads a reference without a tag as :latest.
-    latest = Observed(images={"redis:latest": ObservedImage("redis:latest", "sha256:2")})
-    assert validate(with_service(stack, "db", image="redis"), latest) == []
+    assert validate(with_service(stack, "db", image="postgres:16"), observed) == []
 
 
 # --- item 5: a bad setting is one problem, the setting's --------------------------------
@@ -173,3 +171,10 @@ def test_host_numbers_clash_also_on_a_subnet_blamed_as_a_whole(stack: Stack) -> 
     problems = check_declaration(bad)
     assert [p.where for p in problems] == [".env:4", "stack.py: services.app.networks.services"]
     assert "also given to service 'php'" in problems[1].message
+
+
+def test_a_mistyped_mount_source_is_named(stack: Stack) -> None:
+    bad = with_service(stack, "php", mounts=[Bind("www/stie", "/srv/site")])
+    problem = one(check_declaration(bad))
+    assert problem.where == "stack.py: services.php.mounts[0]"
+    assert problem.fix.startswith("did you mean www/site? If not: create www/stie")
