@@ -12,6 +12,7 @@ from .model import Stack
 from .problems import InvalidStack, Problem
 from .settings import Settings, UndeclaredSetting
 from .settings_names import undeclared_problem, unknown_names
+from .validate import check_declaration
 
 
 def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Problem]]:
@@ -41,10 +42,11 @@ def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Pr
     except InvalidStack:
         raise
     except UndeclaredSetting as error:
-        reads = _undeclared_reads(declare, settings, path, error)
+        reads, guess = _undeclared_reads(declare, settings, path, error)
         raise InvalidStack([*settings.problems, *unknown_names(settings, path),
                             *(undeclared_problem(name, settings, f"{stack_file}:{line}",
-                                                 stack_file) for name, line in reads)]
+                                                 stack_file) for name, line in reads),
+                            *(check_declaration(guess) if guess is not None else [])]
                            ) from error
     except Exception as error:
         # The settings' problems too: a bad value may be why declare() failed.
@@ -60,22 +62,26 @@ def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Pr
 
 
 def _undeclared_reads(declare: object, settings: Settings, path: Path,
-                      first: UndeclaredSetting) -> list[tuple[str, int | str]]:
-    """Every undeclared read, not the first only: declare() runs once more, its undeclared
-    reads answered with stand-ins (what it returns, built on them, is thrown away)."""
+                      first: UndeclaredSetting) -> tuple[list[tuple[str, int | str]], Stack | None]:
+    """Every undeclared read, not the first only: declare() runs once more, each such read
+    answered with the value of the declared setting it is spelt like. When every one was,
+    the stack it returns is checked too (the rest of its problems, in the same pass)."""
     reads: list[tuple[str, int | str]] = [(first.name, _line_in(first, path))]
     settings.lenient = True
+    guess = None
     # A stand-in it could not use ends the run: the reads found so far stand.
     with contextlib.suppress(Exception):
         if callable(declare):
-            declare(settings)
+            guess = declare(settings)
     settings.lenient = False
     for name, frames in settings.undeclared:
         lines = [f.lineno for f in frames if Path(f.filename) == path and f.lineno is not None]
         read = (name, lines[-1] if lines else "?")
         if read not in reads:
             reads.append(read)
-    return reads
+    if not isinstance(guess, Stack) or not settings.guessed:
+        return reads, None
+    return reads, replace(guess, origins=dict(settings.handed_out))
 
 
 def _line_in(error: BaseException, path: Path) -> int | str:

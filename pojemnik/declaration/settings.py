@@ -10,15 +10,17 @@ which the loader reports naming the variable, instead of a silent "" that surfac
 as a puzzling "project name ''". Only an explicit default (`settings.get("X", "a")`,
 `settings.int("X", 80)`) reads an undeclared name leniently: from the environment, else
 the default. Every value handed out is remembered with its variable and origin, so a
-problem found later in that value names them (`Origin`).
+problem found later in that value names them (`Origin`). To report every undeclared read
+at once, the loader runs `declare` once more `lenient` (see `_undeclared`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +29,7 @@ from dotenv.parser import parse_stream
 
 from .origins import Origin, Unusable
 from .problems import Problem
+from .suggest import closest
 
 _UNSET = object()
 T = TypeVar("T")
@@ -101,6 +104,7 @@ class Settings:
     # Lenient: an undeclared read is recorded (with where it was made) and answered with
     # a stand-in, so the loader finds every such read in one run, not the first only.
     lenient: bool = False
+    guessed: bool = True  # every undeclared read answered with a near setting's value
     undeclared: list[tuple[str, traceback.StackSummary]] = field(default_factory=list)
 
     @classmethod
@@ -150,7 +154,7 @@ class Settings:
         if name in self.values:
             return self._hand_out(name, self.values[name])
         if default is _UNSET:
-            return self._undeclared(name, "")
+            return self._undeclared(name, str, "")
         return self._environ.get(name, default)
 
     def __getitem__(self, name: str) -> str:
@@ -162,7 +166,8 @@ class Settings:
         self.asked.add(name)
         if name not in self.values:
             if default is None:
-                return self._undeclared(name, Unusable(0))
+                stand_in: int = Unusable(0)
+                return self._undeclared(name, int, stand_in)
             raw = self._environ.get(name, str(default))
         else:
             raw = self.values[name]
@@ -185,11 +190,19 @@ class Settings:
             self._hand_out(name, str(number))
         return number
 
-    def _undeclared(self, name: str, stand_in: T) -> T:
+    def _undeclared(self, name: str, convert: Callable[[str], T], fallback: T) -> T:
+        """Strict: raise. Lenient: record the read, and answer with the value of the
+        declared setting it is spelt like (what the user meant, so the rest of the
+        declaration can be checked), else `fallback` (and the guess is off)."""
         if not self.lenient:
             raise UndeclaredSetting(name)
         self.undeclared.append((name, traceback.extract_stack()))
-        return stand_in
+        near = closest(name, self.values)
+        if near is not None:
+            with contextlib.suppress(ValueError):
+                return convert(self._hand_out(near, self.values[near]))
+        self.guessed = False
+        return fallback
 
     def _hand_out(self, name: str, value: str) -> str:
         origin = Origin(name, self.where(name))

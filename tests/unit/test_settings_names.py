@@ -101,3 +101,15 @@ def test_every_undeclared_read_is_reported_at_once(tmp_path: Path) -> None:
     assert [(p.where, p.message) for p in raised.value.problems] == [
         ("stack.py:6", "setting HTTPS_PROT is not declared (in neither .env.example nor .env)"),
         ("stack.py:9", "setting PROJECT_NAM is not declared (in neither .env.example nor .env)")]
+
+
+def test_a_misspelt_read_still_lets_the_rest_be_checked(tmp_path: Path) -> None:
+    """Its near setting's value stands in (HTTPS_PORT's for HTTPS_PROT): the declaration's
+    other problems come in the same pass; none made up by the stand-in (a port 0)."""
+    misspelt = (STACK.replace('settings.int("HTTPS_PORT")', 'settings.int("HTTPS_PROT")')
+                .replace('ports=ports)', 'ports=ports, networks={"frontnet": None})'))
+    with pytest.raises(InvalidStack) as raised:
+        load_stack(repo(tmp_path, "", misspelt))
+    assert [(p.where, p.message) for p in raised.value.problems] == [
+        ("stack.py:6", "setting HTTPS_PROT is not declared (in neither .env.example nor .env)"),
+        ("stack.py: services.web.networks.frontnet", "unknown network 'frontnet'")]
