@@ -251,3 +251,16 @@ def test_a_small_subnet_in_env_blames_the_setting(client: docker.DockerClient,
                            (105, "services.app.update.standby.services")]:
         assert f"{base}.{address} ({field})" in output
     assert "fix: set SERVICES_SUBNET in .env to a range that holds them" in output
+
+
+def test_a_misspelt_read_suggests_the_setting_and_hides_nothing(
+        client: docker.DockerClient, scratch_repo: Path) -> None:
+    copy = make_copy(client, scratch_repo)
+    stack = scratch_repo / "stack.py"
+    edit(stack, 'settings.int("HTTPS_PORT", 443)', 'settings.int("HTTPS_PROT")')
+    edit(stack, 'VolumeMount("dbdata"', 'VolumeMount("dbdta"')
+    output = check_with_env_file(copy)
+    assert "2 problems in the declaration" in output, output
+    assert "setting HTTPS_PROT is not declared" in output
+    assert "fix: did you mean HTTPS_PORT (.env:3)?" in output
+    assert "unknown volume 'dbdta'" in output and "did you mean 'dbdata'?" in output
