@@ -5,16 +5,30 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import pytest
 from stackbuilders import one, with_network, with_service
 from test_updates import rolling
 
-from pojemnik import Bind, Image, Port, SecretMount, Stack, StartFirst, VolumeMount
+from pojemnik import (
+    Bind,
+    Image,
+    InvalidStack,
+    Port,
+    SecretMount,
+    Stack,
+    StartFirst,
+    VolumeMount,
+)
 from pojemnik.declaration.origins import Origin, Unusable
 from pojemnik.declaration.suggest import closest, suggesting
 from pojemnik.declaration.validate import check_declaration
 from pojemnik.declaration.validate_images import unknown_images
+from pojemnik.errors import DockerError
+from pojemnik.operations.converge import converge
 from pojemnik.planning.checks import validate
+from pojemnik.planning.plan import Options
 from pojemnik.planning.state import Observed, ObservedImage
 
 
@@ -178,3 +192,32 @@ def test_a_mistyped_mount_source_is_named(stack: Stack) -> None:
     problem = one(check_declaration(bad))
     assert problem.where == "stack.py: services.php.mounts[0]"
     assert problem.fix.startswith("did you mean www/site? If not: create www/stie")
+
+
+class Images:
+    """An engine that answers only for its image list (a refusal reads nothing else)."""
+
+    def __init__(self, tags: dict[str, str] | None) -> None:
+        self.tags = tags
+
+    def image_ids(self) -> dict[str, str]:
+        if self.tags is None:
+            raise DockerError("the engine does not answer")
+        return self.tags
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the engine was used ({name}) by a refused deploy")
+
+
+def test_a_refusal_names_the_images_on_no_engine_with_the_rest(stack: Stack) -> None:
+    bad = with_service(with_service(stack, "proxy", networks={"servcies": 3}),
+                       "db", image="postgress:16")
+    with pytest.raises(InvalidStack) as raised:
+        converge(bad, Images({"postgres:16": "sha256:1"}), Options(), print)  # type: ignore[arg-type]
+    assert [p.where for p in raised.value.problems] == [
+        "stack.py: services.proxy.networks.servcies", "stack.py: services.db.image"]
+    # An engine that does not answer: the problems found still stand, alone.
+    with pytest.raises(InvalidStack) as raised:
+        converge(bad, Images(None), Options(), print)  # type: ignore[arg-type]
+    assert [p.where for p in raised.value.problems] == [
+        "stack.py: services.proxy.networks.servcies"]
