@@ -28,6 +28,7 @@ from . import history, releases
 from .base_image import ensure_base
 from .build import build_images
 from .local_state import LocalState
+from .refusal import refused
 from .reload import ConfigRejected, ReloadFailed, reload_service
 from .secrets import LocalSecrets, SecretStore
 from .update import recover, start_first, stop_first
@@ -91,7 +92,7 @@ def _checked(stack: Stack, engine: Engine, options: p.Options, extra_problems: l
     images_only = options.only_services == frozenset()
     problems = [*extra_problems, *check_declaration(stack, images_only)]
     if problems:
-        raise InvalidStack(problems)
+        raise refused(stack, engine, problems, images_only)
     observed = observe(stack, engine, state, target)
     problems = check_against_engine(stack, observed, images_only, options.recreate_networks)
     if problems:
@@ -108,9 +109,9 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
     state = LocalState.load(stack.state_path())
     # Pure checks first: a deploy refused (a bad `.env`) runs without the lock, so it must
     # not touch the engine (recover could rename another deploy's `-next` mid-update).
-    if problems := [*(extra_problems or []),
-                    *check_declaration(stack, options.only_services == frozenset())]:
-        raise InvalidStack(problems)
+    images_only = options.only_services == frozenset()
+    if problems := [*(extra_problems or []), *check_declaration(stack, images_only)]:
+        raise refused(stack, engine, problems, images_only)
     if not dry:
         recover(engine, stack.project, say)
     plan, observed = _checked(stack, engine, options, [], state, target)

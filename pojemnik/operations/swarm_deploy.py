@@ -35,6 +35,7 @@ from ..planning.swarm_state import SwarmState
 from . import history
 from .converge import Target, apply
 from .local_state import LocalState
+from .refusal import refused
 from .secrets import LocalSecrets, SecretStore
 from .ship import ship_to_swarm
 from .swarm_spread import spread
@@ -99,7 +100,7 @@ def checked_swarm_plan(stack: Stack, manager: Engine, options: p.Options,
     """Validate, observe, check against the manager (every problem at once), plan."""
     found = [*problems, *check_declaration(stack)]
     if found:
-        raise InvalidStack(found)
+        raise refused(stack, target.build, found)
     observed, state = observe(stack, manager, target)
     found = check_swarm_engine(stack, observed, state, manager.where)
     if found:
