@@ -2,7 +2,9 @@
 
     invoke --list            every task, with help
     invoke deploy            build, create networks, run everything (waits for health)
-    fab -H user@server ...   (coming: the same tasks on a remote host)
+    fab -H user@server ...   the same tasks on a server over SSH (see fabfile.py)
+
+Every task and option: docs/reference/tasks.md.
 """
 
 from pathlib import Path

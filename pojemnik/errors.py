@@ -27,3 +27,13 @@ class HostCommandError(PojemnikError):
 class OperationError(PojemnikError):
     """An operation cannot go on: a verification failed, a host is unsuitable, an image
     is missing. Nothing unsafe was done; the message says how to continue."""
+
+
+class Refused(OperationError):
+    """A check refused a change before it took effect (a new container never got ready,
+    a config check said no): what ran before keeps serving. `by` names the check,
+    `kept` what kept serving, for the audit log."""
+
+    def __init__(self, message: str, by: str, kept: str) -> None:
+        super().__init__(message)
+        self.by, self.kept = by, kept

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import traceback
 from dataclasses import replace
 from pathlib import Path
 
+from .env_names import undeclared_problem, unknown_names
 from .model import Stack
 from .problems import InvalidStack, Problem
 from .settings import Settings, UndeclaredSetting
+from .validate.stack import check_declaration
 
 
 def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Problem]]:
@@ -19,8 +22,11 @@ def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Pr
     the file and line, not a traceback."""
     path = root / stack_file
     if not path.is_file():
-        raise InvalidStack([Problem(str(path), "no stack declaration here",
-                                    f"create {stack_file} with def declare(settings) -> Stack")])
+        raise InvalidStack([Problem(
+            str(path), "no stack declaration here",
+            f"run the tasks in a project's directory, or write {stack_file} with "
+            "def declare(settings) -> Stack (`pojemnik init --list-templates` shows "
+            "working ones to start from)")])
     settings = Settings.load(root)
     try:
         spec = importlib.util.spec_from_file_location(f"pojemnik_stack_{abs(hash(path))}", path)
@@ -39,22 +45,46 @@ def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Pr
     except InvalidStack:
         raise
     except UndeclaredSetting as error:
-        raise InvalidStack([*settings.problems, _undeclared(error, path, stack_file)]) from error
+        reads, guess = _undeclared_reads(declare, settings, path, error)
+        raise InvalidStack([*settings.problems, *unknown_names(settings, path),
+                            *(undeclared_problem(name, settings, f"{stack_file}:{line}",
+                                                 stack_file) for name, line in reads),
+                            *(check_declaration(guess) if guess is not None else [])]
+                           ) from error
     except Exception as error:
-        raise InvalidStack([Problem(f"{stack_file}:{_line_in(error, path)}",
+        # The settings' problems too: a bad value may be why declare() failed.
+        raise InvalidStack([*settings.problems,
+                            Problem(f"{stack_file}:{_line_in(error, path)}",
                                     f"declare() failed: {type(error).__name__}: {error}",
                                     "fix the declaration there")]) from error
     if not isinstance(stack, Stack):
         raise InvalidStack([Problem(stack_file, f"declare() returned {type(stack).__name__}",
                                     "return a pojemnik.Stack")])
-    return replace(stack, origins=dict(settings.handed_out)), settings.problems
+    problems = [*settings.problems, *unknown_names(settings, path)]
+    return replace(stack, origins=dict(settings.handed_out)), problems
 
 
-def _undeclared(error: UndeclaredSetting, path: Path, stack_file: str) -> Problem:
-    return Problem(f"{stack_file}:{_line_in(error, path)}",
-                   f"setting {error.name} is not declared (in neither .env.example nor .env)",
-                   f"add {error.name}=<default> to .env.example (documenting it), and set "
-                   f"it in .env; or read it with settings.get({error.name!r}, default)")
+def _undeclared_reads(declare: object, settings: Settings, path: Path,
+                      first: UndeclaredSetting) -> tuple[list[tuple[str, int | str]], Stack | None]:
+    """Every undeclared read, not the first only: declare() runs once more, each such read
+    answered with the value of the declared setting it is spelt like. When every one was,
+    the stack it returns is checked too (the rest of its problems, in the same pass)."""
+    reads: list[tuple[str, int | str]] = [(first.name, _line_in(first, path))]
+    settings.lenient = True
+    guess = None
+    # A stand-in it could not use ends the run: the reads found so far stand.
+    with contextlib.suppress(Exception):
+        if callable(declare):
+            guess = declare(settings)
+    settings.lenient = False
+    for name, frames in settings.undeclared:
+        lines = [f.lineno for f in frames if Path(f.filename) == path and f.lineno is not None]
+        read = (name, lines[-1] if lines else "?")
+        if read not in reads:
+            reads.append(read)
+    if not isinstance(guess, Stack) or not settings.guessed:
+        return reads, None
+    return reads, replace(guess, origins=dict(settings.handed_out))
 
 
 def _line_in(error: BaseException, path: Path) -> int | str:

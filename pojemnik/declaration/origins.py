@@ -19,6 +19,18 @@ class Origin:
         return "the environment" if self.where == "the environment" else ".env"
 
 
+class Unusable(int):
+    """Stands in for a setting's value that is not one (`HTTP_PORT=38O80`), which the
+    settings already reported: checks of the field it fills skip it, so one mistake
+    makes one problem, not a second about "port 0"."""
+
+    __slots__ = ()
+
+
+def unusable(value: object) -> bool:
+    return isinstance(value, Unusable)
+
+
 Origins = Mapping[str, tuple[Origin, ...]]  # value (as text) -> the variables it came from
 
 

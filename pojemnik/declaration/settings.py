@@ -10,24 +10,29 @@ which the loader reports naming the variable, instead of a silent "" that surfac
 as a puzzling "project name ''". Only an explicit default (`settings.get("X", "a")`,
 `settings.int("X", 80)`) reads an undeclared name leniently: from the environment, else
 the default. Every value handed out is remembered with its variable and origin, so a
-problem found later in that value names them (`Origin`).
+problem found later in that value names them (`Origin`). To report every undeclared read
+at once, the loader runs `declare` once more `lenient` (see `_undeclared`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-from collections.abc import Mapping
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dotenv.parser import parse_stream
 
-from .origins import Origin
+from .origins import Origin, Unusable
 from .problems import Problem
+from .suggest import closest
 
 _UNSET = object()
+T = TypeVar("T")
 
 
 class UndeclaredSetting(KeyError):
@@ -91,6 +96,16 @@ class Settings:
     problems: list[Problem] = field(default_factory=list)
     # Each value handed out to the declaration -> the variables it came from.
     handed_out: dict[str, tuple[Origin, ...]] = field(default_factory=dict)
+    # What the files hold, and every name the declaration asked for: a `.env` name that
+    # nothing knows is a typo (`env_names`).
+    example: list[Entry] = field(default_factory=list)
+    local: list[Entry] = field(default_factory=list)
+    asked: set[str] = field(default_factory=set)
+    # Lenient: an undeclared read is recorded (with where it was made) and answered with
+    # a stand-in, so the loader finds every such read in one run, not the first only.
+    lenient: bool = False
+    guessed: bool = True  # every undeclared read answered with a near setting's value
+    undeclared: list[tuple[str, traceback.StackSummary]] = field(default_factory=list)
 
     @classmethod
     def load(cls, root: Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +114,7 @@ class Settings:
         example, example_problems = parse_env_file(root / ".env.example")
         local, local_problems = parse_env_file(root / ".env")
         settings.problems += example_problems + local_problems
+        settings.example, settings.local = example, local
         for entry in example:
             settings._set(entry.name, entry.value, f".env.example:{entry.line}")
         for entry in local:
@@ -134,27 +150,34 @@ class Settings:
     def get(self, name: str, default: Any = _UNSET) -> str:
         """The value of a declared variable; an undeclared one raises
         `UndeclaredSetting`, unless a default is given (then: the environment, else it)."""
+        self.asked.add(name)
         if name in self.values:
             return self._hand_out(name, self.values[name])
         if default is _UNSET:
-            raise UndeclaredSetting(name)
+            return self._undeclared(name, str, "")
         return self._environ.get(name, default)
 
     def __getitem__(self, name: str) -> str:
         return self.get(name)
 
     def int(self, name: str, default: int | None = None) -> int:
-        """A whole number; a value that is not one is a problem naming its origin."""
+        """A whole number; a value that is not one is a problem naming its origin (and
+        an `Unusable` stand-in, which checks of the field it fills skip)."""
+        self.asked.add(name)
         if name not in self.values:
             if default is None:
-                raise UndeclaredSetting(name)
+                stand_in: int = Unusable(0)
+                return self._undeclared(name, int, stand_in)
             raw = self._environ.get(name, str(default))
         else:
             raw = self.values[name]
         try:
             number = int(raw)
         except ValueError:
-            example = f", e.g. {name}={default}" if default is not None else ""
+            documented = next((e.value for e in self.example if e.name == name
+                               and e.value.strip().isdigit()), None)
+            shown = default if default is not None else documented
+            example = f", e.g. {name}={shown}" if shown is not None else ""
             self.problems.append(
                 Problem(
                     where=f"{self.where(name)}",
@@ -162,10 +185,24 @@ class Settings:
                     fix=f"set {name} to a number{example}",
                 )
             )
-            return default if default is not None else 0
+            return Unusable(default if default is not None else 0)
         if name in self.values:
             self._hand_out(name, str(number))
         return number
+
+    def _undeclared(self, name: str, convert: Callable[[str], T], fallback: T) -> T:
+        """Strict: raise. Lenient: record the read, and answer with the value of the
+        declared setting it is spelt like (what the user meant, so the rest of the
+        declaration can be checked), else `fallback` (and the guess is off)."""
+        if not self.lenient:
+            raise UndeclaredSetting(name)
+        self.undeclared.append((name, traceback.extract_stack()))
+        near = closest(name, self.values)
+        if near is not None:
+            with contextlib.suppress(ValueError):
+                return convert(self._hand_out(near, self.values[near]))
+        self.guessed = False
+        return fallback
 
     def _hand_out(self, name: str, value: str) -> str:
         origin = Origin(name, self.where(name))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..planning.project_images import StoredImage
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed
 
@@ -147,6 +148,10 @@ class Engine(Protocol):
 
     def remove_tag(self, ref: str) -> bool:
         """Untag; an image loses its last tag only when no container uses it (False)."""
+        ...
+
+    def stored_images(self) -> list[StoredImage]:
+        """Every image on the engine (not build steps): id, tags, labels, size."""
         ...
 
     def save_image(self, tag: str) -> Iterator[bytes]: ...

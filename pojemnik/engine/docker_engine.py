@@ -19,6 +19,7 @@ from docker.types import IPAMConfig, IPAMPool
 
 from ..declaration.model import LABEL_KIND, LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
+from ..planning.project_images import StoredImage
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed, ObservedImage, ObservedNetwork
 from . import containers, images, lock, nodes, readiness, usage
@@ -170,22 +171,11 @@ class DockerEngine:
     @_translated
     def build(self, spec: ImageSpec, on_line: Callable[[str], None],
               nocache: bool = False) -> str:
-        """Build one image, handing the builder's output to `on_line` line by line."""
-        image_id = ""
-        stream = self.api.build(
-            path=spec.context, dockerfile=spec.dockerfile, tag=spec.tag,
-            buildargs=spec.build_args, labels=spec.labels, rm=True, forcerm=True,
-            nocache=nocache, pull=False, decode=True,
-        )
-        for chunk in stream:
-            if "error" in chunk:
-                raise DockerError(f"building {spec.tag} failed: {chunk['error'].strip()}")
-            for line in str(chunk.get("stream", "")).splitlines():
-                if line.strip():
-                    on_line(line)
-            if "aux" in chunk and "ID" in chunk["aux"]:
-                image_id = chunk["aux"]["ID"]
-        return image_id
+        return images.build(self.api, spec, on_line, nocache)
+
+    @_translated
+    def stored_images(self) -> list[StoredImage]:
+        return images.stored_images(self.api)
 
     @_translated
     def pull(self, ref: str) -> None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from fabric import Connection
 
     from ..engine.swarm.manager import SwarmEngine
+    from ..hostfiles.files import HostFiles
     from .swarm.deploy import SwarmSite
 
 
@@ -57,7 +58,7 @@ class Target(Protocol):
     def ps(self) -> Listing: ...
     def logs(self, container: str, follow: bool, tail: int | str,
              since: float | None) -> Iterator[bytes]: ...
-    def down(self, volumes: bool) -> None: ...
+    def down(self, volumes: bool, images: bool = False) -> None: ...
     def close(self) -> None: ...
 
 
@@ -97,11 +98,22 @@ class HostTarget:
              since: float | None) -> Iterator[bytes]:
         return self.engine.logs(container, follow, tail, since)
 
-    def down(self, volumes: bool) -> None:
+    def down(self, volumes: bool, images: bool = False) -> None:
+        """`images`: also the project's own images, and the releases they were."""
         from .host.teardown import down
+        from .images.remove import forget_gone_releases, remove_images
 
         down(self.engine, self.stack.project, self.say, volumes=volumes,
              order=startup_order(self.stack))
+        if images:
+            remove_images(self.engine, self.stack.project, self.say)
+            forget_gone_releases(self.stack, self.engine, self.files(), self.say)
+
+    def files(self) -> HostFiles:
+        """Where the host's records are: this machine's, or the server's over SSH."""
+        from ..hostfiles.files import LocalFiles, RemoteFiles
+
+        return RemoteFiles(self.host) if self.host else LocalFiles()
 
     def close(self) -> None:
         """The task closes the engine it connected to."""
@@ -151,8 +163,14 @@ class SwarmTarget:
         """`docker service logs`: every task's lines, on whichever node it runs."""
         return self.swarm().logs(container, follow, tail, since)
 
-    def down(self, volumes: bool) -> None:
+    def down(self, volumes: bool, images: bool = False) -> None:
+        from ..errors import OperationError
         from .swarm.teardown import swarm_down
+
+        if images:  # refused before anything is removed
+            raise OperationError(f"down --images: {self.stack.source} declares target swarm, "
+                                 "whose images are on every node; remove them there (`docker "
+                                 "image rm`), or run `down` without --images")
 
         swarm_down(self.engine, self.swarm(), self.stack.project, self.say,
                    startup_order(self.stack), volumes=volumes)

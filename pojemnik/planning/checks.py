@@ -11,6 +11,7 @@ from ..declaration.origins import from_text, variable_hint
 from ..declaration.problems import Problem
 from ..declaration.ranges import free_range
 from ..declaration.units import memory_bytes
+from ..declaration.validate.images import unknown_images
 from ..declaration.validate.stack import IPNet, check_declaration
 from .state import Observed
 
@@ -100,13 +101,8 @@ class _EngineChecks:
         return f"set {variable} to a free range, e.g. {free} (free on this engine)"
 
     def images(self) -> None:
-        for service in self.stack.services:
-            if self.stack.image(service.image) is None \
-                    and service.image not in self.observed.images:
-                declared = ", ".join(i.name for i in self.stack.images) or "none"
-                self.add(f"services.{service.name}.image", f"unknown image {service.image!r} "
-                         "(not declared, and not present on the engine)",
-                         f"use a declared image ({declared}) or add images/{service.image}/")
+        for field, message, fix in unknown_images(self.stack, self.observed.images):
+            self.add(field, message, fix)
 
     def ports(self) -> None:
         busy = set(self.observed.busy_ports)

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from ..declaration.model import LABEL_SERVICE, Service, Stack, Started, Tmpfs, VolumeMount
+from ..declaration.model import LABEL_SERVICE, Service, Stack, Started, VolumeMount
 from ..declaration.order import startup_order
 from ..declaration.units import memory_bytes
 from .render import is_secret
@@ -60,6 +60,10 @@ def _service(stack: Stack, service: Service) -> dict[str, Any]:
     volumes = _volumes(service, spec)
     if volumes:
         entry["volumes"] = volumes
+    if spec.tmpfs:
+        # The service-level list keeps pojemnik's options (noexec, nosuid); the long
+        # volume syntax has only size and mode.
+        entry["tmpfs"] = [f"{target}:{options}" for target, options in spec.tmpfs.items()]
     entry.update(_limits_and_policy(spec, stack.project))
     if service.depends_on:
         entry["depends_on"] = {str(d): {"condition": "service_started"
@@ -79,9 +83,6 @@ def _volumes(service: Service, spec: ContainerSpec) -> list[dict[str, Any]]:
         else:
             volumes.append({"type": "bind", "source": mount.source, "target": mount.target,
                             "read_only": mount.read_only, "bind": {"create_host_path": False}})
-    for tmpfs in (m for m in service.mounts if isinstance(m, Tmpfs)):
-        volumes.append({"type": "tmpfs", "target": tmpfs.target,
-                        "tmpfs": {"size": memory_bytes(tmpfs.size), "mode": int(tmpfs.mode, 8)}})
     return volumes
 
 
@@ -95,10 +96,14 @@ def _limits_and_policy(spec: ContainerSpec, project: str) -> dict[str, Any]:
         "cpus": spec.limits.cpus,
         "pids_limit": spec.limits.pids,
         "restart": spec.restart,
+        "init": False,  # as pojemnik runs them: the image's own PID 1
+        "stop_grace_period": f"{spec.stop_grace:g}s",
         "logging": {"driver": spec.logging.driver, "options": dict(spec.logging.options)},
         # Not pojemnik.project: containers Compose runs are not pojemnik's to manage.
         "labels": {"pojemnik.exported-from": project, LABEL_SERVICE: spec.service},
     }
+    if spec.stop_signal:
+        entry["stop_signal"] = spec.stop_signal
     if spec.cap_add:
         entry["cap_add"] = spec.cap_add
     if spec.healthcheck is not None:

@@ -2,7 +2,9 @@
 
 Drawn from the declaration alone (no engine): the host as a box, the published ports
 on its edge, each network as a box of its own with its subnet, services with their
-addresses, and the host-side things they mount (directories, volumes, secrets).
+addresses (and standby addresses), and the host-side things they mount (directories,
+volumes, secrets). Arrows (planning/arrows.py): traffic, solid, from a client per
+port through the proxy to its upstreams; dependencies, dashed, outside the layout.
 
 A service on one network sits inside that network's box, its address in its label; a
 service on several sits between the boxes, joined to its address inside each.
@@ -26,9 +28,12 @@ from ..declaration.model import (
     VolumeMount,
 )
 from ..declaration.units import address_on
+from .arrows import dependencies, standby, traffic
 from .spec import network_spec
 
 FONT = "Helvetica"
+TRAFFIC_COLOR = "#1f6fb2"  # requests: clients -> ports -> proxy -> upstreams
+NEEDS_COLOR = "#8e44ad"  # depends_on
 COLORS = {
     "host": "#f4f4f4",
     "network": "#e3eefa",
@@ -51,9 +56,10 @@ class _Html(str):
     """An HTML-like Graphviz label, written as <...> rather than quoted."""
 
 
-def _html(*lines: str, align: str = "center") -> _Html:
-    """An HTML-like label: the first line bold, the others smaller."""
-    rows = [f"<b>{html.escape(lines[0])}</b>",
+def _html(*lines: str, align: str = "center", bold: bool = True) -> _Html:
+    """An HTML-like label: the first line bold (unless not), the others smaller."""
+    first = html.escape(lines[0])
+    rows = [f"<b>{first}</b>" if bold else first,
             *(f'<font point-size="9">{html.escape(line)}</font>' for line in lines[1:])]
     cells = "".join(f'<tr><td align="{align}">{row}</td></tr>' for row in rows)
     return _Html(f'<<table border="0" cellpadding="0" cellspacing="1">{cells}</table>>')
@@ -113,20 +119,27 @@ def _lines(stack: Stack) -> Iterator[str]:
     yield f'  edge [fontname="{FONT}", fontsize=9, color="#555555", arrowsize=0.7];'
     yield ""
     published = [(s, p) for s in stack.services for p in s.ports]
-    if published:
-        yield "  " + _id("clients") + " " + _attrs(
+    # A client per port: each arrow runs straight to its own port, none crossing another
+    # (one node for all fanned out across the host's title).
+    for service, port in published:
+        yield "  " + _client(service, port) + " " + _attrs(
             label="clients", shape="plaintext", style="", fontsize="11") + ";"
     yield "  subgraph cluster_host {"
+    # The title below: the client arrows come in from the left, never across it.
     yield "    graph " + _attrs(label=_html(f"this host: project {stack.project}", align="left"),
                                 style="rounded,filled", fillcolor=COLORS["host"],
-                                color="#888888", labeljust="l") + ";"
+                                color="#888888", labeljust="l", labelloc="b") + ";"
     yield ""
-    # Published ports, first on the left: the host's edge.
+    # Published ports, stacked on the left: the host's edge.
+    if published:
+        yield "    subgraph cluster_ports {"
+        yield "      graph " + _attrs(label="", style="invis") + ";"
     for service, port in published:
-        node = _id("port", service.name, str(port.host), port.protocol)
-        yield "    " + node + " " + _attrs(
+        yield "      " + _port(service, port) + " " + _attrs(
             label=f"{port.address}:{port.host} → {port.container}/{port.protocol}",
             shape="cds", fillcolor=COLORS["port"]) + ";"
+    if published:
+        yield "    }"
     single = [s for s in stack.services if len(s.networks) == 1]
     for network in _front_first(stack):
         yield from _network(stack, network, single)
@@ -149,20 +162,23 @@ def _network(stack: Stack, network: Network, single: list[Service]) -> Iterator[
     yield f"    subgraph {_id('cluster_net_' + network.name)} {{"
     yield "      graph " + _attrs(label=_network_label(network, stack),
                                   style="rounded,filled", fillcolor=color, color="#6b8fb5",
-                                  labeljust="l") + ";"
+                                  labeljust="l", labelloc="t") + ";"
     for service in stack.services:
         if network.name not in service.networks:
             continue
         address = address_on(network, service.networks[network.name]) or "(dynamic)"
+        spare = standby(network, service)
+        addresses = [address, *([f"standby {spare} (start-first)"] if spare else [])]
         if service in single:
             yield "      " + _id("service", service.name) + " " + _attrs(
-                label=_html(*_service_lines(stack, service), address), shape="box",
+                label=_html(*_service_lines(stack, service), *addresses), shape="box",
                 style="rounded,filled", fillcolor=COLORS["service"]) + ";"
         else:
             # This network's side of a service drawn between networks.
             yield "      " + _id("address", network.name, service.name) + " " + _attrs(
-                label=f"{service.name} {address}", shape="box", style="rounded,filled",
-                fontsize="10", fillcolor=COLORS["service"], color="#6b8fb5") + ";"
+                label=_html(f"{service.name} {address}", *addresses[1:], bold=False),
+                shape="box", style="rounded,filled", fontsize="10",
+                fillcolor=COLORS["service"], color="#6b8fb5") + ";"
     if not any(network.name in s.networks for s in stack.services):
         yield "      " + _id("empty", network.name) + " " + _attrs(
             label="(no services)", shape="plaintext", style="") + ";"
@@ -199,11 +215,34 @@ def _between_networks(stack: Stack, single: list[Service]) -> Iterator[str]:
                            f"{_id('service', other.name)} [style=invis];")
 
 
+def _client(service: Service, port: Port) -> str:
+    return _id("clients", service.name, str(port.host), port.protocol)
+
+
+def _port(service: Service, port: Port) -> str:
+    return _id("port", service.name, str(port.host), port.protocol)
+
+
 def _edges(stack: Stack, published: list[tuple[Service, Port]]) -> Iterator[str]:
     for service, port in published:
-        node = _id("port", service.name, str(port.host), port.protocol)
-        yield "  " + _id("clients") + " -> " + node + ";"
-        yield "  " + node + " -> " + _id("service", service.name) + ";"
+        yield f"  {_client(service, port)} -> {_port(service, port)} " + _attrs(
+            color=TRAFFIC_COLOR, penwidth="1.5") + ";"
+        yield f"  {_port(service, port)} -> {_id('service', service.name)} " + _attrs(
+            color=TRAFFIC_COLOR, penwidth="1.5") + ";"
+    # Requests a proxy passes on: they set the left-to-right order (proxy, then its
+    # upstreams). What waits for what does not: dashed, beside the traffic.
+    needs = {(f.source, f.target): f.label for f in dependencies(stack)}
+    for flow in traffic(stack):
+        # A proxy that also depends on its upstream: one arrow saying both.
+        label = "\n".join([flow.label, *filter(None, [needs.pop((flow.source, flow.target),
+                                                                 "")])])
+        yield (f"  {_id('service', flow.source)} -> {_id('service', flow.target)} "
+               + _attrs(label=_html(*label.split("\n"), bold=False), color=TRAFFIC_COLOR,
+                        fontcolor=TRAFFIC_COLOR, penwidth="1.5") + ";")
+    for flow in (f for f in dependencies(stack) if (f.source, f.target) in needs):
+        yield (f"  {_id('service', flow.source)} -> {_id('service', flow.target)} "
+               + _attrs(label=flow.label, color=NEEDS_COLOR, fontcolor=NEEDS_COLOR,
+                        style="dashed", constraint="false") + ";")
     for service in stack.services:
         for mount in service.mounts:
             target = _mount_target(mount)

@@ -41,5 +41,5 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
     ):
         ns.add_collection(collection)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,
-                               "docker_host": None}})
+                               "docker_host": None, "diagram_output": None}})
     return ns

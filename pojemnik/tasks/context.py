@@ -20,7 +20,7 @@ from ..console import say
 from ..declaration.loader import load_stack
 from ..declaration.model import Stack
 from ..declaration.problems import InvalidStack, Problem
-from ..declaration.validate.stack import project_problems
+from ..declaration.validate.stack import check_declaration, project_problems
 from ..errors import PojemnikError
 
 if TYPE_CHECKING:
@@ -51,8 +51,10 @@ def declared(c: Context) -> tuple[Stack, list[Problem]]:
                                                c.config.pojemnik.stack))
     # The name makes paths on a host (`/srv/pojemnik/<project>`): every task refuses a bad
     # one first, also those that never validate the rest (`server.bootstrap`, `ps`).
-    if bad_name := project_problems(stack):
-        raise Exit(str(InvalidStack([*problems, *bad_name])), code=2)
+    if project_problems(stack):
+        # With the rest of the declaration's problems (pure: nothing is touched), so
+        # they are all fixed in one go.
+        raise Exit(str(InvalidStack([*problems, *check_declaration(stack)])), code=2)
     if is_remote(c):
         from ..hostfiles.layout import remote_dir
 

@@ -12,11 +12,17 @@ from ..declaration.problems import InvalidStack
 from ..declaration.validate.stack import check_declaration
 from .context import declared
 
+# Git-ignored: drawing the picture never changes a tracked file (docs/topology.*) unless
+# asked, with --output or the `pojemnik.diagram_output` setting (invoke.yaml).
+DEFAULT_OUTPUT = ".pojemnik/topology.svg"
+
 
 @task(help={"output": "file to write: .svg (and a .png beside it), .png, or .dot for the "
-                      "Graphviz text (- prints it); default: docs/topology.svg in the project"})
+                      "Graphviz text (- prints it); default: the pojemnik.diagram_output "
+                      f"setting, else {DEFAULT_OUTPUT} in the project (git-ignored)"})
 def diagram(c: Context, output: str = "") -> None:
-    """Draw the declared topology (ports, networks, addresses, mounts); no engine needed."""
+    """Draw the declared topology (ports, networks, addresses and standby addresses, mounts,
+    traffic and dependency arrows); no engine needed."""
     from ..operations.diagram import DiagramError, write
     from ..planning.diagram import to_dot
 
@@ -28,7 +34,8 @@ def diagram(c: Context, output: str = "") -> None:
     if output == "-":
         sys.stdout.write(text)
         return
-    path = Path(output) if output else Path(c.config.pojemnik.root) / "docs" / "topology.svg"
+    configured = c.config.pojemnik.get("diagram_output") or DEFAULT_OUTPUT
+    path = Path(output) if output else Path(c.config.pojemnik.root) / configured
     try:
         for written in write(text, path):
             say(f"wrote {written}")

@@ -4,6 +4,7 @@ audit log of deploys and rollbacks on the host."""
 from __future__ import annotations
 
 import json
+import shutil
 
 from invoke import Context, Exit, task
 
@@ -60,6 +61,7 @@ def history(c: Context, json_: bool = False) -> None:
     result), and the releases kept per service for `rollback`."""
     from ..operations.records.history import entries
     from ..operations.records.releases import load_all
+    from ..planning.history_view import log_lines, release_rows
 
     stack = stack_of(c)
     files = host_files(c)
@@ -71,11 +73,8 @@ def history(c: Context, json_: bool = False) -> None:
     if json_:
         print(json.dumps({"log": found, "releases": rows}, indent=2))
         return
-    print_table(["WHEN", "WHO", "KIND", "RESULT", "WHAT"],
-                [[e["when"], e["who"], e["kind"], e["result"], e["summary"]] for e in found])
+    width = max(shutil.get_terminal_size((100, 24)).columns, 60)
+    print("\n".join(log_lines(found, width)) + "\n(times in UTC)")
     say(f"\nreleases kept (keep_images={stack.keep_images}; * runs now, `rollback` goes to "
         "the one above it):")
-    print_table(["SERVICE", "RELEASE", "DEPLOYED", "BY", "IMAGE"],
-                [[str(r["service"]), f"{r['release']}{' *' if r['running'] else ''}",
-                  str(r["deployed"]), str(r["who"]),
-                  f"{r['tag']} ({str(r['image'])[7:19]})"] for r in rows])
+    print_table(["SERVICE", "RELEASE", "DEPLOYED", "BY", "IMAGE"], release_rows(rows))

@@ -44,12 +44,14 @@ def containers_run(c: Context, name: str = "") -> None:
 
 @task(help={"output": "file to write (default compose.yaml; - for standard output)"})
 def export_compose(c: Context, output: str = "compose.yaml") -> None:
-    """Write an equivalent compose.yaml (networks, fixed IPs, ports, mounts, limits)."""
+    """Write an equivalent compose.yaml for Compose v2 (networks, fixed IPs, ports, mounts,
+    limits, stop signals, health checks); what Compose cannot express is listed on top."""
     from ..declaration.validate.stack import check_declaration
     from ..hostfiles.files import LocalFiles
     from ..hostfiles.secrets import write_all
     from ..operations.host.switchboard import write_declared
     from ..planning.compose import compose_document, to_yaml
+    from ..planning.unexported import COMPOSE_VERSION, header, left_out
     from ..planning.upstreams import proxy_upstreams
 
     stack = stack_of(c)
@@ -58,14 +60,15 @@ def export_compose(c: Context, output: str = "compose.yaml") -> None:
     # `docker compose up` finds them.
     write_all(stack, say)
     write_declared(proxy_upstreams(stack), LocalFiles())
-    text = (f"# Compose file exported by pojemnik from {stack.source} (project "
-            f"{stack.project}).\n# Same network and volume names: `invoke down` then "
-            "`docker compose up -d` keeps the data.\n" + to_yaml(compose_document(stack)) + "\n")
+    text = header(stack) + to_yaml(compose_document(stack)) + "\n"
     if output == "-":
         sys.stdout.write(text)
-    else:
-        Path(output).write_text(text)
-        say(f"wrote {output}")
+        return
+    Path(output).write_text(text)
+    say(f"wrote {output}, for {COMPOSE_VERSION}")
+    say("not exported (Compose has no field for it; listed at the top of the file too):")
+    for note in left_out(stack):
+        say(f"  - {note}")
 
 
 def single_host_only(stack: Stack, task_name: str) -> None:

@@ -130,9 +130,12 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100",
             guard(show)
 
 
-@task(help={"volumes": "also remove the named volumes: DELETES the data (databases)"})
-def down(c: Context, volumes: bool = False) -> None:
-    """Remove the stack's containers and networks; volumes (data) are kept unless --volumes."""
+@task(help={"volumes": "also remove the named volumes: DELETES the data (databases)",
+            "images": "also remove the project's images: its built tags, release tags "
+                      "(rollback then has nothing to go back to) and failed builds' leftovers"})
+def down(c: Context, volumes: bool = False, images: bool = False) -> None:
+    """Remove the stack's containers and networks; volumes (data) are kept unless --volumes,
+    images unless --images."""
     stack = stack_of(c)
     with target_of(c, stack) as target, holding_lock(c, target.engine, stack):
-        guard(lambda: target.down(volumes))
+        guard(lambda: target.down(volumes, images))

@@ -171,3 +171,96 @@ def test_a_bad_tail_is_a_message(client: docker.DockerClient, scratch_repo: Path
     assert result.returncode == 2
     assert "--tail 'x'" in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+# --- issue 24: every problem in one pass, one per mistake, with the near name ----------
+
+SETTINGS = ("POJEMNIK_PROJECT", "HTTP_PORT", "HTTPS_PORT", "PUBLISH_ADDRESS",
+            "ISOLATED_SUBNET", "SERVICES_SUBNET")
+
+
+def check_with_env_file(copy: Copy, **changed: str) -> str:
+    """`invoke check` with the copy's settings in `.env` (the process environment, which
+    would win over it, holds none), `changed` ones last: their line is the file's last."""
+    values = {name: copy.env[name] for name in SETTINGS}
+    for name in changed:
+        values.pop(name, None)
+    lines = [f"{name}={value}" for name, value in [*values.items(), *changed.items()]]
+    (copy.root / ".env").write_text("\n".join(lines) + "\n")
+    env = {k: v for k, v in copy.env.items() if k not in SETTINGS}
+    result = subprocess.run([*INVOKE, "check"], cwd=copy.root, env=env, text=True,
+                            capture_output=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output
+    return output
+
+
+def test_check_reports_unrelated_typos_at_once(client: docker.DockerClient,
+                                               scratch_repo: Path) -> None:
+    """A network, an image spelt like a declared one, and an image on no engine: the
+    last is found by asking the engine, still in the same pass."""
+    copy = make_copy(client, scratch_repo)
+    stack = scratch_repo / "stack.py"
+    edit(stack, 'networks={"services": 3}', 'networks={"servcies": 3}')
+    edit(stack, 'image="php",', 'image="pph",')
+    edit(stack, 'image="postgres",', 'image="postgress:16",')
+    output = check_with_env_file(copy)
+    assert "3 problems in the declaration; nothing was changed" in output
+    assert "services.proxy.networks.servcies: unknown network 'servcies'" in output
+    assert "fix: did you mean 'services'?" in output
+    assert "services.php.image: unknown image 'pph' (not declared)" in output
+    assert "fix: did you mean 'php'?" in output
+    assert "services.db.image: unknown image 'postgress:16' (not declared, and not " \
+        "present on the engine)" in output
+    assert "fix: did you mean 'postgres'?" in output
+    assert engine_objects(client, copy.project) == []
+
+
+def test_check_names_the_setting_an_env_typo_meant(client: docker.DockerClient,
+                                                   scratch_repo: Path) -> None:
+    copy = make_copy(client, scratch_repo)
+    output = check_with_env_file(copy, HTPP_PORT="1")
+    assert "1 problem in the declaration" in output
+    assert f".env:{len(SETTINGS) + 1}: HTPP_PORT is a setting neither .env.example nor " \
+        "stack.py knows" in output
+    assert "fix: did you mean HTTP_PORT?" in output
+
+
+def test_a_bad_number_in_env_is_one_problem(client: docker.DockerClient,
+                                            scratch_repo: Path) -> None:
+    copy = make_copy(client, scratch_repo)
+    output = check_with_env_file(copy, HTTP_PORT="38O80")
+    assert "1 problem in the declaration" in output, output
+    assert f".env:{len(SETTINGS)}: HTTP_PORT='38O80' is not a whole number" in output
+    assert "out of range" not in output
+
+
+def test_a_small_subnet_in_env_blames_the_setting(client: docker.DockerClient,
+                                                  scratch_repo: Path) -> None:
+    copy = make_copy(client, scratch_repo)
+    small = copy.services.replace("/24", "/30")
+    base = small.rsplit(".", 1)[0]
+    output = check_with_env_file(copy, SERVICES_SUBNET=small)
+    assert "1 problem in the declaration" in output, output
+    assert f".env:{len(SETTINGS)}: SERVICES_SUBNET={small} (network 'services') cannot " \
+        "hold the addresses stack.py declares on it" in output
+    for address, field in [(3, "services.proxy.networks.services"),
+                           (4, "services.php.networks.services"),
+                           (104, "services.php.update.standby.services"),
+                           (105, "services.app.update.standby.services")]:
+        assert f"{base}.{address} ({field})" in output
+    assert "fix: set SERVICES_SUBNET in .env to a range that holds them" in output
+
+
+def test_a_misspelt_read_suggests_the_setting_and_hides_nothing(
+        client: docker.DockerClient, scratch_repo: Path) -> None:
+    copy = make_copy(client, scratch_repo)
+    stack = scratch_repo / "stack.py"
+    edit(stack, 'settings.int("HTTPS_PORT", 443)', 'settings.int("HTTPS_PROT")')
+    edit(stack, 'VolumeMount("dbdata"', 'VolumeMount("dbdta"')
+    output = check_with_env_file(copy)
+    assert "2 problems in the declaration" in output, output
+    assert "setting HTTPS_PROT is not declared" in output
+    assert "fix: did you mean HTTPS_PORT (.env:3)?" in output
+    assert "unknown volume 'dbdta'" in output and "did you mean 'dbdata'?" in output

@@ -10,6 +10,7 @@ reverse dependency order, one wave at a time. Counts are asserted, never times.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import signal
@@ -152,6 +153,12 @@ def test_a_replacement_that_never_gets_ready_leaves_the_old_one_serving(
     assert requests.failures == []
     assert client.api.inspect_container(f"{rolling.project}-app")["Id"] == before
     assert names(client, rolling) == expected(rolling)
+    last = json.loads(rolling.invoke("history", "--json").stdout)["log"][-1]
+    assert last["result"].startswith("refused: ") and last["done"] == []
+    assert last["refused"]["by"].startswith(f"the readiness check of {rolling.project}-app-next")
+    assert last["refused"]["kept"] == f"{rolling.project}-app (the old container)"
+    shown = " ".join(rolling.invoke("history").stdout.split())
+    assert "refused refused by the readiness check" in shown and "nothing was changed" in shown
 
 
 def test_a_killed_update_is_finished_by_the_next_deploy(client: docker.DockerClient,

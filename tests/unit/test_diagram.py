@@ -1,5 +1,7 @@
-"""The topology picture: the DOT text from a declaration (pure), and `invoke diagram`
-writing an SVG through Graphviz without a Docker engine."""
+"""The topology picture: the DOT text from a declaration (pure): boxes, addresses (standby
+ones too), traffic and dependency arrows, a layout whose client arrows run apart; and
+`invoke diagram` writing an SVG through Graphviz without a Docker engine, by default into
+the git-ignored .pojemnik/ (never over the tracked docs/topology.*)."""
 
 from __future__ import annotations
 
@@ -135,3 +137,90 @@ def test_invoke_diagram_refuses_an_unknown_format(tmp_path: Path) -> None:
     result = run_diagram("--output", str(tmp_path / "t.pdf"))
     assert result.returncode == 1
     assert "write .svg, .png or .dot" in result.stderr
+
+
+def edge(text: str, tail: str, head: str) -> str:
+    """The attributes of the one edge tail -> head."""
+    found = re.findall(rf'^\s*"{re.escape(tail)}" -> "{re.escape(head)}" (\[.*\]);$', text,
+                       re.MULTILINE)
+    assert len(found) == 1, (tail, head, found)
+    return found[0]
+
+
+def test_traffic_goes_clients_ports_proxy_upstreams(example: Stack) -> None:
+    text = d.to_dot(example)
+    for port in ("18080", "18443"):
+        assert f'color="{d.TRAFFIC_COLOR}"' in edge(text, f"clients:proxy:{port}:tcp",
+                                                     f"port:proxy:{port}:tcp")
+        edge(text, f"port:proxy:{port}:tcp", "service:proxy")
+    # From the proxy's Upstreams; its depends_on on the same service folded into it.
+    to_app = edge(text, "service:proxy", "service:app")
+    assert "requests to :8080" in to_app and "needs it started" in to_app
+    assert "requests to :9000" in edge(text, "service:proxy", "service:php")
+    assert "constraint" not in to_app  # traffic sets the left-to-right order
+
+
+def test_dependencies_are_dashed_arrows_that_leave_the_layout_alone(example: Stack) -> None:
+    text = d.to_dot(example)
+    for service in ("php", "app"):
+        needs = edge(text, f"service:{service}", "service:db")
+        assert 'label="needs it started"' in needs and 'style="dashed"' in needs
+        assert 'constraint="false"' in needs
+
+
+def test_a_dependency_waited_for_until_ready_says_so(tmp_path: Path) -> None:
+    stack = make_stack(make_repo(tmp_path))
+    proxy = next(s for s in stack.services if s.name == "proxy")
+    text = d.to_dot(replace(stack, services=[
+        *(s for s in stack.services if s.name != "proxy"),
+        replace(proxy, depends_on=["php"], upstreams=None)]))
+    assert 'label="needs it ready"' in edge(text, "service:proxy", "service:php")
+    assert "requests to" not in text  # no Upstreams: no traffic arrow is made up
+
+
+def test_standby_addresses_are_shown_on_each_network(example: Stack) -> None:
+    text = d.to_dot(example)
+    for address in ("10.0.20.104", "10.0.10.104", "10.0.20.105", "10.0.10.105"):
+        assert f"standby {address} (start-first)" in text, address
+    assert "standby 10.0.20.3" not in text  # the proxy is stop-first: none
+
+
+def test_each_client_arrow_has_its_own_client_and_the_title_is_below(example: Stack) -> None:
+    text = d.to_dot(example)
+    clients = re.findall(r'^\s*"(clients:[^"]+)" \[', text, re.MULTILINE)
+    assert clients == ["clients:proxy:18080:tcp", "clients:proxy:18443:tcp"]
+    host = re.search(r"subgraph cluster_host \{\n\s*graph (\[.*\]);", text)
+    assert host and 'labelloc="b"' in host.group(1)
+    assert "subgraph cluster_ports {" in text  # the ports stacked together
+
+
+def example_copy(root: Path) -> Path:
+    for name in ("tasks.py", "stack.py", ".env.example"):
+        shutil.copy2(ROOT / name, root / name)
+    for name in ("images", "config", "www"):
+        shutil.copytree(ROOT / name, root / name)
+    return root
+
+
+def diagram_in(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "invoke", "diagram"], cwd=root,
+                          env={**os.environ, **SETTINGS,
+                               "DOCKER_HOST": "unix:///nonexistent/docker.sock", **env},
+                          capture_output=True, text=True, check=False, timeout=120)
+
+
+@pytest.mark.skipif(NO_DOT, reason=NO_DOT_REASON)
+def test_invoke_diagram_leaves_tracked_files_alone_by_default(tmp_path: Path) -> None:
+    """No --output: the picture goes to the git-ignored .pojemnik/, never docs/."""
+    result = diagram_in(example_copy(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"wrote {tmp_path / '.pojemnik' / 'topology.svg'}" in result.stdout
+    assert not (tmp_path / "docs").exists()
+
+
+def test_the_default_output_is_a_setting(tmp_path: Path) -> None:
+    result = diagram_in(example_copy(tmp_path), PATH=str(tmp_path),  # no Graphviz needed
+                        INVOKE_POJEMNIK_DIAGRAM_OUTPUT="drawn/topology.dot")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "drawn" / "topology.dot").read_text().startswith("digraph topology {")
+    assert not (tmp_path / "docs").exists()

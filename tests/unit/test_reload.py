@@ -45,9 +45,12 @@ def test_a_declared_live_probe_decides() -> None:
 
 def test_a_rejected_config_is_not_reloaded() -> None:
     engine = FakeEngine([{"1"}], codes={"check": 1})
-    with pytest.raises(ConfigRejected, match="check said no"):
+    with pytest.raises(ConfigRejected, match="check said no") as rejected:
         reload(engine, Reload(["reload"], check=["check"]))
     assert engine.ran == ["check"]
+    # What `history` says of it: which check refused, and what kept serving.
+    assert rejected.value.by == "the config check `check` in demo-proxy"
+    assert rejected.value.kept == "demo-proxy (with its running config)"
 
 
 def test_says_so_when_no_new_processes_appear(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,6 +53,18 @@ def test_ps_refuses_it_too(tmp_path: Path) -> None:
     assert result.returncode == 2 and "project name '..'" in result.stderr
 
 
+def test_a_bad_project_name_comes_with_the_declaration_s_other_problems(
+        tmp_path: Path) -> None:
+    root = copy_of_example(tmp_path)
+    stack = root / "stack.py"
+    stack.write_text(stack.read_text().replace('networks={"services": 3}',
+                                               'networks={"servcies": 3}'))
+    result = run(root, str(BIN / "invoke"), "ps", project="..")
+    assert result.returncode == 2
+    assert "project name '..'" in result.stderr
+    assert "unknown network 'servcies'" in result.stderr
+
+
 def test_a_long_project_name_is_refused(tmp_path: Path) -> None:
     result = run(copy_of_example(tmp_path), str(BIN / "invoke"), "ps", project="a" * 49)
     assert result.returncode == 2 and "longer than 48 characters" in result.stderr
@@ -66,7 +78,11 @@ def test_the_stack_directory_is_never_the_base_or_outside_it() -> None:
 
 
 class UntouchableEngine:
-    """Any use of the engine fails the test."""
+    """Any use of the engine fails the test, but reading its image list: a refusal names
+    the services' images that exist nowhere with the other problems (a query)."""
+
+    def image_ids(self) -> dict[str, str]:
+        return {}
 
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"the engine was used ({name}) before the input was checked")

@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
 from stackbuilders import converged, with_container, with_service
 
 from pojemnik import Reload, Stack, StartFirst, StopFirst, Upstreams
 from pojemnik.declaration.model import LABEL_SERVICE, LABEL_SPEC_HASH
 from pojemnik.declaration.order import startup_order
 from pojemnik.engine.backend import ContainerRow
-from pojemnik.engine.readiness import health_command
+from pojemnik.engine.readiness import NotReady, health_command
+from pojemnik.operations.host._update import UpdateRefused, start_first
 from pojemnik.operations.host.teardown import stop_waves
 from pojemnik.planning import plan as p
 from pojemnik.planning.plan import make_plan
@@ -162,3 +164,37 @@ def test_start_first_needs_free_standby_addresses_and_no_host_ports(stack: Stack
     assert "publishes host ports" in str(check_declaration(ports))
     unreloadable = with_service(rolling(stack), "proxy", reload=None)
     assert "needs a way to reload" in str(check_declaration(unreloadable))
+
+
+class NeverReady:
+    """An engine whose new containers never get ready; it records what was asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def remove_container(self, name: str) -> None:
+        self.calls.append(f"remove {name}")
+
+    def create_container(self, spec: object) -> str:
+        self.calls.append(f"create {getattr(spec, 'name', '')}")
+        return "id"
+
+    def wait_ready(self, name: str, timeout: float) -> str:
+        raise NotReady(f"{name} is not ready: its health command did not pass within "
+                       f"{timeout:g} s.\nlast log lines:\n...")
+
+
+def test_a_refused_start_first_update_names_the_check_and_what_kept_serving(
+        stack: Stack) -> None:
+    service = replace(stack.service("php"), update=StartFirst(standby={"services": 104,
+                                                                        "isolated": 104}))
+    spec = replace(container_spec(stack, service), ready_timeout=5)
+    action = p.Action(p.RECREATE, "demo-php", "drifted", container=spec, start_first=True)
+    engine = NeverReady()
+    with pytest.raises(UpdateRefused) as refused:
+        start_first(action, engine, lambda _: None, None)  # type: ignore[arg-type]
+    assert refused.value.by == ("the readiness check of demo-php-next (its health command "
+                                "did not pass within 5 s)")
+    assert refused.value.kept == "demo-php (the old container)"
+    assert engine.calls == ["remove demo-php-next", "create demo-php-next",
+                            "remove demo-php-next"]  # the old one untouched

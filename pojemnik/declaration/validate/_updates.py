@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from ..model import Service, Stack
 from ..policy import StartFirst
+from ..suggest import suggesting
 from ..units import address_on
 
 Add = Callable[[str, str, str], None]  # field, message, fix
@@ -27,8 +28,10 @@ def check_updates(stack: Stack, service: Service, add: Add) -> None:
             upstream = next((s for s in stack.services if s.name == name), None)
             if upstream is None:
                 add(f"{field}.upstreams", f"unknown service {name!r}",
-                    "name a declared service")
-            elif not set(upstream.networks) & set(service.networks):
+                    suggesting(name, [s.name for s in stack.services],
+                               "name a declared service"))
+            elif not set(upstream.networks) & set(service.networks) and \
+                    _declared(stack, [*upstream.networks, *service.networks]):
                 add(f"{field}.upstreams", f"{name!r} shares no network with {service.name}",
                     "attach both to one network")
 
@@ -39,8 +42,10 @@ def _standby(stack: Stack, service: Service, policy: StartFirst, field: str,
         add(field, "a start-first service publishes host ports, which two containers "
             "cannot share", "publish the ports on the proxy, or use StopFirst()")
     if set(policy.standby) != set(service.networks):
+        stray = next((n for n in policy.standby if n not in service.networks), "")
         add(f"{field}.standby", "standby needs one address per network of the service: "
-            + ", ".join(sorted(service.networks)), "give an address for each network")
+            + ", ".join(sorted(service.networks)),
+            suggesting(stray, service.networks, "give an address for each network"))
         return
     known = {n.name for n in stack.networks}
     taken = {(net, address_on(stack.network(net), host))
@@ -54,3 +59,8 @@ def _standby(stack: Stack, service: Service, policy: StartFirst, field: str,
         if net in known and (net, address_on(stack.network(net), host)) in taken:
             add(f"{field}.standby.{net}", f"address {host} is already declared on {net}",
                 "give the standby an address no service uses")
+
+
+def _declared(stack: Stack, networks: list[str]) -> bool:
+    """All declared: an unknown one is reported with the service, not again here."""
+    return set(networks) <= {n.name for n in stack.networks}

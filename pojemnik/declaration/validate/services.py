@@ -8,7 +8,8 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from ..model import Bind, Logs, Port, SecretMount, Service, Stack, Tmpfs, VolumeMount
-from ..origins import from_text
+from ..origins import from_text, unusable
+from ..suggest import closest, suggesting
 from ..units import memory_bytes
 from ._updates import check_updates
 
@@ -23,15 +24,18 @@ def check_service(stack: Stack, service: Service, add: Add) -> None:
     if not NAME.match(service.name):
         add(field, f"service name {service.name!r} is not a valid docker name",
             "use lowercase letters, digits, '-', '_' or '.'")
+    networks = [n.name for n in stack.networks]
     for net in service.networks:
-        if net not in {n.name for n in stack.networks}:
-            known = ", ".join(n.name for n in stack.networks) or "none"
+        if net not in networks:
+            known = ", ".join(networks) or "none"
             add(f"{field}.networks.{net}", f"unknown network {net!r}",
-                f"use a declared network ({known}) or declare it")
+                suggesting(net, networks, f"use a declared network ({known}) or declare it"))
+    services = [s.name for s in stack.services]
     for dep in service.depends_on:
-        if dep not in {s.name for s in stack.services}:
+        if dep not in services:
             add(f"{field}.depends_on", f"unknown service {str(dep)!r}",
-                "depend on a declared service, or remove the dependency")
+                suggesting(dep, services,
+                           "depend on a declared service, or remove the dependency"))
         elif dep == service.name:
             add(f"{field}.depends_on", "a service cannot depend on itself",
                 "remove it from depends_on")
@@ -67,7 +71,8 @@ def _mounts(stack: Stack, field: str, service: Service, add: Add) -> None:
                     "give a relative path")
             elif not (stack.root / mount.source).exists():
                 add(where, f"mount source {mount.source} does not exist",
-                    f"create {mount.source} in the repository, or fix the path")
+                    _near_path(stack, mount.source,
+                               f"create {mount.source} in the repository, or fix the path"))
             if mount.read_only and (outer := _writable_around(stack, mount.source)):
                 add(where, f"{mount.source} is mounted read-only inside {outer}, which a "
                     "service mounts writable: a remote deploy never overwrites what the "
@@ -75,13 +80,15 @@ def _mounts(stack: Stack, field: str, service: Service, add: Add) -> None:
                     "would never reach the server",
                     f"move {mount.source} out of {outer}, or mount it writable too")
         elif isinstance(mount, VolumeMount):
-            if mount.volume not in {v.name for v in stack.volumes}:
+            if mount.volume not in (volumes := [v.name for v in stack.volumes]):
                 add(where, f"unknown volume {mount.volume!r}",
-                    f"declare Volume({mount.volume!r}) in volumes")
+                    suggesting(mount.volume, volumes,
+                               f"declare Volume({mount.volume!r}) in volumes"))
         elif isinstance(mount, SecretMount):
-            if mount.secret not in {s.name for s in stack.secrets}:
+            if mount.secret not in (secrets := [s.name for s in stack.secrets]):
                 add(where, f"unknown secret {mount.secret!r}",
-                    f"declare Secret({mount.secret!r}) in secrets")
+                    suggesting(mount.secret, secrets,
+                               f"declare Secret({mount.secret!r}) in secrets"))
         elif isinstance(mount, Tmpfs):
             try:
                 memory_bytes(mount.size)
@@ -90,6 +97,17 @@ def _mounts(stack: Stack, field: str, service: Service, add: Add) -> None:
                     "write it like docker does: 16m, 1g")
     for target in sorted({t for t in targets if targets.count(t) > 1}):
         add(f"{field}.mounts", f"two mounts at {target}", "mount one thing per path")
+
+
+def _near_path(stack: Stack, source: str, fix: str) -> str:
+    """`fix`, led by the path beside `source` spelt like it (www/updates.localhst)."""
+    path = PurePosixPath(source)
+    try:
+        beside = [p.name for p in (stack.root / path.parent).iterdir()]
+    except OSError:
+        return fix
+    near = closest(path.name, beside)
+    return f"did you mean {path.parent / near}? If not: {fix}" if near else fix
 
 
 def _writable_around(stack: Stack, source: str) -> str | None:
@@ -127,7 +145,7 @@ def check_logs(field: str, logs: Logs, add: Add) -> None:
 
 def _port(where: str, port: Port, add: Add, stack: Stack) -> None:
     for kind, value in (("host", port.host), ("container", port.container)):
-        if not 1 <= value <= 65535:
+        if not unusable(value) and not 1 <= value <= 65535:
             origin = from_text(stack.origins, value) if kind == "host" else ""
             add(where + origin, f"{kind} port {value} is out of range",
                 "use a port from 1 to 65535")

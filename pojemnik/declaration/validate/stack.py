@@ -7,15 +7,15 @@ against what the engine reports come after observing, in `planning.checks`.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 from collections.abc import Iterator
 
 from ..model import Network, Port, Stack
-from ..origins import from_text, variable_hint
+from ..origins import from_text, unusable, variable_hint
 from ..problems import Problem
 from ..ranges import free_range
-from ..units import gateway_of
+from ._fit import address_in, check_fit, gateway_in, misfit
+from .images import check_images
 from .services import NAME, check_logs, check_service
 from .swarm import check_swarm
 
@@ -27,7 +27,7 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
     host, while this engine runs a stack on the same subnets and ports)."""
     v = _Validator(stack)
     v.project()
-    v.images()
+    check_images(stack, v.add)
     v.retention()
     if images_only:
         return v.problems
@@ -62,7 +62,10 @@ class _Validator:
         self.problems: list[Problem] = []
 
     def add(self, field: str, message: str, fix: str, value: object = None) -> None:
-        """`value`: the offending value; one read from a setting names it in `where`."""
+        """`value`: the offending value; one read from a setting names it in `where`. A
+        setting's unusable value was reported by the settings: not again here."""
+        if unusable(value):
+            return
         where = f"{self.stack.source}: {field}{from_text(self.stack.origins, value)}"
         self.problems.append(Problem(where, message, fix))
 
@@ -144,23 +147,6 @@ class _Validator:
 
     # --- images, volumes, secrets --------------------------------------------
 
-    def images(self) -> None:
-        for name in _duplicates(i.name for i in self.stack.images):
-            self.add(f"images.{name}", "declared more than once", "give each image a unique name")
-        for image in self.stack.images:
-            field = f"images.{image.name}"
-            if not NAME.match(image.name):
-                self.add(field, f"image name {image.name!r} is not a valid docker name",
-                         "use lowercase letters, digits, '-', '_' or '.'")
-            context = self.stack.root / image.context_path
-            if not context.is_dir():
-                self.add(f"{field}.context", f"build context {image.context_path}/ does not exist",
-                         f"create {image.context_path}/ with a Dockerfile, or fix the path")
-            elif not (context / image.dockerfile).is_file():
-                self.add(f"{field}.dockerfile",
-                         f"{image.context_path}/{image.dockerfile} does not exist",
-                         f"add {image.dockerfile} to {image.context_path}/")
-
     def retention(self) -> None:
         keep = self.stack.keep_images
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
@@ -190,6 +176,10 @@ class _Validator:
     # --- cross-service checks -------------------------------------------------
 
     def addresses(self, subnets: dict[str, IPNet]) -> None:
+        # Addresses their subnet cannot hold: one problem per subnet set in `.env`, else
+        # one per address.
+        blamed, skipped = check_fit(self.stack, subnets, self.add)
+        self.problems += blamed
         taken: dict[tuple[str, str], str] = {}
         networks = {n.name: n for n in self.stack.networks}
         for service in self.stack.services:
@@ -199,27 +189,15 @@ class _Validator:
                 where = f"services.{service.name}.networks.{net}"
                 subnet = subnets[net]
                 try:
-                    ip = (subnet.network_address + host if isinstance(host, int)
-                          else ipaddress.ip_address(host))
-                except (ValueError, ipaddress.AddressValueError) as error:
+                    ip = address_in(subnet, host)
+                except ValueError as error:
                     self.add(where, f"{host!r} is not an address ({error})",
                              f"give a host number (3 means {subnet.network_address + 3}) "
                              "or a full address")
                     continue
-                if ip not in subnet:
-                    self.add(where, f"address {ip} is outside the subnet {subnet}",
-                             f"pick an address inside {subnet}")
-                    continue
-                reserved = {
-                    subnet.network_address: "the network address",
-                    subnet.broadcast_address: "the broadcast address",
-                }
-                # An unparsable declared gateway is reported by networks().
-                with contextlib.suppress(ValueError):
-                    reserved[ipaddress.ip_address(gateway_of(networks[net]))] = "the gateway"
-                if ip in reserved:
-                    self.add(where, f"address {ip} is {reserved[ip]} of {subnet}",
-                             f"pick a host address from {subnet.network_address + 2} up")
+                # Reported on its own; on a subnet blamed as a whole, the host numbers
+                # still clash whatever its size.
+                if net not in skipped and misfit(subnet, gateway_in(networks[net], subnet), ip):
                     continue
                 key = (net, str(ip))
                 if key in taken:
@@ -252,6 +230,8 @@ class _Validator:
 
 
 def _same_host_port(a: Port, b: Port) -> bool:
+    if unusable(a.host) or unusable(b.host):
+        return False  # a stand-in for a bad setting, reported by the settings
     if a.host != b.host or a.protocol != b.protocol:
         return False
     wildcard = {"0.0.0.0", "::"}

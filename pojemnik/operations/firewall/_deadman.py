@@ -200,8 +200,8 @@ def _wait_for_restore(hosts: list[Rules], reason: str, how: str, due: float,
                        "again.")
     unreached = "the host was" if single else f"{', '.join(t.name for t in pending)} were"
     return Outcome(False, how, f"{reason} and {unreached} still unreachable {RESTORE_GRACE} s "
-                   "after the restore was due. Use the provider's console: see README, "
-                   "Firewall, recovery.")
+                   "after the restore was due. Use the provider's console: see pojemnik's "
+                   "docs/guides/firewall.md, \"If the restore itself is lost\".")
 
 
 def _log(connection: Connection) -> str:

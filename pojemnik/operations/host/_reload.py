@@ -8,13 +8,13 @@ import time
 from ...console import Say
 from ...declaration.model import Reload
 from ...engine.backend import Engine
-from ...errors import OperationError
+from ...errors import OperationError, Refused
 
 LIVE_TIMEOUT = 30.0  # seconds for the reload to be live (a probe that passes ends it)
 SETTLE = 0.3  # seconds for the old workers to be told to stop accepting
 
 
-class ConfigRejected(OperationError):
+class ConfigRejected(Refused):
     """A service's config check refused the new config; the running one is kept."""
 
 
@@ -38,7 +38,9 @@ def reload_service(engine: Engine, container: str, reload: Reload, say: Say) -> 
         if code != 0:
             raise ConfigRejected(
                 f"{container}: the new config is rejected by `{' '.join(reload.check)}`; "
-                f"the running config is kept.\n{output.rstrip()}")
+                f"the running config is kept.\n{output.rstrip()}",
+                by=f"the config check `{' '.join(reload.check)}` in {container}",
+                kept=f"{container} (with its running config)")
     before = engine.processes(container) if reload.live is None else set()
     code, output = engine.exec(container, list(reload.command))
     if code != 0:

@@ -15,14 +15,18 @@ from dataclasses import replace
 from ...console import Say
 from ...declaration.policy import StopFirst
 from ...engine.backend import Engine
-from ...errors import DockerError, OperationError
+from ...errors import DockerError, Refused
 from ...planning import plan as p
 from ...planning.upstreams import next_name
 from .switchboard import Switchboard
 
 
-class UpdateRefused(OperationError):
+class UpdateRefused(Refused):
     """The replacement never became ready; the old container keeps serving."""
+
+
+class BeforeStepFailed(Refused):
+    """A stop-first update's `before` step failed; the old container keeps running."""
 
 
 def start_first(action: p.Action, engine: Engine, say: Say, board: Switchboard) -> str:
@@ -37,13 +41,20 @@ def start_first(action: p.Action, engine: Engine, say: Say, board: Switchboard) 
         engine.remove_container(new)
         raise UpdateRefused(f"{name}: the new container did not become ready, so it is "
                             f"removed and the old one keeps serving (nothing switched).\n"
-                            f"{error}") from error
+                            f"{error}", by=f"the readiness check of {new} ({_why(error, new)})",
+                            kept=f"{name} (the old container)") from error
     say(f"container {new}: {status}")
     if board.point(spec.service, new):
         say(f"container {name}: no longer in the proxy's upstreams; stopping (graceful)")
     engine.remove_container(name)
     engine.rename(new, name)
     return status
+
+
+def _why(error: DockerError, name: str) -> str:
+    """"its health command did not pass within 5 s", from "<name> is not ready: ..."."""
+    first = str(error).splitlines()[0] if str(error) else "not ready"
+    return first.removeprefix(f"{name} is not ready: ").rstrip(".")
 
 
 def stop_first(action: p.Action, engine: Engine, say: Say) -> None:
@@ -57,8 +68,11 @@ def stop_first(action: p.Action, engine: Engine, say: Say) -> None:
         say(f"container {action.target}: before the update: {' '.join(policy.before)}")
         code, output = engine.exec(action.target, list(policy.before))
         if code != 0:
-            raise OperationError(f"{action.target}: the pre-update step failed (exit {code}); "
-                                 f"the old container keeps running.\n{output.rstrip()}")
+            raise BeforeStepFailed(
+                f"{action.target}: the pre-update step failed (exit {code}); the old "
+                f"container keeps running.\n{output.rstrip()}",
+                by=f"the pre-update step `{' '.join(policy.before)}` (exit {code})",
+                kept=f"{action.target} (the old container)")
     engine.remove_container(action.target)
     engine.create_container(spec)
 

@@ -84,7 +84,7 @@ def checked_plan(stack: Stack, engine: Engine, options: p.Options,
                  site: HostSite | None = None) -> p.Plan:
     """Validate, observe, validate against the engine (raising every problem at once),
     plan. Changes nothing."""
-    check_declared(stack, extra_problems or [], _images_only(options))
+    check_declared(stack, extra_problems or [], _images_only(options), engine)
     state = LocalState.load(stack.state_path())
     return _planned(stack, engine, options, state, site or HostSite())[0]
 
@@ -111,7 +111,7 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
     state = LocalState.load(stack.state_path())
     # Pure checks first: a deploy refused (a bad `.env`) runs without the lock, so it must
     # not touch the engine (recover could rename another deploy's `-next` mid-update).
-    check_declared(stack, extra_problems or [], _images_only(options))
+    check_declared(stack, extra_problems or [], _images_only(options), engine)
     if not dry:
         recover(engine, stack.project, say)
     plan, observed = _planned(stack, engine, options, state, site)
@@ -128,7 +128,8 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
         apply(plan, engine, say, state, site, done)
     except Exception as error:
         releases.remember(stack, engine, site.files, done, say, failed=plan)
-        history.record(stack, site.files, plan, f"failed: {str(error).splitlines()[0]}")
+        history.record(stack, site.files, plan, f"failed: {str(error).splitlines()[0]}",
+                       error=error, done=done)
         raise
     releases.remember(stack, engine, site.files, done, say)
     history.record(stack, site.files, plan, "ok")

@@ -69,7 +69,7 @@ def rollback(stack: Stack, engine: Engine, files: HostFiles, names: list[str] | 
     except Exception as error:
         _moved(stack, files, histories, result, done)
         audit.record(stack, files, result.plan, f"failed: {str(error).splitlines()[0]}",
-                     kind="rollback", summary=summary(result))
+                     kind="rollback", summary=summary(result), error=error, done=done)
         raise
     _moved(stack, files, histories, result, done)
     audit.record(stack, files, result.plan, "ok", kind="rollback", summary=summary(result))

@@ -97,7 +97,7 @@ def observe(stack: Stack, manager: Engine, site: SwarmSite) -> tuple[Observed, S
 def checked_swarm_plan(stack: Stack, manager: Engine, options: p.Options,
                        problems: list[Problem], site: SwarmSite) -> sp.SwarmPlan:
     """Validate, observe, check against the manager (every problem at once), plan."""
-    check_declared(stack, problems)
+    check_declared(stack, problems, images=site.build)
     return _planned(stack, manager, options, site)
 
 

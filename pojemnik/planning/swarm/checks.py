@@ -31,8 +31,8 @@ def check_swarm_engine(stack: Stack, observed: Observed, state: SwarmState,
     if not state.node_id or not state.manager:
         role = "a worker" if state.node_id else "not part of a swarm"
         add("target", f"target is swarm, and the engine at {where} is {role}",
-            "deploy through a manager: `docker swarm init` on the server first (see the "
-            "README, \"From one server to a cluster\"), or set the target to host")
+            "deploy through a manager: `docker swarm init` on the server first (see "
+            "pojemnik's docs/guides/swarm.md), or set the target to host")
         return problems
     plain = [c for c in observed.containers if SWARM_TASK not in c.labels]
     if plain:
