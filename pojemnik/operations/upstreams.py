@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Protocol
 from ..console import Say
 from ..engine.backend import Engine
 from ..planning.upstreams import ProxyUpstreams, render_upstream, upstream_files
-from ..ssh.channels import finish_channel, open_channel
 from .reload import reload_service
 
 if TYPE_CHECKING:
@@ -88,6 +87,8 @@ class RemoteFiles:
                      f"appending to {directory}/{name}")
 
     def _stream(self, command: str, content: str, what: str) -> None:
+        from ..ssh.channels import finish_channel, open_channel  # paramiko: hosts only
+
         self.connection.open()  # no-op when open (a task's connection always is)
         channel = open_channel(self.connection, command)
         channel.sendall(content.encode())

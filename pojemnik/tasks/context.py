@@ -122,11 +122,14 @@ def render_plan(plan: Any, fmt: str, stack: Stack) -> str:
     from types import ModuleType
 
     from ..operations.base_image import BaseRecipe
-    from ..planning import render, swarm_render
-    from ..planning.swarm_plan import SwarmPlan
+    from ..planning import render
+    from ..planning.plan import Plan
 
-    # A Swarm plan has the same three renderings.
-    shown: ModuleType = swarm_render if isinstance(plan, SwarmPlan) else render
+    shown: ModuleType = render
+    if not isinstance(plan, Plan):  # a Swarm plan has the same three renderings
+        from ..planning import swarm_render
+
+        shown = swarm_render
     if fmt == "json":
         return str(shown.as_json(plan))
     if fmt == "bash":
