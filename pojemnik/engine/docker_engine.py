@@ -21,7 +21,7 @@ from ..declaration.model import LABEL_KIND, LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed, ObservedImage, ObservedNetwork
-from . import containers, images, lock, nodes, readiness, swarm_lock, usage
+from . import containers, exits, images, lock, nodes, readiness, swarm_lock, usage
 from .backend import ContainerRow, ContainerUsage, HostPort, HostUsage, ImageRow, Lock, LockHolder
 from .lock import LOCK_KIND
 from .ports import local_port_free
@@ -228,11 +228,10 @@ class DockerEngine:
 
     @_translated
     def remove_networks(self, project: str) -> list[str]:
-        removed = []
-        for network in self.api.networks(filters=project_filter(project)):
-            self.api.remove_network(network["Id"])
-            removed.append(network["Name"])
-        return removed
+        return exits.remove_networks(self.api, project)
+
+    def watch_exits(self, project: str) -> exits.ExitWatch:
+        return exits.ExitWatch(self.api, project)
 
     @_translated
     def create_volume(self, name: str, labels: dict[str, str]) -> None:
