@@ -53,7 +53,7 @@ import docker
 from docker.types import LogConfig
 
 from ..declaration.model import LABEL_KIND, LABEL_PROJECT
-from ..errors import DockerError
+from ..errors import DockerError, LockImageMissing
 from .backend import LockHolder
 
 LOCK_KIND = "lock"
@@ -155,9 +155,12 @@ def _create_and_hold(api: docker.APIClient, name: str, image: str, holder: LockH
         memswap_limit=16 * 2**20, pids_limit=4,
         log_config=LogConfig(type="json-file", config={"max-size": "64k", "max-file": "1"}))
     # detach=False with stdin_open sets StdinOnce: the input closes with our connection.
-    created = api.create_container(
-        image, name=name, entrypoint=["cat"], command=[], user="65534:65534",
-        stdin_open=True, detach=False, labels=labels, host_config=host_config)
+    try:
+        created = api.create_container(
+            image, name=name, entrypoint=["cat"], command=[], user="65534:65534",
+            stdin_open=True, detach=False, labels=labels, host_config=host_config)
+    except docker.errors.ImageNotFound as error:
+        raise LockImageMissing(f"the lock's image {image} is not on the engine") from error
     try:
         connection = api.attach_socket(created["Id"], params={"stdin": 1, "stream": 1})
     except BaseException:

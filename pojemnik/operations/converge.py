@@ -87,9 +87,11 @@ def checked_plan(stack: Stack, engine: Engine, options: p.Options,
 
 
 def _checked(stack: Stack, engine: Engine, options: p.Options, extra_problems: list[Problem],
-             state: LocalState, target: Target) -> tuple[p.Plan, Observed]:
+             state: LocalState, target: Target, declaration_checked: bool = False
+             ) -> tuple[p.Plan, Observed]:
     images_only = options.only_services == frozenset()
-    problems = [*extra_problems, *check_declaration(stack, images_only)]
+    problems = [*extra_problems,
+                *([] if declaration_checked else check_declaration(stack, images_only))]
     if problems:
         raise InvalidStack(problems)
     observed = observe(stack, engine, state, target)
@@ -113,7 +115,8 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
         raise InvalidStack(problems)
     if not dry:
         recover(engine, stack.project, say)
-    plan, observed = _checked(stack, engine, options, [], state, target)
+    plan, observed = _checked(stack, engine, options, [], state, target,
+                              declaration_checked=True)
     if dry or not plan:
         return Outcome(plan, applied=False)
     if plan.of_kind(p.BUILD_BASE):
