@@ -99,6 +99,22 @@ def bash_teardown(project: str) -> None:
         subprocess.run(["docker", "network", "rm", *nets], capture_output=True, check=True)
 
 
+def stop_all_teardown(project: str) -> None:
+    """Every container stopped at once, each with its own stop signal and grace period
+    (`docker stop` without `-t`, which stops its arguments in parallel), then `docker rm`
+    of them all and `docker network rm`: the floor for a graceful teardown."""
+    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=pojemnik.project={project}"],
+                         capture_output=True, text=True).stdout.split()
+    if ids:
+        subprocess.run(["docker", "stop", *ids], capture_output=True, check=True)
+        subprocess.run(["docker", "rm", *ids], capture_output=True, check=True)
+    nets = subprocess.run(["docker", "network", "ls", "-q", "--filter",
+                           f"label=pojemnik.project={project}"],
+                          capture_output=True, text=True).stdout.split()
+    if nets:
+        subprocess.run(["docker", "network", "rm", *nets], capture_output=True, check=True)
+
+
 def under_load(port: int, action: Callable[[], object]) -> tuple[int, float]:
     requests = Requests(port)
     requests.start()

@@ -15,6 +15,10 @@ class DockerError(PojemnikError):
     """The Docker engine refused something, or could not be reached."""
 
 
+class LockImageMissing(DockerError):
+    """The image asked to run the project's lock is not on the engine (nothing was made)."""
+
+
 class SSHError(PojemnikError):
     """Connecting to a host failed: unknown or changed host key, authentication, timeout,
     or a connection lost halfway."""

@@ -49,6 +49,14 @@ class LockHolder:
     silent: float | None = None  # seconds since the holder was last heard from
 
 
+class Exits(Protocol):
+    def wait(self, name: str, timeout: float) -> bool:
+        """True once the container `name` has exited; False after `timeout` seconds."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class Lock(Protocol):
     """A held lock: `release` never raises (the engine removes the lock of a holder that
     ended anyway)."""
@@ -173,6 +181,10 @@ class Engine(Protocol):
 
     def stop(self, name: str) -> None:
         """`docker stop` with the container's own stop signal and grace period."""
+        ...
+
+    def watch_exits(self, project: str) -> Exits:
+        """From now on, which of the project's containers have exited (processes ended)."""
         ...
 
     def rename(self, name: str, new_name: str) -> None: ...

@@ -22,7 +22,7 @@ from ..errors import DockerError
 from ..planning.project_images import StoredImage
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed, ObservedImage, ObservedNetwork
-from . import containers, images, lock, nodes, readiness, usage
+from . import containers, exits, images, lock, nodes, readiness, usage
 from .backend import ContainerRow, ContainerUsage, HostPort, HostUsage, ImageRow, Lock, LockHolder
 from .lock import LOCK_KIND
 from .ports import local_port_free
@@ -219,11 +219,10 @@ class DockerEngine:
 
     @_translated
     def remove_networks(self, project: str) -> list[str]:
-        removed = []
-        for network in self.api.networks(filters=project_filter(project)):
-            self.api.remove_network(network["Id"])
-            removed.append(network["Name"])
-        return removed
+        return exits.remove_networks(self.api, project)
+
+    def watch_exits(self, project: str) -> exits.ExitWatch:
+        return exits.ExitWatch(self.api, project)
 
     @_translated
     def create_volume(self, name: str, labels: dict[str, str]) -> None:

@@ -3,11 +3,12 @@ as the process holding it, and is taken over once that process is no longer hear
 
 Container names are unique on an engine, so creating it is the atomic "take"; a 409
 Conflict means someone holds it. It runs `cat` on its standard input with `StdinOnce`
-and auto-remove: the holder attaches to that input before starting it and keeps the
+and auto-remove: the holder attaches to that input right after creating it and keeps the
 connection open. When the holder exits or is killed, its connection closes (over SSH:
 its TCP connection, so the host's sshd ends the session), `cat` reads the end of its
 input and exits, and the engine removes the container: such a holder releases the lock
-by itself. (The name has a dot, which no `<project>-<service>` container name has.)
+by itself (a lock not started yet, by the next taker's start: below). (The name has a
+dot, which no `<project>-<service>` container name has.)
 
 A holder that vanishes without closing its connection (a laptop losing its network)
 would keep it open for hours: over SSH the host's sshd keeps the session until TCP gives
@@ -21,10 +22,14 @@ one silent for STALE seconds lost its holder, and is removed (by its id, so a lo
 third taker made meanwhile stays) and taken.
 
 The lock is held from the moment the container is created; starting it (the runtime
-makes its namespaces: a third of a second on a busy host) only arms that self-release,
-so it runs beside the task's first steps instead of before them; a failed start is
-tried again with each heartbeat. Others see a "created" lock as held until it has been
-so for STALE seconds.
+makes its namespaces: a third of a second of the host's CPU, more on a busy host) only
+arms that self-release, so a task does not pay it up front: its first heartbeat starts
+the lock (a failed start is tried again with each one), and a task shorter than that (a
+no-op deploy) never starts it at all, only creates and removes it. A taker that meets a
+"created" lock arms it on the holder's behalf (`arm`): the input of a holder that is
+gone was closed, so `cat` ends at once and the engine removes the lock, which the taker
+then takes; a living holder's `cat` keeps running, and the taker is refused as before.
+A lock its taker could not start is held until it has been "created" for STALE seconds.
 
 On a Swarm the lock also covers the other managers: see `swarm_lock`.
 
@@ -48,7 +53,7 @@ import docker
 from docker.types import LogConfig
 
 from ..declaration.model import LABEL_KIND, LABEL_PROJECT
-from ..errors import DockerError
+from ..errors import DockerError, LockImageMissing
 from .backend import LockHolder
 
 LOCK_KIND = "lock"
@@ -59,6 +64,7 @@ LABEL_SINCE = "pojemnik.lock.since"
 HEARTBEAT = 10.0  # seconds between the holder's heartbeats
 STALE = 60.0  # seconds of silence after which a lock's holder is taken to be gone
 TRYING = 30.0  # seconds of removing stale locks before giving up
+ARMING = 2.0  # seconds for a dead holder's lock, once started, to end (a busy host)
 
 
 def lock_name(project: str) -> str:
@@ -67,29 +73,25 @@ def lock_name(project: str) -> str:
 
 class HeldLock:
     """The lock while held: the open attach connection to the lock container's input,
-    and the heartbeat written to it."""
+    and the heartbeat written to it (the first one starts the container)."""
 
     def __init__(self, api: docker.APIClient, name: str, container: str, connection: Any,
                  beat_every: float | None = HEARTBEAT) -> None:
         self.api, self.name, self.container, self.connection = api, name, container, connection
         self.started = threading.Event()
         self.stopping = threading.Event()
-        self.starting = threading.Thread(target=self._start, name=f"{name} start",
-                                         daemon=True)
-        self.starting.start()
         self.beating = threading.Thread(target=self._beat, args=(beat_every,),
                                         name=f"{name} heartbeat", daemon=True)
         self.beating.start()
 
     def _start(self) -> None:
         with contextlib.suppress(Exception):
-            self.api.start(self.container)
+            self.api.start(self.container)  # a taker may have started it: 304, no error
             self.started.set()
 
     def _beat(self, every: float | None) -> None:
-        """A newline to `cat` every `every` seconds (None: never, for tests of a holder
-        gone silent); a start that failed is tried again first."""
-        self.starting.join()
+        """Every `every` seconds (None: never, for tests of a holder gone silent): start
+        the lock if it has not been yet, then a newline to `cat`."""
         sock = getattr(self.connection, "_sock", self.connection)
         while every is not None and not self.stopping.wait(every):
             if not self.started.is_set():
@@ -103,8 +105,7 @@ class HeldLock:
         """Close the connection (the engine then removes the container) and remove it now,
         so the next task finds no lock at all. Never raises: the engine cleans up anyway."""
         self.stopping.set()
-        self.starting.join()  # a start still under way would race the removal
-        self.beating.join()  # nor may a heartbeat's retried start
+        self.beating.join()  # a start under way in a heartbeat would race the removal
         sock = getattr(self.connection, "_sock", self.connection)
         if sock is not None:  # None: released before
             with contextlib.suppress(OSError):
@@ -130,7 +131,7 @@ def take(api: docker.APIClient, project: str, image: str, holder: LockHolder,
         except docker.errors.APIError as error:
             if error.status_code != 409:
                 raise
-        found = _inspect(api, name)
+        found = arm(api, _inspect(api, name))
         if found is not None:
             silent = silence(found, last_beat(api, found["Id"]), api.info()["SystemTime"])
             if not is_stale(found["State"]["Status"], silent, stale_after):
@@ -154,16 +155,19 @@ def _create_and_hold(api: docker.APIClient, name: str, image: str, holder: LockH
         memswap_limit=16 * 2**20, pids_limit=4,
         log_config=LogConfig(type="json-file", config={"max-size": "64k", "max-file": "1"}))
     # detach=False with stdin_open sets StdinOnce: the input closes with our connection.
-    created = api.create_container(
-        image, name=name, entrypoint=["cat"], command=[], user="65534:65534",
-        stdin_open=True, detach=False, labels=labels, host_config=host_config)
+    try:
+        created = api.create_container(
+            image, name=name, entrypoint=["cat"], command=[], user="65534:65534",
+            stdin_open=True, detach=False, labels=labels, host_config=host_config)
+    except docker.errors.ImageNotFound as error:
+        raise LockImageMissing(f"the lock's image {image} is not on the engine") from error
     try:
         connection = api.attach_socket(created["Id"], params={"stdin": 1, "stream": 1})
     except BaseException:
         with contextlib.suppress(Exception):
             remove(api, created["Id"])
         raise
-    # Held from here; the start runs beside the task (see the module's docstring).
+    # Held from here; started by the first heartbeat, or by a taker (module docstring).
     return HeldLock(api, name, created["Id"], connection, beat_every)
 
 
@@ -173,6 +177,31 @@ def _inspect(api: docker.APIClient, ref: str) -> dict[str, Any] | None:
     except docker.errors.NotFound:
         return None
     return found
+
+
+def arm(api: docker.APIClient, found: dict[str, Any] | None,
+        within: float = ARMING) -> dict[str, Any] | None:
+    """A lock never started (its holder's task was short so far): start it, so that it
+    shows whether its holder lives, and give its `cat` `within` seconds to read the end
+    of a closed input. One started less than `within` seconds ago (by another taker) is
+    given the rest of that time too. The lock as it is then (None: gone)."""
+    if found is None:
+        return None
+    state = found["State"]
+    if state["Status"] == "created":
+        with contextlib.suppress(docker.errors.APIError):
+            api.start(found["Id"])  # a holder's heartbeat may start it too: no error
+        left = within
+    elif state["Status"] == "running":
+        left = within - (engine_time(api.info()["SystemTime"]) - engine_time(state["StartedAt"]))
+    else:
+        return found
+    deadline = time.monotonic() + left
+    while True:
+        now = _inspect(api, found["Id"])
+        if now is None or now["State"]["Status"] != "running" or time.monotonic() >= deadline:
+            return now
+        time.sleep(0.05)
 
 
 def last_beat(api: docker.APIClient, container: str) -> str | None:
@@ -209,9 +238,9 @@ def engine_time(text: str) -> float:
 
 
 def holder(api: docker.APIClient, project: str) -> LockHolder | None:
-    found = _inspect(api, lock_name(project))
-    if found is None:
-        return None
+    found = arm(api, _inspect(api, lock_name(project)))
+    if found is None or found["State"]["Status"] in ("exited", "removing"):
+        return None  # its holder was gone (auto-remove: the engine removes it)
     return holder_of(found, silence(found, last_beat(api, found["Id"]),
                                     api.info()["SystemTime"]))
 

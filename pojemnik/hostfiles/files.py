@@ -10,8 +10,6 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..ssh.channels import finish_channel, open_channel
-
 if TYPE_CHECKING:
     from fabric import Connection
 
@@ -78,6 +76,8 @@ class RemoteFiles:
                      f"appending to {directory}/{name}")
 
     def _stream(self, command: str, content: str, what: str) -> None:
+        from ..ssh.channels import finish_channel, open_channel  # paramiko: hosts only
+
         self.connection.open()  # no-op when open (a task's connection always is)
         channel = open_channel(self.connection, command)
         channel.sendall(content.encode())

@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, Protocol
 from ..console import Say
 from ..declaration.model import Stack
 from ..planning.spec import SecretSpec, secret_spec
-from ..ssh.channels import run
-from ..ssh.connection import describe
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -106,6 +104,9 @@ class HostSecrets:
         return found
 
     def create(self, spec: SecretSpec, say: Say) -> None:
+        from ..ssh.channels import run  # paramiko: only for a host (a local deploy's start)
+        from ..ssh.connection import describe
+
         path = shlex.quote(spec.path)
         folder = shlex.quote(str(Path(spec.path).parent))
         incoming = shlex.quote(str(Path(spec.path).parent / f".{Path(spec.path).name}.incoming"))
@@ -144,6 +145,8 @@ class HostSecrets:
 def report_local_copies(stack: Stack, host: HostSecrets, say: Say) -> None:
     """A checkout's own secrets are never sent to a host; say so when they differ."""
     import hashlib
+
+    from ..ssh.connection import describe
 
     specs = [secret_spec(stack, s) for s in stack.secrets]
     on_host = host.digests(specs)

@@ -20,7 +20,7 @@ from ..console import Say
 from ..declaration.model import Stack
 from ..engine.backend import Engine, Lock, LockHolder
 from ..engine.lock import STALE
-from ..errors import OperationError
+from ..errors import LockImageMissing, OperationError
 from .images.base import ensure_base
 
 REAPING = 15.0  # seconds to wait for the engine to remove a dead local holder's lock
@@ -42,14 +42,21 @@ class Unlocked:
 def take_lock(engine: Engine, stack: Stack, say: Say, command: str,
               image: str | None = None, cluster: bool | None = None) -> Lock:
     """The project's lock, held; or OperationError saying who holds it and what to do.
-    `image` runs the lock (default: `lock_image`, made when the engine has none);
+    `image` runs the lock (default: the base image, else `lock_image`, made when the
+    engine has none: looked for only then, as listing every image costs a request);
     `cluster` (default: the stack's target is a Swarm): the lock of the whole Swarm."""
-    image = image or lock_image(engine, stack, say)
     me = this_process(command)
     swarm = stack.target == "swarm" if cluster is None else cluster
     deadline = time.monotonic() + REAPING
     while True:
-        taken = engine.take_lock(stack.project, image, me, cluster=swarm)
+        try:
+            taken = engine.take_lock(stack.project, image or stack.base_image, me,
+                                     cluster=swarm)
+        except LockImageMissing:
+            if image is not None:
+                raise
+            image = lock_image(engine, stack, say)
+            continue
         if not isinstance(taken, LockHolder):
             return taken
         # A holder on this machine whose process is gone: the engine removes its lock

@@ -147,11 +147,13 @@ def render_plan(plan: Any, fmt: str, stack: Stack) -> str:
 
     from ..operations.images.base import BaseRecipe
     from ..planning import render
-    from ..planning.swarm import render as swarm_render
-    from ..planning.swarm.plan import SwarmPlan
+    from ..planning.plan import Plan
 
-    # A Swarm plan has the same three renderings.
-    shown: ModuleType = swarm_render if isinstance(plan, SwarmPlan) else render
+    shown: ModuleType = render
+    if not isinstance(plan, Plan):  # a Swarm plan has the same three renderings
+        from ..planning.swarm import render as swarm_render
+
+        shown = swarm_render
     if fmt == "json":
         return str(shown.as_json(plan))
     if fmt == "bash":

@@ -10,6 +10,7 @@ reverse dependency order, one wave at a time. Counts are asserted, never times.
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import re
@@ -197,15 +198,22 @@ def test_down_stops_in_reverse_order_one_wave_at_a_time(client: docker.DockerCli
         f"containers {project}-proxy: stopping (graceful), removing",
         f"containers {project}-app, {project}-php: stopping (graceful), removing",
         f"containers {project}-db: stopping (graceful), removing"]
-    signals, codes = {}, {}
+    signals, codes, killed, died = {}, {}, {}, {}
     for event in events:
         if event["Actor"]["Attributes"].get("pojemnik.kind") == "lock":
             continue  # the lock `down` held, released (removed) at its end
         name = event["Actor"]["Attributes"]["name"].removeprefix(f"{project}-")
         if event["Action"] == "kill":
             signals.setdefault(name, event["Actor"]["Attributes"].get("signal"))
+            killed.setdefault(name, event["timeNano"])
         else:
             codes[name] = event["Actor"]["Attributes"].get("exitCode")
+            died[name] = event["timeNano"]
+    # A wave is signalled only once every container of the wave before has exited (the
+    # engine's own clean-up of those may still run): none serves a request any more.
+    waves = [["proxy"], ["app", "php"], ["db"]]
+    for before, after in itertools.pairwise(waves):
+        assert min(killed[n] for n in after) >= max(died[n] for n in before), (killed, died)
     # Each stopped with its declared signal (nginx, php-fpm: QUIT; the app's init: TERM;
     # PostgreSQL: INT), and none had to be killed after its grace period.
     assert {k: SIGNALS.get(v, v) for k, v in signals.items()} == \

@@ -9,7 +9,7 @@ import pytest
 
 from pojemnik import Stack
 from pojemnik.engine.backend import LockHolder
-from pojemnik.errors import OperationError
+from pojemnik.errors import LockImageMissing, OperationError
 from pojemnik.operations import lock
 
 
@@ -34,6 +34,8 @@ class FakeEngine:
     def take_lock(self, project: str, image: str, holder: LockHolder,
                   cluster: bool = False) -> Any:
         self.asked.append((project, image, holder))
+        if image not in self.images:
+            raise LockImageMissing(image)
         found = self.holders.pop(0)
         return found if found is not None else Held()
 
@@ -80,7 +82,9 @@ def test_a_dead_holder_on_this_machine_is_waited_for(stack: Stack) -> None:
 def test_the_lock_runs_on_a_stack_image_when_the_base_is_gone(stack: Stack) -> None:
     engine = FakeEngine([None], {"demo/php:latest": "sha256:php"})
     lock.take_lock(engine, stack, print, "invoke down")  # type: ignore[arg-type]
-    assert engine.asked[0][1] == "demo/php:latest"
+    # The base image is tried first, without listing the engine's images.
+    assert [image for _, image, _ in engine.asked] == ["debian:bookworm-slim",
+                                                       "demo/php:latest"]
 
 
 def test_bootstrap_locks_only_where_the_lock_can_run(stack: Stack) -> None:

@@ -2,19 +2,18 @@
 
 Containers stop in reverse dependency order (the proxy before the sites, the sites
 before the database), the services of one wave in parallel, each with its own stop
-signal and grace period (given at create: `docker stop` does the same). Containers of
-services no longer declared go last.
+signal and grace period (given at create: `docker stop` does the same); a wave once the
+one before has exited (`engine/exits.py`). Containers of services no longer declared go
+last.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ...console import Say
 from ...engine.backend import ContainerRow, Engine
-
-STOP_WORKERS = 4
 
 
 def stop_waves(rows: Sequence[ContainerRow], order: Sequence[Sequence[str]]
@@ -33,18 +32,28 @@ def stop_waves(rows: Sequence[ContainerRow], order: Sequence[Sequence[str]]
 
 def down(engine: Engine, project: str, say: Say, volumes: bool = False,
          order: Sequence[Sequence[str]] = ()) -> None:
-    """A wave starts stopping once the one before has stopped; removing the stopped
-    containers goes on meanwhile."""
-    with ThreadPoolExecutor(max_workers=STOP_WORKERS) as removals:
-        removed = []
-        for wave in stop_waves(engine.project_containers(project), order):
-            say(f"containers {', '.join(wave)}: stopping (graceful), removing")
-            with ThreadPoolExecutor(max_workers=max(1, min(len(wave), STOP_WORKERS))) as pool:
-                for future in [pool.submit(engine.stop, name) for name in wave]:
-                    future.result()
-            removed += [removals.submit(engine.remove_container, name) for name in wave]
-        for future in removed:
-            future.result()
+    """A wave starts stopping once every container of the one before has exited (its
+    processes ended: it serves nothing any more); the engine's own clean-up of a stopped
+    container (endpoints, mounts) and its removal go on meanwhile."""
+    waves = stop_waves(engine.project_containers(project), order)
+    exits = engine.watch_exits(project)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, sum(len(w) for w in waves))) as pool:
+            gone: list[Future[None]] = []
+            for wave in waves:
+                say(f"containers {', '.join(wave)}: stopping (graceful), removing")
+                stopping = {name: pool.submit(_stop_and_remove, engine, name)
+                            for name in wave}
+                gone += stopping.values()
+                for name, future in stopping.items():
+                    while not (exits.wait(name, 0.05) or future.done()):
+                        pass
+                    if future.done():
+                        future.result()  # a failed stop fails `down` here, before the next
+            for future in gone:
+                future.result()
+    finally:
+        exits.close()
     for name in engine.remove_networks(project):
         say(f"network {name}: removed")
     if volumes:
@@ -52,3 +61,8 @@ def down(engine: Engine, project: str, say: Say, volumes: bool = False,
             say(f"volume {name}: removed (data deleted)")
     else:
         say("volumes kept (data is safe); `invoke down --volumes` removes them")
+
+
+def _stop_and_remove(engine: Engine, name: str) -> None:
+    engine.stop(name)
+    engine.remove_container(name)
