@@ -39,11 +39,13 @@ def unknown_names(settings: Settings, source: Path) -> list[Problem]:
     near = [*documented, *sorted({*settings.asked, *filter(SHOUTED.match, spelt)}
                                  - set(documented))]
     problems = []
-    for entry in settings.local:
+    files = [(".env", e) for e in settings.local]
+    files += [(f".env.{settings.environment}", e) for e in settings.environment_entries]
+    for file, entry in files:
         if entry.name in known:
             continue
         problems.append(Problem(
-            f".env:{entry.line}",
+            f"{file}:{entry.line}",
             f"{entry.name} is a setting neither .env.example nor {source.name} knows, so it "
             "changes nothing",
             suggesting(entry.name, near,
