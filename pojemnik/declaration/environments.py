@@ -20,6 +20,9 @@ VARIABLE = "POJEMNIK_ENV"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
 DEFAULT = ""  # the default environment: production, for a refresh
 DEFAULT_NAME = "default"  # how tasks' options name it
+# Read by pojemnik from an environment's settings, not by the stack file: known names.
+SCRUB = "POJEMNIK_REFRESH_SCRUB"  # the SQL `data.refresh` runs in the refreshed copy
+OWN_SETTINGS = frozenset({SCRUB})
 
 
 def from_option(name: str) -> str:

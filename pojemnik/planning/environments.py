@@ -80,3 +80,17 @@ def as_dict(diff: EnvironmentDiff) -> dict[str, object]:
                           "right": c.right, "right_origin": c.right_origin}
                          for c in diff.settings],
             "rendered": diff.rendered}
+
+
+def refresh_problems(source: str, target: str, overwrite_production: bool) -> list[str]:
+    """A refresh copies from `source` into `target` (environment names, "": the default
+    one, production): never into production unless asked by name, never onto itself."""
+    if source == target:
+        return [f"--source is {shown(source)}, the environment being refreshed: choose "
+                "another (POJEMNIK_ENV names the one refreshed)"]
+    if target == "" and not overwrite_production:
+        return [f"this would overwrite the default environment's (production's) database "
+                f"with {shown(source)}'s; set POJEMNIK_ENV to the environment to refresh "
+                "(e.g. POJEMNIK_ENV=staging), or pass --overwrite-production if that is "
+                "really meant"]
+    return []

@@ -56,3 +56,53 @@ def diff(c: Context, other: str, base: str | None = None, format: str = "table")
                      for s in result.settings])
     for line in result.rendered:
         print(line)
+
+
+@task(help={"database": "the PostgreSQL database to refresh (default: app)",
+            "service": "the database service, in both environments (default: db)",
+            "source": "the environment copied from (default: `default`, production)",
+            "scrub": "SQL file run in the refreshed copy before it is swapped in "
+                     "(default: the environment's POJEMNIK_REFRESH_SCRUB setting)",
+            "no_scrub": "copy without scrubbing (nothing personal in the source)",
+            "overwrite_production": "allow refreshing the default environment itself"})
+def refresh(c: Context, database: str = "app", service: str = "db", source: str = "default",
+            scrub: str = "", no_scrub: bool = False,
+            overwrite_production: bool = False) -> None:
+    """Copy another environment's database into this one's (POJEMNIK_ENV's), verified,
+    then scrubbed, then swapped in: staging from production, on one engine."""
+    from ..declaration.environments import SCRUB, chosen, from_option
+    from ..operations.datacopy import describe_database
+    from ..operations.environments.refresh import Refresh, refresh_database
+    from ..planning.environments import refresh_problems
+    from .context import engine_of, require_declared
+    from .lock import holding_lock
+
+    into, origin = chosen(os.environ), from_option(source)
+    if problems := refresh_problems(origin, into, overwrite_production):
+        raise Exit(f"refused: {problems[0]}; nothing was changed", code=2)
+    _, settings, target = loaded(c, into)
+    _, _, production = loaded(c, origin)
+    require_declared("service", [service], [s.name for s in target.services])
+    sql = scrub_file(target.root, scrub or settings.values.get(SCRUB, ""), no_scrub, into)
+    request = Refresh(production.container_name(service), target.container_name(service),
+                      database, sql)
+    with engine_of(c) as engine, holding_lock(c, engine, target):
+        report = guard(lambda: refresh_database(engine, request, say))
+    say(describe_database(database, report))
+
+
+def scrub_file(root: Path, named: str, no_scrub: bool, environment: str) -> Path | None:
+    from ..declaration.environments import SCRUB, env_file
+
+    if no_scrub:
+        return None
+    if not named:
+        raise Exit(f"refused: no scrub declared; set {SCRUB}=path/to/scrub.sql in "
+                   f"{env_file(environment) if environment else '.env'} (SQL that removes "
+                   "personal data), pass --scrub FILE, or --no-scrub; nothing was changed",
+                   code=2)
+    path = root / named
+    if not path.is_file():
+        raise Exit(f"refused: scrub file {named} ({SCRUB} or --scrub) does not exist in "
+                   f"{root}; nothing was changed", code=2)
+    return path

@@ -13,10 +13,11 @@ from stackbuilders import write
 from pojemnik import Stack
 from pojemnik.declaration.loader import load_stack, load_with_settings
 from pojemnik.declaration.model import LABEL_PROJECT
+from pojemnik.declaration.origins import Origin
 from pojemnik.declaration.problems import InvalidStack
 from pojemnik.declaration.settings import Settings
 from pojemnik.planning.checks import validate
-from pojemnik.planning.environments import MASK, as_dict, environment_diff
+from pojemnik.planning.environments import MASK, as_dict, environment_diff, refresh_problems
 from pojemnik.planning.state import Observed, ObservedNetwork
 
 STACK = '''
@@ -177,3 +178,21 @@ def test_env_diff_shows_settings_and_rendered_differences_only(envrepo: Path) ->
 def test_env_diff_of_an_environment_with_itself_is_empty(envrepo: Path) -> None:
     stack, _, settings = load_with_settings(envrepo, environ={})
     assert not environment_diff(("", settings, stack), ("", settings, stack))
+
+
+def test_a_problem_in_a_staging_value_says_to_change_it_in_env_staging() -> None:
+    assert Origin("HTTP_PORT", ".env.staging:1").in_file == ".env.staging"
+    assert Origin("HTTP_PORT", ".env.example:3").in_file == ".env"
+    assert Origin("HTTP_PORT", ".env:3").in_file == ".env"
+
+
+@pytest.mark.parametrize(("source", "target", "flag", "refused"), [
+    ("", "staging", False, ""),
+    ("staging", "", False, "overwrite the default environment's (production's)"),
+    ("staging", "", True, ""),
+    ("staging", "staging", False, "the environment being refreshed"),
+])
+def test_a_refresh_never_overwrites_production_unless_named(
+        source: str, target: str, flag: bool, refused: str) -> None:
+    problems = refresh_problems(source, target, flag)
+    assert (refused in problems[0]) if refused else problems == []
