@@ -39,6 +39,10 @@ def refresh_database(engine: Engine, request: Refresh, say: Say) -> DatabaseRepo
     source, target = NewStack(engine, request.source), NewStack(engine, request.target)
     database = request.database
     for side in (source, target):
+        if engine.state(side.container) != "running":
+            raise OperationError(f"{side.container} is not running; deploy both "
+                                 "environments first (`invoke deploy`, with POJEMNIK_ENV "
+                                 "for the named one)")
         if database not in side.databases():
             raise OperationError(f"database {database} does not exist in {side.container}; "
                                  "deploy both environments first")
