@@ -5,6 +5,7 @@ serving with its volumes."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -45,6 +46,9 @@ def staging(deployment: Deployment, server: RemoteHost) -> Iterator[Deployment]:
             subprocess.run(["docker", "rmi", f"{copy.project}/{image}:latest"],
                            capture_output=True)
         (REPO / ".pojemnik" / f"{copy.project}.json").unlink(missing_ok=True)
+        for made in (REPO / ".pojemnik" / copy.project, REPO / ".pojemnik" / "logs" /
+                     copy.project):  # its history and build logs, kept here
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def volumes(server: RemoteHost, project: str) -> list[str]:
