@@ -12,6 +12,7 @@ import ast
 import re
 from pathlib import Path
 
+from .environments import OWN_SETTINGS
 from .problems import Problem
 from .settings import Settings
 from .suggest import closest, suggesting
@@ -34,16 +35,18 @@ def unknown_names(settings: Settings, source: Path) -> list[Problem]:
     """One problem per `.env` line whose name nothing knows, with the closest known name."""
     documented = [entry.name for entry in settings.example]
     spelt = spelt_in(source)
-    known = {*documented, *settings.asked, *spelt}
+    known = {*documented, *settings.asked, *spelt, *OWN_SETTINGS}
     # Suggested: names that are settings, not every string of the stack file ('db').
     near = [*documented, *sorted({*settings.asked, *filter(SHOUTED.match, spelt)}
                                  - set(documented))]
     problems = []
-    for entry in settings.local:
+    files = [(".env", e) for e in settings.local]
+    files += [(f".env.{settings.environment}", e) for e in settings.environment_entries]
+    for file, entry in files:
         if entry.name in known:
             continue
         problems.append(Problem(
-            f".env:{entry.line}",
+            f"{file}:{entry.line}",
             f"{entry.name} is a setting neither .env.example nor {source.name} knows, so it "
             "changes nothing",
             suggesting(entry.name, near,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import traceback
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from .env_names import undeclared_problem, unknown_names
+from .environments import namespaced
 from .model import Stack
 from .problems import InvalidStack, Problem
 from .settings import Settings, UndeclaredSetting
@@ -16,6 +18,13 @@ from .validate.stack import check_declaration
 
 
 def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Problem]]:
+    stack, problems, _ = load_with_settings(root, stack_file)
+    return stack, problems
+
+
+def load_with_settings(root: Path, stack_file: str = "stack.py",
+                       environ: Mapping[str, str] | None = None
+                       ) -> tuple[Stack, list[Problem], Settings]:
     """Import `declare(settings)` from the stack file and call it with the merged settings.
 
     A stack file that cannot be imported, or whose `declare` fails, is a problem naming
@@ -27,7 +36,9 @@ def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Pr
             f"run the tasks in a project's directory, or write {stack_file} with "
             "def declare(settings) -> Stack (`pojemnik init --list-templates` shows "
             "working ones to start from)")])
-    settings = Settings.load(root)
+    settings = Settings.load(root, environ)
+    if settings.environment_problems:
+        raise InvalidStack(settings.environment_problems)
     try:
         spec = importlib.util.spec_from_file_location(f"pojemnik_stack_{abs(hash(path))}", path)
         assert spec and spec.loader
@@ -61,7 +72,9 @@ def load_stack(root: Path, stack_file: str = "stack.py") -> tuple[Stack, list[Pr
         raise InvalidStack([Problem(stack_file, f"declare() returned {type(stack).__name__}",
                                     "return a pojemnik.Stack")])
     problems = [*settings.problems, *unknown_names(settings, path)]
-    return replace(stack, origins=dict(settings.handed_out)), problems
+    # An environment's own namespace: its objects, secrets, lock and records.
+    return replace(stack, project=namespaced(stack.project, settings.environment),
+                   origins=dict(settings.handed_out)), problems, settings
 
 
 def _undeclared_reads(declare: object, settings: Settings, path: Path,

@@ -15,8 +15,12 @@ class Origin:
 
     @property
     def in_file(self) -> str:
-        """Where the user changes it: `.env` (also for a default in .env.example)."""
-        return "the environment" if self.where == "the environment" else ".env"
+        """Where the user changes it: `.env` (also for a default in .env.example), or the
+        environment's own `.env.NAME`."""
+        if self.where == "the environment":
+            return self.where
+        file = self.where.partition(":")[0]
+        return file if file.startswith(".env.") and file != ".env.example" else ".env"
 
 
 class Unusable(int):

@@ -1,6 +1,7 @@
 """Configuration from `.env`, documented (and defaulted) by `.env.example`.
 
-Precedence, lowest first: `.env.example` defaults, `.env`, the process environment.
+Precedence, lowest first: `.env.example` defaults, `.env`, `.env.NAME` of the environment
+`POJEMNIK_ENV` names (`environments`), the process environment.
 python-dotenv only warns about a line it cannot parse; here it is an error, since a
 silently ignored line is a setting the user believes is in force.
 
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 
 from dotenv.parser import parse_stream
 
+from . import environments
 from .origins import Origin, Unusable
 from .problems import Problem
 from .suggest import closest
@@ -101,6 +103,10 @@ class Settings:
     example: list[Entry] = field(default_factory=list)
     local: list[Entry] = field(default_factory=list)
     asked: set[str] = field(default_factory=set)
+    environment: str = ""  # POJEMNIK_ENV: "" is the default environment
+    environment_entries: list[Entry] = field(default_factory=list)  # its `.env.NAME`
+    # A bad environment name or a missing `.env.NAME`: nothing may run (`environments`).
+    environment_problems: list[Problem] = field(default_factory=list)
     # Lenient: an undeclared read is recorded (with where it was made) and answered with
     # a stand-in, so the loader finds every such read in one run, not the first only.
     lenient: bool = False
@@ -119,6 +125,7 @@ class Settings:
             settings._set(entry.name, entry.value, f".env.example:{entry.line}")
         for entry in local:
             settings._set(entry.name, entry.value, f".env:{entry.line}")
+        settings._layer_environment(root, environ)
         for name in list(settings.values):
             if name in environ:
                 settings._set(name, environ[name], "the environment")
@@ -136,6 +143,18 @@ class Settings:
         return settings
 
     _environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def _layer_environment(self, root: Path, environ: Mapping[str, str]) -> None:
+        self.environment = environments.chosen(environ)
+        self.environment_problems = environments.problems(root, self.environment)
+        if not self.environment or self.environment_problems:
+            return
+        name = environments.env_file(self.environment)
+        entries, problems = parse_env_file(root / name)
+        self.problems += problems
+        self.environment_entries = entries
+        for entry in entries:
+            self._set(entry.name, entry.value, f"{name}:{entry.line}")
 
     def _set(self, name: str, value: str, origin: str) -> None:
         self.values[name] = value

@@ -194,3 +194,23 @@ def exit_code(api: docker.APIClient, exec_id: str) -> int | None:
             return int(state["ExitCode"])
         time.sleep(0.1)
     return None
+
+
+def port_holders(api: docker.APIClient, ports: Iterable[tuple[str, int, str]]
+                 ) -> dict[tuple[str, int, str], tuple[str, str]]:
+    """Which pojemnik container (name, project) publishes each busy port: another
+    environment's running stack is named in the refusal, not "another program"."""
+    wanted = set(ports)
+    if not wanted:
+        return {}
+    found: dict[tuple[str, int, str], tuple[str, str]] = {}
+    for row in api.containers(filters={"label": "pojemnik.project"}):
+        name = (row.get("Names") or ["?"])[0].lstrip("/")
+        project = (row.get("Labels") or {}).get("pojemnik.project", "")
+        for port in row.get("Ports") or []:
+            address = port.get("IP", "")
+            for key in wanted:  # the same port, on the same or on every address
+                if (key[1], key[2]) == (port.get("PublicPort"), port.get("Type")) and (
+                        address in (key[0], "0.0.0.0", "::", "")):
+                    found[key] = (name, project)
+    return found

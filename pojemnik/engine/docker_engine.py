@@ -113,7 +113,8 @@ class DockerEngine:
                 if port not in own_ports and not self.port_free(*port)]
         memory = int(self.api.info().get("MemTotal") or 0)
         return Observed(networks, observed_containers, images, volumes, busy,
-                        host_memory=memory or None)
+                        host_memory=memory or None,
+                        port_holders=containers.port_holders(self.api, busy))
 
     @_translated
     def image_ids(self) -> dict[str, str]:

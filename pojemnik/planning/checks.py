@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ..declaration.model import Network, Stack
+from ..declaration.model import LABEL_PROJECT, Network, Stack
 from ..declaration.origins import from_text, variable_hint
 from ..declaration.problems import Problem
 from ..declaration.ranges import free_range
@@ -83,7 +83,7 @@ class _EngineChecks:
                     self.add(
                         f"networks.{net.name}.subnet",
                         f"{subnet} overlaps {other} of existing docker network "
-                        f"{existing.name!r}",
+                        f"{existing.name!r}" + self._owner(existing.labels.get(LABEL_PROJECT)),
                         self._free_range_fix(net, subnet) + ", or remove that network",
                         net.subnet,
                     )
@@ -100,6 +100,11 @@ class _EngineChecks:
             return f"choose a free range for {variable} (see `docker network inspect`)"
         return f"set {variable} to a free range, e.g. {free} (free on this engine)"
 
+    def _owner(self, project: str | None) -> str:
+        """Another environment's (or project's) stack: the collision names both."""
+        return (f" (the stack of project {project!r}; {self.stack.project!r} would "
+                "collide with it)" if project else "")
+
     def images(self) -> None:
         for field, message, fix in unknown_images(self.stack, self.observed.images):
             self.add(field, message, fix)
@@ -108,10 +113,14 @@ class _EngineChecks:
         busy = set(self.observed.busy_ports)
         for service in self.stack.services:
             for i, port in enumerate(service.ports):
-                if (port.address, port.host, port.protocol) in busy:
+                key = (port.address, port.host, port.protocol)
+                if key in busy:
+                    holder = self.observed.port_holders.get(key)
+                    user = (f"published by container {holder[0]!r}" + self._owner(holder[1])
+                            if holder else "in use by another program or container")
                     self.add(f"services.{service.name}.ports[{i}]",
                              f"host port {port.address}:{port.host}/{port.protocol} is "
-                             "already in use by another program or container",
+                             f"already {user}",
                              "stop what uses it, or choose another port ("
                              + variable_hint(self.stack.origins, port.host,
                                              f"services.{service.name}.ports[{i}]") + ")",

@@ -78,6 +78,8 @@ class Observed:
     host_memory: int | None = None  # bytes of memory on the engine's host; None: unknown
     # The mounted files on a remote engine's host; None: the engine reads the checkout.
     files: FilesDiff | None = None
+    # Busy ports a pojemnik container publishes -> (its name, its project).
+    port_holders: dict[tuple[str, int, str], tuple[str, str]] = field(default_factory=dict)
 
     def network(self, name: str) -> ObservedNetwork | None:
         return next((n for n in self.networks if n.name == name), None)

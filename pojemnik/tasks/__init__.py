@@ -13,7 +13,19 @@ from typing import Any
 
 from invoke import Collection
 
-from . import diagram, firewall, healing, images, lock, releases, remote, resources, stack, status
+from . import (
+    diagram,
+    environments,
+    firewall,
+    healing,
+    images,
+    lock,
+    releases,
+    remote,
+    resources,
+    stack,
+    status,
+)
 
 
 def _collection(name: str, default: str, tasks: dict[str, Any]) -> Collection:
@@ -35,8 +47,10 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
         _collection("containers", "run", {"run": resources.containers_run}),
         _collection("export", "compose", {"compose": resources.export_compose}),
         _collection("server", "bootstrap", {"bootstrap": remote.server_bootstrap}),
-        _collection("data", "copy", {"copy": remote.data_copy}),
+        _collection("data", "copy", {"copy": remote.data_copy,
+                                     "refresh": environments.refresh}),
         _collection("healing", "log", {"install": healing.install, "log": healing.log}),
+        _collection("env", "diff", {"diff": environments.diff}),
         firewall.collection(),
     ):
         ns.add_collection(collection)
