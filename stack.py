@@ -52,6 +52,7 @@ def address(network: Network, service: Service) -> str:
 
 def declare(settings: Settings) -> Stack:
     publish = settings["PUBLISH_ADDRESS"]
+    swarm = settings.get("POJEMNIK_TARGET", "host") == "swarm"
     isolated = Network("isolated", subnet=settings["ISOLATED_SUBNET"], internal=True)
     services = Network("services", subnet=settings["SERVICES_SUBNET"])
     proxy = Service(
@@ -151,6 +152,10 @@ def declare(settings: Settings) -> Stack:
                 stop_signal="SIGTERM",
                 update=StartFirst(standby={"services": 105, "isolated": 105}),
                 replicas=2,
+                # Django's migrations, once per deploy that changes the app, in a one-off
+                # container of the new version before it takes traffic (a failure keeps
+                # the old one serving). The Swarm target does not run them (yet).
+                release=None if swarm else "python3 /srv/app/manage.py migrate --noinput",
                 # Edited config or Django code: nginx reloads, and the init (PID 1, tini,
                 # then webserver-init) passes SIGHUP to uWSGI, whose master reloads the
                 # code once its workers have finished their requests (which wait

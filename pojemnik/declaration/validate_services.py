@@ -11,6 +11,7 @@ from .model import Bind, Logs, Port, SecretMount, Service, Stack, Tmpfs, VolumeM
 from .origins import from_text, unusable
 from .suggest import closest, suggesting
 from .units import memory_bytes
+from .validate_release import check_release
 from .validate_updates import check_updates
 
 Add = Callable[[str, str, str], None]  # field, message, fix
@@ -52,6 +53,7 @@ def check_service(stack: Stack, service: Service, add: Add) -> None:
     for i, port in enumerate(service.ports):
         _port(f"{field}.ports[{i}]", port, add, stack)
     check_updates(stack, service, add)
+    check_release(stack, service, add)
 
 
 def _mounts(stack: Stack, field: str, service: Service, add: Add) -> None:

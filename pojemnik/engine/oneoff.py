@@ -11,12 +11,14 @@ import contextlib
 import os
 import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import docker
 from docker.types import Healthcheck
 from docker.utils.socket import STDERR, frames_iter
 
+from ..errors import DockerError
 from ..planning.spec import ContainerSpec
 from .containers import exit_code, host_config
 from .session import Session
@@ -33,11 +35,38 @@ def run_once(api: docker.APIClient, spec: ContainerSpec, session: Session) -> in
         if session.tty and session.size is not None:
             with contextlib.suppress(docker.errors.APIError):
                 api.resize(container_id, height=session.size[0], width=session.size[1])
-        _pump(raw, session)
-        return int(api.wait(container_id).get("StatusCode", -1))
+        with _deadline(api, container_id, session.timeout) as killed:
+            _pump(raw, session)
+            code = int(api.wait(container_id).get("StatusCode", -1))
+        if killed.is_set():
+            raise DockerError(f"{spec.name}: still running after {session.timeout:g} s, "
+                              "so it was killed")
+        return code
     finally:
         with contextlib.suppress(docker.errors.APIError):
             api.remove_container(container_id, force=True, v=False)
+
+
+@contextlib.contextmanager
+def _deadline(api: docker.APIClient, container_id: str,
+              timeout: float | None) -> Iterator[threading.Event]:
+    """Kill the container once `timeout` has passed; the event says whether it was."""
+    killed = threading.Event()
+
+    def kill() -> None:
+        killed.set()
+        with contextlib.suppress(docker.errors.APIError):
+            api.kill(container_id)
+
+    timer = threading.Timer(timeout, kill) if timeout is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield killed
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 def exec_live(api: docker.APIClient, name: str, command: list[str], session: Session) -> int:

@@ -28,6 +28,7 @@ from . import history, releases
 from .base_image import ensure_base
 from .build import build_images
 from .local_state import LocalState
+from .oneoff.release import run_release
 from .refusal import refused
 from .reload import ConfigRejected, ReloadFailed, reload_service
 from .secrets import LocalSecrets, SecretStore
@@ -266,6 +267,7 @@ def _start_and_wait(action: p.Action, engine: Engine, say: Say, board: Switchboa
                     done: list[p.Action], started: StartedSignals) -> None:
     say(f"container {action.target}: {action.kind} ({action.reason})")
     assert action.container
+    run_release(action, engine, say)  # before any of the new version runs or loads
     if action.kind == p.RELOAD:
         reload_config(engine, action, say)
         say(f"container {action.target}: config reloaded")

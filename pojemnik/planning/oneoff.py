@@ -28,14 +28,27 @@ def oneoff_spec(stack: Stack, service: str, command: str, image: str | None = No
     """The service's container spec for running `command` (through `sh -c`) once.
 
     `image`: the live container's image id, so `run` uses what serves now even after a
-    build has moved the tag; None: the service's tag. No DNS alias: the proxy and the
-    other services must never send a request to a one-off."""
+    build has moved the tag; None: the service's tag."""
     spec = container_spec(stack, stack.service(service))
+    return oneoff_of(spec, command, oneoff_name(stack, service, token), image)
+
+
+def release_spec(spec: ContainerSpec, token: str | None = None) -> ContainerSpec:
+    """The one-off that runs the service's release command, from the new version's spec
+    (its new image and configuration)."""
+    assert spec.release is not None, spec.name
+    return oneoff_of(spec, spec.release, f"{spec.name}-release-{token or secrets.token_hex(3)}")
+
+
+def oneoff_of(spec: ContainerSpec, command: str, name: str,
+              image: str | None = None) -> ContainerSpec:
+    """A live container's spec made a one-off's. No DNS alias: the proxy and the other
+    services must never send a request to a one-off."""
     labels = {k: v for k, v in spec.labels.items() if k != LABEL_HEAL_AFTER}
     labels[LABEL_KIND] = ONEOFF_KIND
     return replace(
         spec,
-        name=oneoff_name(stack, service, token),
+        name=name,
         image=image or spec.image,
         command=["sh", "-c", command],
         ports=[],
@@ -45,6 +58,7 @@ def oneoff_spec(stack: Stack, service: str, command: str, image: str | None = No
         healthcheck=None,
         heal_after=None,
         labels=labels,
+        release=None,
     )
 
 
