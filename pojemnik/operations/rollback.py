@@ -18,6 +18,7 @@ from . import history as audit
 from . import releases
 from .converge import Target, apply
 from .local_state import LocalState
+from .oneoff.release import not_run_backwards
 from .update import recover
 from .upstreams import HostFiles
 
@@ -62,6 +63,7 @@ def rollback(stack: Stack, engine: Engine, files: HostFiles, names: list[str] | 
     result, histories = plan_rollback(stack, engine, files, names)
     for note in result.notes:
         say(f"rollback: {note}; left as it is")
+    result = replace(result, plan=not_run_backwards(result.plan, say))
     done: list[p.Action] = []
     try:
         apply(result.plan, engine, say, LocalState.load(stack.state_path()),

@@ -14,7 +14,7 @@ from pojemnik import Stack
 from pojemnik.declaration.model import LABEL_KIND
 from pojemnik.declaration.order import start_waves
 from pojemnik.declaration.validate import check_declaration
-from pojemnik.operations.oneoff.release import CHANGING, SaidLines
+from pojemnik.operations.oneoff.release import CHANGING, SaidLines, not_run_backwards
 from pojemnik.planning import plan as p
 from pojemnik.planning.oneoff import ONEOFF_KIND, release_spec
 from pojemnik.planning.spec import container_spec
@@ -77,3 +77,16 @@ def test_the_output_is_said_line_by_line() -> None:
     lines.write(b"o\r\nthree")
     lines.flush()
     assert said == ["app | one", "app | two", "app | three"]
+
+
+def test_a_rollback_runs_no_release_command_and_says_so(example: Stack) -> None:
+    app = container_spec(example, example.service("app"))
+    php = container_spec(example, example.service("php"))
+    plan = p.Plan(example.project, [p.Action(p.RECREATE, app.name, "rollback", container=app),
+                                    p.Action(p.RECREATE, php.name, "rollback", container=php)])
+    said: list[str] = []
+    back = not_run_backwards(plan, said.append)
+    assert [a.container.release for a in back.actions if a.container] == [None, None]
+    [warning] = said
+    assert "app's release command" in warning and "not run backwards" in warning
+    assert back.actions[0].container == replace(app, release=None)

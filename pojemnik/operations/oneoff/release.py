@@ -6,6 +6,7 @@ while the old version keeps serving."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 from ...console import Say
 from ...engine.backend import Engine
@@ -65,3 +66,20 @@ class SaidLines(io.RawIOBase):
         if self.pending:
             self.say(self.prefix + self.pending.decode(errors="replace"))
             self.pending = b""
+
+
+def not_run_backwards(plan: p.Plan, say: Say) -> p.Plan:
+    """A rollback runs no release command: the old version's cannot undo what a newer one
+    did (Django's migrate never unapplies). Said, so whoever rolls back knows the data
+    stays as the newer release left it."""
+    actions = []
+    for action in plan.actions:
+        spec = action.container
+        if spec is not None and spec.release is not None:
+            say(f"rollback: warning: {spec.service}'s release command (`{spec.release}`) is "
+                "not run backwards: what the newer releases' commands changed (migrations "
+                "applied) stays; the old code runs on it. To undo it, run the reverse by "
+                f"hand first, e.g. `invoke run {spec.service} \"...migrate APP NUMBER\"`")
+            action = replace(action, container=replace(spec, release=None))
+        actions.append(action)
+    return replace(plan, actions=actions)
