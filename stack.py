@@ -139,6 +139,7 @@ def php_service(services: Network, proxy: Service) -> Service:
 
 def app_service(settings: Settings) -> Service:
     """Django under uWSGI, with its own nginx."""
+    swarm = settings.get("POJEMNIK_TARGET", "host") == "swarm"
     return Service(
         "app",
         image="webserver-nginx",
@@ -158,6 +159,10 @@ def app_service(settings: Settings) -> Service:
         stop_signal="SIGTERM",
         update=StartFirst(standby={"services": 105, "isolated": 105}),
         replicas=2,
+        # Django's migrations, once per deploy that changes the app, in a one-off
+        # container of the new version before it takes traffic (a failure keeps
+        # the old one serving). The Swarm target does not run them (yet).
+        release=None if swarm else "python3 /srv/app/manage.py migrate --noinput",
         # Edited config or Django code: nginx reloads, and the init (PID 1, tini,
         # then webserver-init) passes SIGHUP to uWSGI, whose master reloads the
         # code once its workers have finished their requests (which wait

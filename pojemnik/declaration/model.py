@@ -218,6 +218,10 @@ class Service:
     stop_grace: float = 10.0  # seconds between the stop signal and SIGKILL
     update: UpdatePolicy = field(default_factory=StopFirst)
     upstreams: Upstreams | None = None  # a proxy: upstream files pojemnik writes
+    # Run once (`sh -c`) in a one-off container of the new version before it takes traffic,
+    # when a deploy changes the service (e.g. "python manage.py migrate --noinput").
+    release: str | None = None
+    release_timeout: float = 600.0  # seconds; then it is killed and the deploy fails
     logs: Logs | None = None  # None: the stack's `logs`
     # The Swarm target only (a single host runs one container per service):
     replicas: int = 1

@@ -30,12 +30,16 @@ def _waves(stack: Stack, share_started: bool) -> list[list[str]]:
     keeps its dependent in its own wave, one place later."""
     level: dict[str, tuple[int, int]] = {}
     remaining = {s.name: list(s.depends_on) for s in stack.services}
+    # A release command runs before its service starts and talks to what it depends on
+    # (migrations: the database): those must be ready, not only started.
+    releasing = {s.name for s in stack.services if s.release is not None}
     while remaining:
         ready = sorted(n for n, deps in remaining.items() if all(d in level for d in deps))
         if not ready:
             raise ValueError("dependency cycle")  # validate() reports it first
         for name in ready:
-            level[name] = max((_after(level[d], share_started and isinstance(d, Started))
+            shared = share_started and name not in releasing
+            level[name] = max((_after(level[d], shared and isinstance(d, Started))
                                for d in remaining.pop(name)), default=(0, 0))
     waves: dict[int, list[str]] = {}
     for name in sorted(level, key=lambda n: (level[n], n)):
@@ -47,7 +51,7 @@ def started_first(stack: Stack, service: str) -> tuple[str, ...]:
     """The containers a service's container starts after, in its own wave: those of the
     services it needs only started (`Started` in its `depends_on`)."""
     declared: Service | None = next((s for s in stack.services if s.name == service), None)
-    if declared is None:
+    if declared is None or declared.release is not None:  # those are ready, in a wave before
         return ()
     return tuple(stack.container_name(d) for d in declared.depends_on if isinstance(d, Started))
 

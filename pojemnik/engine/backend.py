@@ -15,6 +15,7 @@ from typing import Protocol
 from ..planning.project_images import StoredImage
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed
+from .session import Session
 
 HostPort = tuple[str, int, str]  # address, port, protocol
 
@@ -217,6 +218,13 @@ class Engine(Protocol):
         """`docker exec -i`: `stdin` streamed in, standard output handed to `output` as
         it comes (never all in memory); returns the exit code and standard error."""
         ...
+
+    def run_once(self, spec: ContainerSpec, session: Session) -> int:
+        """A new container from `spec` attached to `session`, removed after (also on
+        Ctrl-C); the command's exit code."""
+        ...
+
+    def exec_live(self, name: str, command: list[str], session: Session) -> int: ...
 
     # the project's lock: one task at a time changes a project on an engine
     def take_lock(self, project: str, image: str, holder: LockHolder,

@@ -72,7 +72,7 @@ def _create_and_start(api: docker.APIClient, spec: ContainerSpec) -> str | None:
         image=spec.image, name=spec.name, command=spec.command,
         environment=dict(spec.environment), labels=spec.labels, user=spec.user,
         ports=[(p.container, p.protocol) for p in spec.ports],
-        host_config=_host_config(api, spec), networking_config=networking,
+        host_config=host_config(api, spec), networking_config=networking,
         healthcheck=healthcheck, detach=True,
         stop_signal=spec.stop_signal, stop_timeout=round(spec.stop_grace),
     )
@@ -89,7 +89,7 @@ def _create_and_start(api: docker.APIClient, spec: ContainerSpec) -> str | None:
     return str(container["Id"])
 
 
-def _host_config(api: docker.APIClient, spec: ContainerSpec) -> dict[str, Any]:
+def host_config(api: docker.APIClient, spec: ContainerSpec) -> dict[str, Any]:
     limits = spec.limits
     return dict(api.create_host_config(
         port_bindings={f"{p.container}/{p.protocol}": (p.address, p.host) for p in spec.ports},

@@ -19,20 +19,22 @@ from docker.types import IPAMConfig, IPAMPool
 
 from ..declaration.model import LABEL_KIND, LABEL_PROJECT, LABEL_SERVICE
 from ..errors import DockerError
+from ..planning.oneoff import ONEOFF_KIND
 from ..planning.project_images import StoredImage
 from ..planning.spec import ContainerSpec, ImageSpec, NetworkSpec
 from ..planning.state import Observed, ObservedImage, ObservedNetwork
-from . import containers, exits, images, lock, nodes, readiness, usage
+from . import containers, exits, images, lock, nodes, oneoff, readiness, usage
 from .backend import ContainerRow, ContainerUsage, HostPort, HostUsage, ImageRow, Lock, LockHolder
-from .lock import LOCK_KIND
 from .ports import local_port_free
 from .swarm import lock as swarm_lock
 
 if TYPE_CHECKING:
     from .backend import SwarmNode, SwarmSettings
+    from .session import Session
 
 PortFree = Callable[[str, int, str], bool]
 F = TypeVar("F", bound=Callable[..., Any])
+NOT_SERVING = (lock.LOCK_KIND, ONEOFF_KIND)  # the project's containers that are no service's
 
 
 def _translated(method: F) -> F:
@@ -99,7 +101,7 @@ class DockerEngine:
         ]
         rows = self.api.containers(all=True, filters=project_filter(project))
         observed_containers = [containers.observed_container(row) for row in rows
-                               if (row.get("Labels") or {}).get(LABEL_KIND) != LOCK_KIND]
+                               if (row.get("Labels") or {}).get(LABEL_KIND) not in NOT_SERVING]
         images: dict[str, ObservedImage] = {}
         for image in self.api.images():
             for tag in image.get("RepoTags") or []:
@@ -148,7 +150,7 @@ class DockerEngine:
                 image=row["Image"], state=row["State"], status=row["Status"],
                 ports=", ".join(f"{p['IP']}:{p['PublicPort']}->{p['PrivatePort']}/{p['Type']}"
                                 for p in row.get("Ports") or [] if p.get("PublicPort")))
-             for row in rows if (row.get("Labels") or {}).get(LABEL_KIND) != LOCK_KIND),
+             for row in rows if (row.get("Labels") or {}).get(LABEL_KIND) != lock.LOCK_KIND),
             key=lambda r: r.name)
 
     @_translated
@@ -319,6 +321,14 @@ class DockerEngine:
     def exec_stream(self, name: str, command: list[str], stdin: Iterable[bytes],
                     output: Callable[[bytes], None]) -> tuple[int, str]:
         return containers.exec_stream(self.api, name, command, stdin, output)
+
+    @_translated
+    def run_once(self, spec: ContainerSpec, session: Session) -> int:
+        return oneoff.run_once(self.api, spec, session)
+
+    @_translated
+    def exec_live(self, name: str, command: list[str], session: Session) -> int:
+        return oneoff.exec_live(self.api, name, command, session)
 
     # --- the project's lock ------------------------------------------------------
 

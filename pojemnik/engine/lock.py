@@ -31,7 +31,7 @@ gone was closed, so `cat` ends at once and the engine removes the lock, which th
 then takes; a living holder's `cat` keeps running, and the taker is refused as before.
 A lock its taker could not start is held until it has been "created" for STALE seconds.
 
-On a Swarm the lock also covers the other managers: see `swarm_lock`.
+On a Swarm the lock also covers the other managers: see `engine.swarm.lock`.
 
 Over SSH the attach connection holds one of the relay's `SESSIONS` channels for the
 task's life; every other API request takes one only while it runs (`Connection: close`,

@@ -49,7 +49,9 @@ class StackStatus:
 
 
 def gather(stack: Stack, engine: Engine, now: float) -> StackStatus:
-    found = {u.service: u for u in engine.container_usage(stack.project)}
+    # The service's own container, not a one-off of it (`invoke run`: `<name>-run-...`).
+    found = {u.service: u for u in engine.container_usage(stack.project)
+             if u.name == stack.container_name(u.service)}
     services = [service_status(stack, s.name, found.get(s.name), now) for s in stack.services]
     return StackStatus(stack.project, engine.where, services,
                        host_status(stack, engine.host_usage(stack.project)))

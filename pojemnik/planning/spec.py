@@ -105,6 +105,8 @@ class ContainerSpec:
     update: UpdatePolicy = field(default_factory=StopFirst)
     standby: list[Attachment] = field(default_factory=list)  # StartFirst's second addresses
     logging: LogSpec = field(default_factory=LogSpec)  # log driver and rotation
+    release: str | None = None  # the service's release command: run before it serves
+    release_timeout: float = 600.0
 
     def fingerprint(self) -> dict[str, str]:
         """A short hash per field that, changed, needs a new container.
@@ -114,7 +116,8 @@ class ContainerSpec:
         they carry the fingerprint itself.
         """
         data = asdict(self)
-        for key in ("labels", "reload", "ready_timeout", "update", "standby"):
+        for key in ("labels", "reload", "ready_timeout", "update", "standby", "release",
+                    "release_timeout"):
             data.pop(key)
         return {key: _digest(value)[:12] for key, value in sorted(data.items())}
 
@@ -220,6 +223,8 @@ def container_spec(stack: Stack, service: Service) -> ContainerSpec:
         update=service.update,
         standby=standby,
         logging=log_spec(stack, service),
+        release=service.release,
+        release_timeout=service.release_timeout,
     )
 
 

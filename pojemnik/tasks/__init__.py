@@ -20,6 +20,7 @@ from . import (
     healing,
     images,
     lock,
+    oneoff,
     releases,
     remote,
     resources,
@@ -39,7 +40,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
     """The task collection for the repository at `root`."""
     ns = Collection(stack.deploy, stack.plan, stack.check, stack.ps, stack.logs, stack.down,
                     diagram.diagram, releases.history, releases.rollback, lock.lock,
-                    status.status)
+                    status.status, oneoff.run, oneoff.exec_)
     for collection in (
         _collection("images", "build", {"build": images.build, "list": images.list_,
                                         "base": images.base, "push": images.push}),

@@ -29,9 +29,10 @@ def networks_create(c: Context) -> None:
 
 @task(help={"name": "service to run (default: all), comma-separated for several"})
 def containers_run(c: Context, name: str = "") -> None:
-    """Run services with their networks, IPs, ports, mounts (`docker run`); no builds.
+    """Start services with their networks, IPs, ports, mounts (`docker run`); no builds.
 
     Networks, volumes and secrets they need are created too; images must be present.
+    (One command in a new container of a service: `invoke run SERVICE COMMAND`.)
     """
     from ..planning.plan import Options
 

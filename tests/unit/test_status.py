@@ -144,3 +144,10 @@ def test_parse_times_and_host_commands() -> None:
     assert parse_df("") is None
     assert parse_du("46980\t/var/lib/docker/volumes/x/_data\n") == 46980 * 1024
     assert parse_du("") is None
+
+
+def test_a_one_off_of_a_service_is_not_its_status(stack: Stack) -> None:
+    live = usage("db", name=stack.container_name("db"))
+    once = usage("db", name=f"{stack.container_name('db')}-run-abc123", restarts=9)
+    found = gather(stack, ReportingEngine([live, once]), NOW)  # type: ignore[arg-type]
+    assert {s.service: s for s in found.services}["db"].restarts == 0

@@ -12,6 +12,7 @@ from ..origins import from_text, unusable
 from ..suggest import closest, suggesting
 from ..units import memory_bytes
 from ._updates import check_updates
+from .release import check_release
 
 Add = Callable[[str, str, str], None]  # field, message, fix
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -52,6 +53,7 @@ def check_service(stack: Stack, service: Service, add: Add) -> None:
     for i, port in enumerate(service.ports):
         _port(f"{field}.ports[{i}]", port, add, stack)
     check_updates(stack, service, add)
+    check_release(stack, service, add)
 
 
 def _mounts(stack: Stack, field: str, service: Service, add: Add) -> None:

@@ -30,6 +30,7 @@ from ..checked import check_declared, checked
 from ..checkout.workspace import context_hashes, with_workspace
 from ..images.base import ensure_base
 from ..images.build import build_images
+from ..oneoff.release import run_release
 from ..records import history, releases
 from ._reload import ConfigRejected, ReloadFailed, reload_service
 from ._update import recover, start_first, stop_first
@@ -266,6 +267,7 @@ def _start_and_wait(action: p.Action, engine: Engine, say: Say, board: Switchboa
                     done: list[p.Action], started: StartedSignals) -> None:
     say(f"container {action.target}: {action.kind} ({action.reason})")
     assert action.container
+    run_release(action, engine, say)  # before any of the new version runs or loads
     if action.kind == p.RELOAD:
         reload_config(engine, action, say)
         say(f"container {action.target}: config reloaded")

@@ -16,6 +16,7 @@ from ...hostfiles.local_state import LocalState
 from ...planning import plan as p
 from ...planning.releases import History, Release, choose, rollback_plan
 from ...planning.state import Observed
+from ..oneoff.release import not_run_backwards
 from ..records import history as audit
 from ..records import releases
 from ._update import recover
@@ -62,6 +63,7 @@ def rollback(stack: Stack, engine: Engine, files: HostFiles, names: list[str] | 
     result, histories = plan_rollback(stack, engine, files, names)
     for note in result.notes:
         say(f"rollback: {note}; left as it is")
+    result = replace(result, plan=not_run_backwards(result.plan, say))
     done: list[p.Action] = []
     try:
         apply(result.plan, engine, say, LocalState.load(stack.state_path()),
