@@ -252,10 +252,11 @@ class Stack:
     # Rebuild images without the layer cache once their packages are this old, so
     # `apt-get update && upgrade` layers do not silently go stale. None: never.
     refresh_after_days: int | None = 30
-    # Releases kept per service, the running one included: each deploy tags the image
-    # it ran as `<project>/releases:<service>-<n>`, and `invoke rollback` goes back to
-    # one of these. Older ones are untagged (their image removed unless still used).
-    keep_images: int = 3
+    # Releases kept per service, the running one and the one `rollback` goes to always
+    # among them: each deploy tags the image it ran as `<project>/releases:<service>-<n>`,
+    # and `invoke rollback` goes back to one of these. Older ones are untagged (their
+    # image removed unless still used) after each deploy, and by `invoke prune`.
+    keep_images: int = 5
     # Where the engine's host sees the repository's files; None: `root` itself (a local
     # engine). A remote deploy mirrors the mounted files there first.
     mount_root: str | None = None

@@ -152,8 +152,8 @@ class _Validator:
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
             variable = self.hint(keep, "Stack.keep_images")
             self.add("keep_images", f"keep_images {keep!r} is not a number of releases",
-                     f"set {variable} to a whole number, 1 or more (3 by default: the "
-                     "running release and two to roll back to; 1: no rollback)", keep)
+                     f"set {variable} to a whole number, 1 or more (5 by default; the "
+                     "running release and the one rollback goes to are always kept)", keep)
 
     def resources(self) -> None:
         for name in _duplicates(v.name for v in self.stack.volumes):

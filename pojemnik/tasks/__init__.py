@@ -13,7 +13,19 @@ from typing import Any
 
 from invoke import Collection
 
-from . import diagram, firewall, healing, images, lock, releases, remote, resources, stack, status
+from . import (
+    diagram,
+    firewall,
+    healing,
+    images,
+    lock,
+    releases,
+    remote,
+    resources,
+    stack,
+    status,
+    upkeep,
+)
 
 
 def _collection(name: str, default: str, tasks: dict[str, Any]) -> Collection:
@@ -27,7 +39,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
     """The task collection for the repository at `root`."""
     ns = Collection(stack.deploy, stack.plan, stack.check, stack.ps, stack.logs, stack.down,
                     diagram.diagram, releases.history, releases.rollback, lock.lock,
-                    status.status)
+                    status.status, upkeep.prune)
     for collection in (
         _collection("images", "build", {"build": images.build, "list": images.list_,
                                         "base": images.base, "push": images.push}),
