@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
+from .alerts import check_alerts
 from .model import Network, Port, Stack
 from .origins import from_text, unusable, variable_hint
 from .problems import Problem
@@ -41,6 +42,8 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
     v.ports()
     v.cycles()
     check_swarm(stack, v.add)
+    if stack.alerts is not None:
+        check_alerts(stack.alerts, v.add)
     return v.problems
 
 

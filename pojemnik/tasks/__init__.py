@@ -14,6 +14,7 @@ from typing import Any
 from invoke import Collection
 
 from . import (
+    alerts,
     diagram,
     firewall,
     healing,
@@ -49,6 +50,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
         _collection("server", "bootstrap", {"bootstrap": remote.server_bootstrap}),
         _collection("data", "copy", {"copy": remote.data_copy}),
         _collection("healing", "log", {"install": healing.install, "log": healing.log}),
+        _collection("alerts", "test", {"test": alerts.test}),
         firewall.collection(),
     ):
         ns.add_collection(collection)
