@@ -4,6 +4,7 @@ declaration -> validate -> observe -> plan -> apply. This module re-exports the
 declaration types; everything that touches Docker is imported only when used.
 """
 
+from .declaration.alerts import Alerts
 from .declaration.firewall import Firewall
 from .declaration.model import (
     Bind,
@@ -30,6 +31,7 @@ from .declaration.units import fixed_address
 from .errors import DockerError, HostCommandError, OperationError, PojemnikError, SSHError
 
 __all__ = [
+    "Alerts",
     "Bind",
     "DockerError",
     "Firewall",

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .alerts import Alerts
 from .firewall import Firewall
 from .origins import Origins
 from .policy import StopFirst, UpdatePolicy, Upstreams
@@ -256,15 +257,18 @@ class Stack:
     # Rebuild images without the layer cache once their packages are this old, so
     # `apt-get update && upgrade` layers do not silently go stale. None: never.
     refresh_after_days: int | None = 30
-    # Releases kept per service, the running one included: each deploy tags the image
-    # it ran as `<project>/releases:<service>-<n>`, and `invoke rollback` goes back to
-    # one of these. Older ones are untagged (their image removed unless still used).
-    keep_images: int = 3
+    # Releases kept per service, the running one and the one `rollback` goes to always
+    # among them: each deploy tags the image it ran as `<project>/releases:<service>-<n>`,
+    # and `invoke rollback` goes back to one of these. Older ones are untagged (their
+    # image removed unless still used) after each deploy, and by `invoke prune`.
+    keep_images: int = 5
     # Where the engine's host sees the repository's files; None: `root` itself (a local
     # engine). A remote deploy mirrors the mounted files there first.
     mount_root: str | None = None
     # The server's firewall (`fab -H root@server firewall.apply`); None: not managed.
     firewall: Firewall | None = None
+    # Where alerts go (email, webhook): `invoke alerts.test`. None: nowhere.
+    alerts: Alerts | None = None
     # Memory kept for the host itself (the kernel, sshd, Docker): the services' memory
     # limits together may use the host's memory less this. Docker's units ("256m").
     memory_reserve: str = "256m"

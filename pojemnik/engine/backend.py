@@ -208,9 +208,9 @@ class Engine(Protocol):
         ...
 
     def logs(self, name: str, follow: bool, tail: int | str,
-             since: float | None = None) -> Iterator[bytes]:
+             since: float | None = None, timestamps: bool = False) -> Iterator[bytes]:
         """`docker logs`: the last `tail` lines, only those after `since` (seconds since
-        the epoch) if given."""
+        the epoch) if given; `timestamps`: each line starts with Docker's RFC 3339 stamp."""
         ...
     def exec(self, name: str, command: list[str]) -> tuple[int, str]: ...
     def exec_stream(self, name: str, command: list[str], stdin: Iterable[bytes],

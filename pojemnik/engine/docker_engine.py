@@ -299,8 +299,8 @@ class DockerEngine:
 
     @_translated
     def logs(self, name: str, follow: bool, tail: int | str,
-             since: float | None = None) -> Iterator[bytes]:
-        window: dict[str, Any] = {"tail": tail}
+             since: float | None = None, timestamps: bool = False) -> Iterator[bytes]:
+        window: dict[str, Any] = {"tail": tail, "timestamps": timestamps}
         if since is not None:
             window["since"] = since
         try:

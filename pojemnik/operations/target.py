@@ -57,7 +57,7 @@ class Target(Protocol):
     def deploy(self, options: p.Options, problems: list[Problem], dry: bool) -> Deployed: ...
     def ps(self) -> Listing: ...
     def logs(self, container: str, follow: bool, tail: int | str,
-             since: float | None) -> Iterator[bytes]: ...
+             since: float | None = None, timestamps: bool = False) -> Iterator[bytes]: ...
     def down(self, volumes: bool, images: bool = False) -> None: ...
     def close(self) -> None: ...
 
@@ -95,8 +95,8 @@ class HostTarget:
                        [asdict(r) for r in rows])
 
     def logs(self, container: str, follow: bool, tail: int | str,
-             since: float | None) -> Iterator[bytes]:
-        return self.engine.logs(container, follow, tail, since)
+             since: float | None = None, timestamps: bool = False) -> Iterator[bytes]:
+        return self.engine.logs(container, follow, tail, since, timestamps)
 
     def down(self, volumes: bool, images: bool = False) -> None:
         """`images`: also the project's own images, and the releases they were."""
@@ -159,9 +159,9 @@ class SwarmTarget:
                        [asdict(s) for s in services])
 
     def logs(self, container: str, follow: bool, tail: int | str,
-             since: float | None) -> Iterator[bytes]:
+             since: float | None = None, timestamps: bool = False) -> Iterator[bytes]:
         """`docker service logs`: every task's lines, on whichever node it runs."""
-        return self.swarm().logs(container, follow, tail, since)
+        return self.swarm().logs(container, follow, tail, since, timestamps)
 
     def down(self, volumes: bool, images: bool = False) -> None:
         from ..errors import OperationError

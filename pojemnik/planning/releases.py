@@ -5,7 +5,8 @@ everything the container is made from) and the image it ran, kept on the engine 
 the tag `<project>/releases:<service>-<n>`. A service's releases are ordered by when
 each last went live through a deploy; `current` is the one running. A deploy puts the
 release it replaced, then the new one, last (one identical to a kept release is that
-release again, not a new one) and keeps the newest `keep_images`. A rollback only moves
+release again, not a new one) and keeps the newest `keep_images` (always with the
+running one and the one a rollback goes to). A rollback only moves
 `current` one back, so a second rollback goes further back; the next deploy goes
 forward to what the declaration says. Pure functions.
 """
@@ -110,9 +111,19 @@ def deployed(history: History, release: Release, keep: int
     order = [r for r in history.releases if r.number not in moved]
     order += [running] if running else []
     order.append(release)
-    kept, dropped = order[-max(keep, 1):], order[:-max(keep, 1)]
-    return (History(history.service, tuple(kept), release.number),
-            release if fresh else None, dropped)
+    after, dropped = retained(History(history.service, tuple(order), release.number), keep)
+    return after, release if fresh else None, dropped
+
+
+def retained(history: History, keep: int) -> tuple[History, list[Release]]:
+    """The history keeping the newest `keep` releases, the running one and the rollback
+    target always among them; and the releases it no longer keeps (oldest first)."""
+    must = {r.number for r in (history.running(), history.target()) if r is not None}
+    room = max(keep, 1) - len(must)
+    newest = [r.number for r in reversed(history.releases) if r.number not in must]
+    kept = must | set(newest[:max(room, 0)])
+    return (replace(history, releases=tuple(r for r in history.releases if r.number in kept)),
+            [r for r in history.releases if r.number not in kept])
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 from invoke import Collection
 
 from . import (
+    alerts,
     diagram,
     environments,
     firewall,
@@ -26,6 +27,7 @@ from . import (
     resources,
     stack,
     status,
+    upkeep,
 )
 
 
@@ -40,7 +42,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
     """The task collection for the repository at `root`."""
     ns = Collection(stack.deploy, stack.plan, stack.check, stack.ps, stack.logs, stack.down,
                     diagram.diagram, releases.history, releases.rollback, lock.lock,
-                    status.status, oneoff.run, oneoff.exec_)
+                    status.status, oneoff.run, oneoff.exec_, upkeep.prune)
     for collection in (
         _collection("images", "build", {"build": images.build, "list": images.list_,
                                         "base": images.base, "push": images.push}),
@@ -52,6 +54,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
                                      "refresh": environments.refresh}),
         _collection("healing", "log", {"install": healing.install, "log": healing.log}),
         _collection("env", "diff", {"diff": environments.diff}),
+        _collection("alerts", "test", {"test": alerts.test}),
         firewall.collection(),
     ):
         ns.add_collection(collection)

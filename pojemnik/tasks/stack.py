@@ -14,6 +14,7 @@ from ..console import say
 from .context import (
     declared,
     guard,
+    names,
     print_table,
     render_plan,
     require_declared,
@@ -96,19 +97,23 @@ def ps(c: Context, json_: bool = False) -> None:
 
 
 @task(help={"name": "service (default: all)", "follow": "keep streaming new lines",
-            "tail": "lines from the end (default 100; 'all' for everything)",
+            "service": "services to show (default: all), comma-separated; same as --name",
+            "tail": "lines from the end, per service (default 100; 'all' for everything)",
             "since": "only lines since: a duration (10m, 1h), a Unix timestamp or an "
-                     "RFC 3339 date (2026-11-27T10:00:00Z)"})
+                     "RFC 3339 date (2026-11-27T10:00:00Z)",
+            "until": "only lines until: the same forms as --since",
+            "grep": "only lines matching this regular expression"})
 def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100",
-         since: str = "") -> None:
-    """Show a service's logs (`docker logs`); --follow streams them."""
+         since: str = "", service: str = "", until: str = "", grep: str = "") -> None:
+    """Show the services' logs merged by time, the service's name on each line (one
+    service: its lines as `docker logs` gives them); --follow streams them."""
     from ..declaration.units import since_timestamp
+    from .upkeep import merged_logs, selection
 
     stack = stack_of(c)
-    services = [name] if name else [s.name for s in stack.services]
+    wanted = sorted((names(name) or frozenset()) | (names(service) or frozenset()))
+    services = wanted or [s.name for s in stack.services]
     require_declared("service", services, [s.name for s in stack.services])
-    if follow and len(services) > 1:
-        raise Exit("--follow needs one service: --name SERVICE", code=2)
     if tail != "all" and not tail.isdigit():
         raise Exit(f"--tail {tail!r}: give a number of lines, or 'all'", code=2)
     count: int | str = tail if tail == "all" else int(tail)
@@ -116,18 +121,20 @@ def logs(c: Context, name: str = "", follow: bool = False, tail: str = "100",
         start = since_timestamp(since, time.time()) if since else None
     except ValueError as error:
         raise Exit(f"--since {error}", code=2) from error
+    pick = selection(until, grep, follow)
     with target_of(c, stack) as target:
-        for service in services:
-            container = stack.container_name(service)
-            if len(services) > 1:
-                print(f"==> {container} <==", flush=True)
+        if len(services) > 1 or pick.until is not None or pick.grep is not None:
+            containers = {s: stack.container_name(s) for s in services}
+            guard(lambda: merged_logs(target, containers, follow, count, start, pick))
+            return
+        container = stack.container_name(services[0])
 
-            def show(container: str = container) -> None:
-                for chunk in target.logs(container, follow, count, start):
-                    sys.stdout.write(chunk.decode(errors="replace"))
-                    sys.stdout.flush()
+        def show() -> None:
+            for chunk in target.logs(container, follow, count, start):
+                sys.stdout.write(chunk.decode(errors="replace"))
+                sys.stdout.flush()
 
-            guard(show)
+        guard(show)
 
 
 @task(help={"volumes": "also remove the named volumes: DELETES the data (databases)",

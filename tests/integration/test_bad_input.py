@@ -146,7 +146,7 @@ def test_subnet_overlapping_an_existing_network_is_refused(
 
 TASKS = [["down", "--volumes"], ["ps"], ["logs"], ["images.list"], ["images.build"],
          ["images.base"], ["networks.create"], ["containers.run"], ["export.compose"],
-         ["plan"], ["check"], ["deploy"], ["status"]]
+         ["plan"], ["check"], ["deploy"], ["status"], ["prune", "--dry-run"]]
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t[0])

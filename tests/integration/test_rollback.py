@@ -83,7 +83,7 @@ def test_nothing_to_roll_back_to_changes_nothing(client: docker.DockerClient,
         all=True, filters={"label": f"pojemnik.project={released.project}"})}
     result = released.invoke("rollback", "--name", "db", check=False)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "db: release 1, running, is the oldest kept (keep_images=3)" in result.stderr
+    assert "db: release 1, running, is the oldest kept (keep_images=5)" in result.stderr
     assert "Nothing was changed" in result.stderr
     unknown = released.invoke("rollback", "--name", "nosuch", check=False)
     assert unknown.returncode == 2 and "unknown service 'nosuch'" in unknown.stderr
@@ -94,15 +94,15 @@ def test_nothing_to_roll_back_to_changes_nothing(client: docker.DockerClient,
 
 def test_only_the_newest_releases_keep_their_image_tags(client: docker.DockerClient,
                                                         released: Copy) -> None:
-    """keep_images=3 (the default): releases 1 and 2 exist; after two more, 1 goes."""
-    for number in ("3", "4"):
+    """keep_images=5 (the default): releases 1 and 2 exist; after four more, 1 goes."""
+    for number in ("3", "4", "5", "6"):
         released.invoke("deploy", extra_env={"APP_VERSION": number})
     assert release_tags(client, released, "app") == \
-        [f"{released.project}/releases:app-{n}" for n in (2, 3, 4)]
+        [f"{released.project}/releases:app-{n}" for n in (2, 3, 4, 5, 6)]
     kept = json.loads(released.invoke("history", "--json").stdout)["releases"]
     assert [(r["release"], r["running"]) for r in kept if r["service"] == "app"] == \
-        [(2, False), (3, False), (4, True)]
-    assert version(released) == "4"
+        [(2, False), (3, False), (4, False), (5, False), (6, True)]
+    assert version(released) == "6"
 
 
 def test_after_a_failed_db_update_rollback_restores_the_version_that_served(

@@ -212,6 +212,7 @@ class FakeEngine:
 def test_deploys_tag_the_release_images_and_untag_the_oldest(stack: Stack) -> None:
     files, said = LocalFiles(), []
     engine = FakeEngine({})
+    stack = replace(stack, keep_images=3)
     for n, spec in enumerate(versions(stack, "php", 4), start=1):
         action = engine.made(spec, f"sha256:{n}")  # rebuilt each time
         kept.remember(stack, engine, files, [action], said.append)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
+from ..alerts import check_alerts
 from ..model import Network, Port, Stack
 from ..origins import from_text, unusable, variable_hint
 from ..problems import Problem
@@ -41,6 +42,8 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
     v.ports()
     v.cycles()
     check_swarm(stack, v.add)
+    if stack.alerts is not None:
+        check_alerts(stack.alerts, v.add)
     return v.problems
 
 
@@ -152,8 +155,8 @@ class _Validator:
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
             variable = self.hint(keep, "Stack.keep_images")
             self.add("keep_images", f"keep_images {keep!r} is not a number of releases",
-                     f"set {variable} to a whole number, 1 or more (3 by default: the "
-                     "running release and two to roll back to; 1: no rollback)", keep)
+                     f"set {variable} to a whole number, 1 or more (5 by default; the "
+                     "running release and the one rollback goes to are always kept)", keep)
 
     def resources(self) -> None:
         for name in _duplicates(v.name for v in self.stack.volumes):

@@ -121,11 +121,12 @@ class SwarmEngine:
 
     @_translated
     def logs(self, name: str, follow: bool, tail: int | str,
-             since: float | None = None) -> Iterator[bytes]:
+             since: float | None = None, timestamps: bool = False) -> Iterator[bytes]:
         """`docker service logs`: every task's lines, on whichever node it runs."""
         try:
             yield from self.api.service_logs(name, stdout=True, stderr=True, follow=follow,
-                                             tail=tail, since=int(since or 0))
+                                             tail=tail, since=int(since or 0),
+                                             timestamps=timestamps)
         except docker.errors.NotFound as error:
             raise DockerError(f"service {name} does not exist; `deploy` creates it") from error
 
