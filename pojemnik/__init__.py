@@ -26,9 +26,11 @@ from .declaration.model import (
 from .declaration.policy import StartFirst, StopFirst, Upstreams
 from .declaration.problems import InvalidStack, Problem
 from .declaration.settings import Settings
+from .declaration.tls import Acme
 from .errors import DockerError, HostCommandError, OperationError, PojemnikError, SSHError
 
 __all__ = [
+    "Acme",
     "Bind",
     "DockerError",
     "Firewall",

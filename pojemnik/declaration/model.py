@@ -15,6 +15,7 @@ from .firewall import Firewall
 from .origins import Origins
 from .policy import StopFirst, UpdatePolicy, Upstreams
 from .swarm import HOST, REPLICATED, Swarm
+from .tls import Acme
 
 LABEL_PROJECT = "pojemnik.project"
 LABEL_SERVICE = "pojemnik.service"
@@ -269,6 +270,8 @@ class Stack:
     # Where the stack runs: "host" (one engine) or "swarm" (a cluster, through a manager).
     target: str = HOST
     swarm: Swarm = field(default_factory=Swarm)
+    # Real certificates (ACME, HTTP-01) for the proxy; None: its self-signed one.
+    tls: Acme | None = None
     # Which `.env` variable each value read from the settings came from (set by the
     # loader), so problems in a value name the variable to change.
     origins: Origins = field(default_factory=dict, compare=False, repr=False)

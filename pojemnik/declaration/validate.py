@@ -18,6 +18,7 @@ from .validate_fit import address_in, check_fit, gateway_in, misfit
 from .validate_images import check_images
 from .validate_services import NAME, check_logs, check_service
 from .validate_swarm import check_swarm
+from .validate_tls import check_tls
 
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -41,6 +42,7 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
     v.ports()
     v.cycles()
     check_swarm(stack, v.add)
+    check_tls(stack, v.add)
     return v.problems
 
 

@@ -24,8 +24,13 @@ def deploy(stack: Stack, engine: Engine, options: Options, say: Say, dry: bool =
            problems: list[Problem] | None = None, host: Connection | None = None,
            verbose: bool = False) -> Outcome:
     target = remote_target(host, stack, say, dry) if host else Target()
-    return converge(stack, engine, options, say, dry=dry, extra_problems=problems,
-                    target=replace(target, verbose=verbose))
+    outcome = converge(stack, engine, options, say, dry=dry, extra_problems=problems,
+                       target=replace(target, verbose=verbose))
+    if not dry and stack.tls is not None and stack.tls.ordered():
+        from .tls.certificate import ensure
+
+        ensure(stack, engine, say)  # never fails the deploy: it says what went wrong
+    return outcome
 
 
 def remote_target(host: Connection, stack: Stack, say: Say, dry: bool = False) -> Target:
