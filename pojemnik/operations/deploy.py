@@ -26,10 +26,13 @@ def deploy(stack: Stack, engine: Engine, options: Options, say: Say, dry: bool =
     target = remote_target(host, stack, say, dry) if host else Target()
     outcome = converge(stack, engine, options, say, dry=dry, extra_problems=problems,
                        target=replace(target, verbose=verbose))
-    if not dry and stack.tls is not None and stack.tls.ordered():
-        from .tls.certificate import ensure
+    if stack.tls is not None and stack.tls.ordered():
+        from .tls.certificate import ensure, planned
 
-        ensure(stack, engine, say)  # never fails the deploy: it says what went wrong
+        if dry:
+            say(planned(stack, engine) or "")
+        else:
+            ensure(stack, engine, say)  # never fails the deploy: it says what went wrong
     return outcome
 
 

@@ -97,7 +97,13 @@ def plan(c: Context, format: str = "table", refresh: bool = False) -> None:
         return
     with engine_of(c) as engine:
         result = guard(lambda: checked_plan(stack, engine, options, problems, target_of(c, stack)))
-    print(render_plan(result, format, stack))
+        print(render_plan(result, format, stack))
+        if format == "table":
+            from ..operations.tls.certificate import planned
+
+            line = planned(stack, engine)  # None without ACME names: the plan as before
+            if line:
+                say(line)
 
 
 @task

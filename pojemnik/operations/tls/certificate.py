@@ -58,6 +58,20 @@ def ensure(stack: Stack, engine: Engine, say: Say, force: bool = False) -> Resul
     return Result(decision, serial=serial)
 
 
+def planned(stack: Stack, engine: Engine) -> str | None:
+    """What a deploy would do about the certificate (for `plan`, `deploy --dry`)."""
+    acme = stack.tls
+    if acme is None or not acme.ordered():
+        return None
+    try:
+        installed = _proxy.installed(engine, stack.container_name(acme.proxy))
+    except PojemnikError:
+        installed = None  # no proxy yet: the first deploy orders
+    decision = decide(acme, installed, datetime.now(UTC))
+    verb = "would order a certificate" if decision.order else "nothing to order"
+    return f"tls: {', '.join(acme.ordered())}: {verb} ({decision.reason})"
+
+
 def _order_and_install(stack: Stack, engine: Engine, proxy: str) -> tuple[str | None, str | None]:
     assert stack.tls is not None
     failure = failure_of(_order.run(stack, stack.tls, engine))
