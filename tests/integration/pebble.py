@@ -56,7 +56,7 @@ class Pebble:
         dns = subprocess.Popen(
             ["pebble-challtestsrv", "-defaultIPv4", self.answer, "-defaultIPv6", "",
              "-dns01", f"{self.address}:{self.dns}", "-http01", "", "-https01", "",
-             "-tlsalpn01", "", "-doh", "",
+             "-tlsalpn01", "",
              "-management", f"{self.address}:{free_port(self.address)}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
