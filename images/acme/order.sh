@@ -42,6 +42,11 @@ fi
 
 crt="$STATE/certificates/$first.crt"
 key="$STATE/certificates/$first.key"
+# The pair served until now is kept as tls.*.prev: pojemnik puts it back if nginx
+# refuses the new one.
+for f in tls.key tls.crt; do
+    [ ! -s "$TLS/$f" ] || cp -p "$TLS/$f" "$TLS/$f.prev" || exit 1
+done
 cp "$key" "$TLS/tls.key.new" && chmod 0600 "$TLS/tls.key.new" \
     && cp "$crt" "$TLS/tls.crt.new" && chmod 0644 "$TLS/tls.crt.new" \
     && mv -f "$TLS/tls.key.new" "$TLS/tls.key" && mv -f "$TLS/tls.crt.new" "$TLS/tls.crt"

@@ -137,6 +137,8 @@ def test_the_private_key_is_in_no_log_inspect_or_image_history(
                                capture_output=True, text=True).stdout)
     seen.append(setup.invoke("tls.status").stdout)
     assert all(body[:40] not in text for text in seen)
+    account = client.volumes.get(f"{setup.copy.project}-acme")  # removed with the project
+    assert account.attrs["Labels"]["pojemnik.project"] == setup.copy.project
 
 
 def test_with_the_ca_stopped_deploy_succeeds_and_the_old_certificate_stays(

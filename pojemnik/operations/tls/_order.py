@@ -13,6 +13,7 @@ from ...declaration.model import Stack
 from ...declaration.tls import Acme
 from ...engine.backend import Engine
 from ...errors import DockerError
+from ...planning.spec import volume_labels
 from ...planning.tls import order_name, order_spec
 
 ORDER_TIMEOUT = 600.0  # seconds: lego retries the CA itself; a hung one is stopped
@@ -22,6 +23,9 @@ def run(stack: Stack, acme: Acme, engine: Engine) -> str:
     """The client's output (its last line says how it went)."""
     name = order_name(stack)
     engine.remove_container(name)  # one a crashed run left
+    # The account's volume is mounted by no service, so no deploy made it: made here,
+    # labelled like the others (`down --volumes` and the tests find it).
+    engine.create_volume(stack.volume_name(acme.state), volume_labels(stack, acme.state))
     engine.create_container(order_spec(stack, acme, _ca_pem(stack, acme)))
     try:
         deadline = time.monotonic() + ORDER_TIMEOUT

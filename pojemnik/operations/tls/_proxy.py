@@ -51,5 +51,8 @@ def served_serial(engine: Engine, proxy: str, name: str) -> str:
     return output.strip().partition("=")[2].upper() if code == 0 else ""
 
 
-def tls_dir() -> str:
-    return TLS_DIR
+def restore_previous(engine: Engine, proxy: str) -> None:
+    """Back to the pair served before the order (kept by the client as tls.*.prev)."""
+    engine.exec(proxy, ["sh", "-c", 'cd "$1" && [ -s tls.key.prev ] && [ -s tls.crt.prev ] && '
+                        "mv -f tls.key.prev tls.key && mv -f tls.crt.prev tls.crt",
+                        "restore", TLS_DIR])

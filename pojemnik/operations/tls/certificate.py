@@ -80,9 +80,13 @@ def _order_and_install(stack: Stack, engine: Engine, proxy: str) -> tuple[str | 
     new = _proxy.installed(engine, proxy)
     if new is None:
         return "the ACME client reported success but left no readable certificate", None
-    problem = _proxy.check_config(engine, proxy) or _proxy.reload(engine, proxy)
+    problem = _proxy.check_config(engine, proxy)
     if problem is not None:
-        return f"nginx refused the new certificate: {problem}", None
+        _proxy.restore_previous(engine, proxy)  # nginx keeps (and restarts with) the old one
+        return f"nginx refused the new certificate (the previous one is back): {problem}", None
+    problem = _proxy.reload(engine, proxy)
+    if problem is not None:
+        return f"nginx did not reload with the new certificate: {problem}", None
     wrong = [n for n in stack.tls.ordered() if _proxy.served_serial(engine, proxy, n) != new.serial]
     if wrong:
         return (f"the proxy does not serve the new certificate {new.serial} for "
