@@ -12,6 +12,7 @@ are passed to those containers from here (and move when `.env` changes a subnet)
 from pathlib import Path
 
 from pojemnik import (
+    Acme,
     Bind,
     Firewall,
     Image,
@@ -33,6 +34,7 @@ from pojemnik import (
     VolumeMount,
     fixed_address,
 )
+from pojemnik.declaration.tls import LETS_ENCRYPT
 
 DATABASE = {"DB_HOST": "db", "DB_NAME": "app", "DB_USER": "app",
             "DB_PASSWORD_FILE": "/run/secrets/db_password"}
@@ -42,6 +44,7 @@ def declare(settings: Settings) -> Stack:
     isolated = Network("isolated", subnet=settings["ISOLATED_SUBNET"], internal=True)
     services = Network("services", subnet=settings["SERVICES_SUBNET"])
     proxy = proxy_service(settings)
+    tls = certificates(settings)  # none ordered: no ACME image, no CA contacted (offline)
     # SSH from these networks only (comma-separated); unset: from anywhere.
     ssh_from = [s.strip() for s in settings.get("SSH_ALLOW_FROM", "").split(",") if s.strip()]
     return Stack(
@@ -52,8 +55,12 @@ def declare(settings: Settings) -> Stack:
         target=settings.get("POJEMNIK_TARGET", "host"),
         base_image=settings["BASE_IMAGE"],
         networks=[isolated, services],
-        images=[Image("proxy"), Image("php"), Image("webserver-nginx"), Image("postgres")],
-        volumes=[Volume("dbdata"), Volume("proxy-tls")],
+        images=[Image("proxy"), Image("php"), Image("webserver-nginx"), Image("postgres"),
+                *([Image("acme")] if tls.ordered() else [])],
+        # acme: the ACME client's account and state, only when certificates are ordered.
+        volumes=[Volume("dbdata"), Volume("proxy-tls"), Volume("acme-webroot"),
+                 *([Volume("acme")] if tls.ordered() else [])],
+        tls=tls,
         secrets=[Secret("db_password"), Secret("django_secret_key", length=50)],
         # `fab -H root@server firewall.apply`: SSH (on sshd's real port) and the proxy's
         # ports when published on a public address; everything else inbound is dropped.
@@ -61,6 +68,15 @@ def declare(settings: Settings) -> Stack:
         services=[database_service(isolated), php_service(services, proxy),
                   app_service(settings), proxy],
     )
+
+
+def certificates(settings: Settings) -> Acme:
+    """Real certificates (docs/guides/certificates.md): ordered over HTTP-01 once
+    ACME_EMAIL is set, for the names that are not under .localhost/.test."""
+    return Acme(names=[n.strip() for n in settings.get("ACME_NAMES", "").split(",") if n.strip()],
+                email=settings.get("ACME_EMAIL", ""),
+                directory=settings.get("ACME_DIRECTORY", LETS_ENCRYPT),
+                ca_certificates=settings.get("ACME_CA_CERTIFICATES", ""))
 
 
 def proxy_service(settings: Settings) -> Service:
@@ -77,6 +93,8 @@ def proxy_service(settings: Settings) -> Service:
                 Bind("www/packages.localhost", "/srv/packages.localhost"),
                 Bind("www/php.localhost", "/srv/php.localhost"),
                 VolumeMount("proxy-tls", "/var/lib/proxy-tls"),
+                # /.well-known/acme-challenge/ on port 80, written by the ACME client.
+                VolumeMount("acme-webroot", "/var/lib/acme-webroot", read_only=True),
                 Tmpfs("/tmp", size="16m")],
         limits=Limits(memory="64m", cpus=1.0, pids=100),
         # Started, not ready: nginx starts on the upstreams' fixed addresses whether they

@@ -27,10 +27,12 @@ from .declaration.model import (
 from .declaration.policy import StartFirst, StopFirst, Upstreams
 from .declaration.problems import InvalidStack, Problem
 from .declaration.settings import Settings
+from .declaration.tls import Acme
 from .declaration.units import fixed_address
 from .errors import DockerError, HostCommandError, OperationError, PojemnikError, SSHError
 
 __all__ = [
+    "Acme",
     "Alerts",
     "Bind",
     "DockerError",

@@ -16,6 +16,7 @@ from .firewall import Firewall
 from .origins import Origins
 from .policy import StopFirst, UpdatePolicy, Upstreams
 from .swarm import HOST, REPLICATED, Swarm
+from .tls import Acme
 
 LABEL_PROJECT = "pojemnik.project"
 LABEL_SERVICE = "pojemnik.service"
@@ -257,18 +258,16 @@ class Stack:
     # Rebuild images without the layer cache once their packages are this old, so
     # `apt-get update && upgrade` layers do not silently go stale. None: never.
     refresh_after_days: int | None = 30
-    # Releases kept per service, the running one and the one `rollback` goes to always
-    # among them: each deploy tags the image it ran as `<project>/releases:<service>-<n>`,
-    # and `invoke rollback` goes back to one of these. Older ones are untagged (their
-    # image removed unless still used) after each deploy, and by `invoke prune`.
+    # Releases kept per service (`<project>/releases:<service>-<n>`, what `rollback` goes
+    # back to), the running one and rollback's always among them; older ones are untagged
+    # after each deploy and by `invoke prune`.
     keep_images: int = 5
     # Where the engine's host sees the repository's files; None: `root` itself (a local
     # engine). A remote deploy mirrors the mounted files there first.
     mount_root: str | None = None
     # The server's firewall (`fab -H root@server firewall.apply`); None: not managed.
     firewall: Firewall | None = None
-    # Where alerts go (email, webhook): `invoke alerts.test`. None: nowhere.
-    alerts: Alerts | None = None
+    alerts: Alerts | None = None  # where alerts go (email, webhook); None: nowhere
     # Memory kept for the host itself (the kernel, sshd, Docker): the services' memory
     # limits together may use the host's memory less this. Docker's units ("256m").
     memory_reserve: str = "256m"
@@ -277,6 +276,7 @@ class Stack:
     # Where the stack runs: "host" (one engine) or "swarm" (a cluster, through a manager).
     target: str = HOST
     swarm: Swarm = field(default_factory=Swarm)
+    tls: Acme | None = None  # real certificates (ACME) for the proxy; None: self-signed
     # Which `.env` variable each value read from the settings came from (set by the
     # loader), so problems in a value name the variable to change.
     origins: Origins = field(default_factory=dict, compare=False, repr=False)

@@ -146,6 +146,8 @@ def _image_actions(stack: Stack, observed: Observed, options: Options,
                    unchanged: list[str]) -> set[str]:
     """Builds (and the base image first); returns the names of images built."""
     wanted_images = {s.image for s in services if stack.image(s.image)}
+    if stack.tls is not None and stack.tls.ordered() and stack.image(stack.tls.image):
+        wanted_images.add(stack.tls.image)  # the one-shot ACME client's, run by no service
     if options.only_images is not None:
         wanted_images = set(options.only_images)
     built: set[str] = set()

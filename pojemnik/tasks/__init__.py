@@ -27,6 +27,7 @@ from . import (
     resources,
     stack,
     status,
+    tls,
     upkeep,
 )
 
@@ -56,6 +57,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
         _collection("env", "diff", {"diff": environments.diff}),
         _collection("alerts", "test", {"test": alerts.test}),
         firewall.collection(),
+        tls.collection(),
     ):
         ns.add_collection(collection)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,

@@ -68,7 +68,13 @@ def plan(c: Context, format: str = "table", refresh: bool = False) -> None:
     with target_of(c, stack) as target:
         result = guard(lambda: target.plan(Options(refresh=refresh, now=time.time()),
                                            problems))
-    print(render_plan(result, format, stack))
+        print(render_plan(result, format, stack))
+        if format == "table":
+            from ..operations.tls.certificate import planned
+
+            line = planned(stack, target.engine)  # None without ACME names: as before
+            if line:
+                say(line)
 
 
 @task

@@ -19,6 +19,7 @@ from ._fit import address_in, check_fit, gateway_in, misfit
 from .images import check_images
 from .services import NAME, check_logs, check_service
 from .swarm import check_swarm
+from .tls import check_tls
 
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -44,6 +45,7 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
     check_swarm(stack, v.add)
     if stack.alerts is not None:
         check_alerts(stack.alerts, v.add)
+    check_tls(stack, v.add)
     return v.problems
 
 

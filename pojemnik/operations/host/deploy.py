@@ -24,8 +24,16 @@ def deploy(stack: Stack, engine: Engine, options: Options, say: Say, dry: bool =
            problems: list[Problem] | None = None, host: Connection | None = None,
            verbose: bool = False) -> Outcome:
     site = remote_site(host, stack, say, dry) if host else HostSite()
-    return converge(stack, engine, options, say, dry=dry, extra_problems=problems,
-                    site=replace(site, verbose=verbose))
+    outcome = converge(stack, engine, options, say, dry=dry, extra_problems=problems,
+                       site=replace(site, verbose=verbose))
+    if stack.tls is not None and stack.tls.ordered():
+        from ..tls.certificate import ensure, planned
+
+        if dry:
+            say(planned(stack, engine) or "")
+        else:
+            ensure(stack, engine, say)  # never fails the deploy: it says what went wrong
+    return outcome
 
 
 def remote_site(host: Connection, stack: Stack, say: Say, dry: bool = False) -> HostSite:
