@@ -4,6 +4,7 @@ declaration -> validate -> observe -> plan -> apply. This module re-exports the
 declaration types; everything that touches Docker is imported only when used.
 """
 
+from .declaration.backup import Backup, Dump, Postgres, Retention
 from .declaration.firewall import Firewall
 from .declaration.model import (
     Bind,
@@ -29,8 +30,10 @@ from .declaration.settings import Settings
 from .errors import DockerError, HostCommandError, OperationError, PojemnikError, SSHError
 
 __all__ = [
+    "Backup",
     "Bind",
     "DockerError",
+    "Dump",
     "Firewall",
     "Healthcheck",
     "HostCommandError",
@@ -42,8 +45,10 @@ __all__ = [
     "OperationError",
     "PojemnikError",
     "Port",
+    "Postgres",
     "Problem",
     "Reload",
+    "Retention",
     "SSHError",
     "Secret",
     "SecretMount",

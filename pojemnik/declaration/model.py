@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .backup import Backup
 from .firewall import Firewall
 from .origins import Origins
 from .policy import StopFirst, UpdatePolicy, Upstreams
@@ -261,6 +262,8 @@ class Stack:
     mount_root: str | None = None
     # The server's firewall (`fab -H root@server firewall.apply`); None: not managed.
     firewall: Firewall | None = None
+    # What `invoke backup.run` keeps, where, and for how long; None: no backups.
+    backup: Backup | None = None
     # Memory kept for the host itself (the kernel, sshd, Docker): the services' memory
     # limits together may use the host's memory less this. Docker's units ("256m").
     memory_reserve: str = "256m"

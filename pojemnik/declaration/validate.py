@@ -14,6 +14,7 @@ from .model import Network, Port, Stack
 from .origins import from_text, unusable, variable_hint
 from .problems import Problem
 from .ranges import free_range
+from .validate_backup import check_backup
 from .validate_fit import address_in, check_fit, gateway_in, misfit
 from .validate_images import check_images
 from .validate_services import NAME, check_logs, check_service
@@ -41,6 +42,7 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
     v.ports()
     v.cycles()
     check_swarm(stack, v.add)
+    check_backup(stack, v.add)
     return v.problems
 
 
