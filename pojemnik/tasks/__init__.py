@@ -13,7 +13,19 @@ from typing import Any
 
 from invoke import Collection
 
-from . import diagram, firewall, healing, images, lock, releases, remote, resources, stack, status
+from . import (
+    backup,
+    diagram,
+    firewall,
+    healing,
+    images,
+    lock,
+    releases,
+    remote,
+    resources,
+    stack,
+    status,
+)
 
 
 def _collection(name: str, default: str, tasks: dict[str, Any]) -> Collection:
@@ -38,6 +50,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
         _collection("data", "copy", {"copy": remote.data_copy}),
         _collection("healing", "log", {"install": healing.install, "log": healing.log}),
         firewall.collection(),
+        backup.collection(),
     ):
         ns.add_collection(collection)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,
