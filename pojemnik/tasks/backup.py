@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from collections.abc import Callable
 
 from invoke import Collection, Context, Exit, task
 
@@ -13,6 +14,11 @@ from ..console import say
 from ..declaration.model import Stack
 from .context import engine_of, guard, host_files, is_remote, print_table, stack_of
 from .lock import holding_lock
+
+
+def _progress(json_: bool) -> Callable[[str], None]:
+    """With --json, standard output is the JSON alone: progress goes to standard error."""
+    return (lambda line: print(line, file=sys.stderr, flush=True)) if json_ else say
 
 
 def _backed_up(c: Context) -> Stack:
@@ -36,8 +42,9 @@ def run(c: Context, json_: bool = False) -> None:
     from ..operations.backup.run import run_backup
 
     stack = _backed_up(c)
+    files = host_files(c)
     with engine_of(c) as engine, holding_lock(c, engine, stack):
-        manifest = guard(lambda: run_backup(engine, stack, say))
+        manifest = guard(lambda: run_backup(engine, stack, _progress(json_), files))
     if json_:
         print(json.dumps({"run": manifest.run, "time": manifest.time,
                           "snapshot": manifest.snapshot, "parts": manifest.parts}, indent=1))
@@ -50,7 +57,7 @@ def list_(c: Context, json_: bool = False) -> None:
 
     stack = _backed_up(c)
     with engine_of(c) as engine:
-        found = guard(lambda: complete_backups(engine, stack, say))
+        found = guard(lambda: complete_backups(engine, stack, _progress(json_)))
     if json_:
         print(json.dumps([{"run": m.run, "time": m.time, "snapshot": m.snapshot,
                            "bytes": m.size(), "parts": sorted(m.parts)} for m in found],
@@ -101,7 +108,8 @@ def drill(c: Context, snapshot: str = "", json_: bool = False) -> None:
     stack = _backed_up(c)
     files = host_files(c)
     with engine_of(c) as engine, holding_lock(c, engine, stack):
-        manifest, result = guard(lambda: prove(engine, stack, files, say, snapshot))
+        manifest, result = guard(lambda: prove(engine, stack, files, _progress(json_),
+                                                      snapshot))
     if json_:
         print(json.dumps({"run": manifest.run, "passed": result.passed,
                           "checked": result.checked, "problems": result.problems}, indent=1))

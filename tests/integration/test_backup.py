@@ -52,7 +52,7 @@ def sql(client: docker.DockerClient, copy: Copy, statement: str) -> str:
 
 def in_proxy(client: docker.DockerClient, copy: Copy, script: str) -> bytes:
     code, output = client.containers.get(f"{copy.project}-proxy").exec_run(
-        ["sh", "-c", script], user="0")
+        ["sh", "-c", script])
     assert code == 0, output
     return bytes(output)
 
@@ -102,6 +102,9 @@ def test_restore_puts_rows_and_files_back_and_the_drill_passes(
     assert result["passed"], result
     assert "tables" in result["checked"]["db"] and "rows" in result["checked"]["db"]
     assert result["checked"]["proxy-tls"].endswith("files identical")
+    shown = backed.invoke("status")
+    assert "backup: ok" in shown.stdout + shown.stderr
+    assert "drill: passed" in shown.stdout + shown.stderr
 
 
 def test_a_dump_failing_half_way_leaves_no_snapshot(

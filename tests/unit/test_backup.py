@@ -142,3 +142,23 @@ def test_a_restore_stops_the_dependents_or_the_mounting_services(stack: Stack) -
     db, volume = b.parts(stack, declared)
     assert users_of(stack, db) == {"php", "app"}
     assert users_of(stack, volume) == {"db"}
+
+
+def test_status_says_the_last_backup_and_drill_and_when_the_last_good_one_was(
+        stack: Stack) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from pojemnik.operations.backup.listing import last_results
+    from pojemnik.operations.history import record_lines
+    from pojemnik.operations.upstreams import LocalFiles
+
+    files = LocalFiles()
+    now = datetime.now(UTC)
+    assert last_results(stack, files, now) == [
+        "backup: never (`invoke backup.run`)", "drill: never (`invoke backup.drill`)"]
+    record_lines(stack, files, "backup R1", ["db"], "ok", kind="backup")
+    record_lines(stack, files, "backup", [], "failed: the disk is full", kind="backup")
+    record_lines(stack, files, "drill R1", ["db"], "passed", kind="drill")
+    lines = last_results(stack, files, now + timedelta(hours=3))
+    assert lines == ["backup: failed: the disk is full 3 h ago (backup)",
+                     "backup: last ok 3 h ago", "drill: passed 3 h ago (drill R1)"]

@@ -23,7 +23,7 @@ from ..history import record_lines
 from ..upstreams import HostFiles
 from ._helper import Helper, helper
 from ._pipe import pipe
-from .run import declared_backup, manifests
+from .run import declared_backup, ensure_listable, manifests
 
 READY = 180.0  # seconds a throwaway database may take to start
 
@@ -33,6 +33,7 @@ def drill(engine: Engine, stack: Stack, files: HostFiles, say: Say,
     backup = declared_backup(stack)
     result = b.DrillResult()
     with helper(engine, stack, backup, say, []) as h:
+        ensure_listable(h)
         manifest = b.pick(manifests(h), snapshot)
         if manifest is None:
             raise OperationError(f"no complete backup {snapshot!r} to drill in {h.where}"

@@ -18,7 +18,7 @@ from ..history import record_lines
 from ..upstreams import HostFiles
 from ._helper import Helper, helper
 from ._pipe import pipe
-from .run import declared_backup, manifests
+from .run import declared_backup, ensure_listable, manifests
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ def restore(engine: Engine, stack: Stack, files: HostFiles, say: Say, snapshot: 
     backup = declared_backup(stack)
     parts = chosen_parts(stack, service)
     with helper(engine, stack, backup, say, parts, writable=True) as h:
+        ensure_listable(h)
         manifest = b.pick(manifests(h), snapshot)
         if manifest is None:
             raise OperationError(f"no complete backup {snapshot!r} in {h.where}" if snapshot

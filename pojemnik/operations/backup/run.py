@@ -14,6 +14,8 @@ from ...declaration.model import Stack
 from ...engine.backend import Engine
 from ...errors import OperationError
 from ...planning import backup as b
+from ..history import record_lines
+from ..upstreams import HostFiles
 from ._helper import Helper, helper
 from ._pipe import pipe
 
@@ -25,7 +27,23 @@ def declared_backup(stack: Stack) -> Backup:
     return stack.backup
 
 
-def run_backup(engine: Engine, stack: Stack, say: Say) -> b.Manifest:
+def run_backup(engine: Engine, stack: Stack, say: Say,
+               files: HostFiles | None = None) -> b.Manifest:
+    """The run, and its line in the audit log (`files`: the host's), failed or not."""
+    try:
+        manifest = _run(engine, stack, say)
+    except BaseException as error:
+        if files is not None:
+            first = str(error).splitlines()[0] if str(error) else repr(error)
+            record_lines(stack, files, "backup", [], f"failed: {first}", kind="backup")
+        raise
+    if files is not None:
+        record_lines(stack, files, f"backup {manifest.run}", sorted(manifest.parts), "ok",
+                     kind="backup")
+    return manifest
+
+
+def _run(engine: Engine, stack: Stack, say: Say) -> b.Manifest:
     backup = declared_backup(stack)
     moment = datetime.now(UTC)
     run = f"{moment:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:4]}"
@@ -53,6 +71,8 @@ def ensure_repository(h: Helper, say: Say) -> None:
     code, errors = h.engine.exec_stream(h.name, ["restic", "cat", "config"], (),
                                         lambda data: None)
     if code == 0:
+        # Locks of a helper that ended with its time limit: stale, restic removes them.
+        h.restic(["restic", "unlock"])
         return
     if "unable to open config file" not in errors and "Is there a repository" not in errors:
         raise OperationError(h.meaning(["restic", "cat"], errors))
@@ -62,8 +82,10 @@ def ensure_repository(h: Helper, say: Say) -> None:
 
 
 def ensure_listable(h: Helper) -> None:
-    """The repository opens (a clear error otherwise, e.g. none made yet)."""
+    """The repository opens (a clear error otherwise, e.g. none made yet), without the
+    stale locks of a helper that ended at its time limit."""
     h.restic(["restic", "cat", "config"])
+    h.restic(["restic", "unlock"])
 
 
 def _container(engine: Engine, stack: Stack, service: str) -> str:
@@ -85,9 +107,13 @@ def _dump(engine: Engine, stack: Stack, backup: Backup, h: Helper, run: str,
             raise OperationError(f"counting {part.name}'s rows failed: {output.strip()[-400:]}")
         found["tables"] = b.parse_counts(output)
     out = bytearray()
-    piped = pipe(engine, (container, b.dump_command(backup, part)),
-                 (h.name, b.backup_stdin(run, part.filename, part.name, stack.project)),
-                 lambda: _kill_restic(h), out.extend)
+    try:
+        piped = pipe(engine, (container, b.dump_command(backup, part)),
+                     (h.name, b.backup_stdin(run, part.filename, part.name, stack.project)),
+                     lambda: _kill_restic(h), out.extend)
+    except OperationError as error:
+        raise OperationError(f"backup {run}: the dump {part.name} ({part.service}): {error}; "
+                             "this run is not complete, nothing was deleted") from error
     snapshot = b.snapshot_id(out.decode(errors="replace"))
     if not snapshot:
         raise OperationError(f"restic saved no snapshot of {part.name}")
@@ -96,7 +122,10 @@ def _dump(engine: Engine, stack: Stack, backup: Backup, h: Helper, run: str,
 
 
 def _kill_restic(h: Helper) -> None:
+    """Before it saves a snapshot; its lock in the repository is then stale (its process
+    gone from this helper), and removed so the next command is not refused."""
     h.engine.exec(h.name, ["pkill", "-KILL", "-x", "restic"])
+    h.engine.exec(h.name, ["restic", "unlock"])
 
 
 def _files(h: Helper, stack: Stack, run: str, part: b.Part) -> dict[str, Any]:
