@@ -59,6 +59,8 @@ class Backup:
     retention: Retention = field(default_factory=Retention)
     schedule: str = "daily"  # systemd OnCalendar
     timeout: int = 3600  # seconds a run may take
+    # sftp: the engine host's SSH folder (key, known_hosts), read-only in the helper.
+    ssh_dir: str = "/root/.ssh"
 
     def repository_for(self, project: str) -> str:
         return self.repository or DEFAULT_REPOSITORY.format(project=project)

@@ -12,8 +12,9 @@ from .model import Bind, Stack
 from .suggest import suggesting
 
 Add = Callable[[str, str, str], None]
-SFTP = re.compile(r"sftp:(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+)(?::(?P<port>\d+))?"
-                  r":(?P<path>/\S*)")
+# restic's two forms: sftp:user@host:/path and sftp://user@host:port//path (absolute).
+SFTP = re.compile(r"sftp:[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/\S*"
+                  r"|sftp://[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(:\d{1,5})?//\S*")
 PART = re.compile(r"[a-z][a-z0-9_.-]{0,40}")
 
 
@@ -102,7 +103,7 @@ def _repository(stack: Stack, backup: Backup, add: Add) -> None:
     if repository.startswith("sftp:"):
         if not SFTP.fullmatch(repository):
             add("backup.repository", f"{repository!r} is not an sftp repository",
-                "write sftp:USER@HOST:/ABSOLUTE/PATH (or sftp:USER@HOST:PORT:/PATH)")
+                "write sftp:USER@HOST:/ABSOLUTE/PATH, or sftp://USER@HOST:PORT//ABSOLUTE/PATH")
         return
     path = PurePosixPath(repository)
     if not path.is_absolute() or ".." in path.parts:

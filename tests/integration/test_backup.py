@@ -159,6 +159,24 @@ def test_retention_keeps_the_declared_count_and_the_newest(
             } == {f"run={newest.run}"}
 
 
+def test_an_unreachable_repository_host_fails_clearly_and_deletes_nothing(
+        backed: Copy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    before = listed(backed)
+    stack = loaded(backed, monkeypatch)
+    assert stack.backup is not None
+    # Nothing listens on port 1 of the helper's own address.
+    stack = dataclasses.replace(stack, backup=dataclasses.replace(
+        stack.backup, repository="sftp://nobody@127.0.0.1:1//srv/backups", ssh_dir=str(tmp_path)))
+    engine = connect_local(None)
+    try:
+        with pytest.raises(OperationError, match="cannot be reached over SSH; nothing was "
+                                                 "deleted, the next run tries again"):
+            run_backup(engine, stack, say)
+    finally:
+        engine.close()
+    assert listed(backed) == before
+
+
 def test_a_corrupted_pack_fails_the_drill(backed: Copy) -> None:
     packs = sorted(Path(backed.env["BACKUP_REPOSITORY"], "data").rglob("*"))
     pack = max((p for p in packs if p.is_file()), key=lambda p: p.stat().st_size)

@@ -28,6 +28,9 @@ def problems(stack: Stack) -> list[str]:
 
 def test_a_valid_backup_has_no_problems(stack: Stack) -> None:
     assert problems(backed(stack)) == []
+    for repository in ("sftp:backup@old.example.com:/srv/backups",
+                       "sftp://backup@old.example.com:2222//srv/backups", "/srv/backups"):
+        assert problems(backed(stack, repository=repository)) == [], repository
 
 
 @pytest.mark.parametrize(("changes", "expected"), [

@@ -17,7 +17,7 @@ from ...engine.backend import Engine
 from ...errors import DockerError, OperationError
 from ...planning.backup import PASSWORD_FILE, REPOSITORY, Part
 from ...planning.logging_policy import LogSpec
-from ...planning.spec import ContainerSpec, ImageSpec, MountSpec
+from ...planning.spec import Attachment, ContainerSpec, ImageSpec, MountSpec
 
 IMAGE_DIR = Path(__file__).parent / "image"
 # What restic answers, and what it means for the user.
@@ -30,8 +30,13 @@ MEANINGS = [
      "yet: `invoke backup.run` makes it"),
     ("unable to open config file", "there is no repository at {where} yet: `invoke "
      "backup.run` makes it"),
+    ("Host key verification failed", "the repository host's key is not in the engine "
+     "host's known_hosts (backup.ssh_dir): ssh to it once from there as root, compare the "
+     "key, then run again"),
     ("ssh: ", "the repository host of {where} cannot be reached over SSH; nothing was "
      "deleted, the next run tries again"),
+    ("unable to start the sftp session", "the repository host of {where} cannot be "
+     "reached over SSH; nothing was deleted, the next run tries again"),
     ("connection refused", "the repository host of {where} refused the connection; nothing "
      "was deleted, the next run tries again"),
     ("Fatal: unable to open repository", "the repository {where} cannot be opened"),
@@ -82,6 +87,8 @@ def _mounts(stack: Stack, backup: Backup, parts: list[Part], writable: bool) -> 
     repository = backup.repository_for(stack.project)
     if not repository.startswith("sftp:"):
         mounts.append(MountSpec("bind", repository, REPOSITORY, False))
+    else:  # ssh's key and known hosts: the engine host's, never written
+        mounts.append(MountSpec("bind", backup.ssh_dir, "/root/.ssh", True))
     mounts += [MountSpec("volume" if p.kind == "volume" else "bind", p.source, p.path,
                          not writable) for p in parts if p.kind in ("volume", "bind")]
     return mounts
@@ -99,8 +106,9 @@ def helper_spec(stack: Stack, backup: Backup, image: str, parts: list[Part],
                      "RESTIC_CACHE_DIR": "/tmp/restic-cache", "HOME": "/root"},
         user="0:0", ports=[], mounts=_mounts(stack, backup, parts, writable),
         tmpfs={"/tmp": "rw,nosuid,size=512m"},
-        # A local repository needs no network at all.
-        networks=[], restart="no", healthcheck=None,
+        # A local repository needs no network at all; sftp the engine's default bridge.
+        networks=[] if local else [Attachment("bridge", None, [])], restart="no",
+        healthcheck=None,
         limits=Limits(memory="512m", cpus=1.0, pids=200), read_only=False,
         # Root that reads and restores files of any owner, and nothing else.
         cap_add=["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID"],
@@ -123,8 +131,9 @@ def helper(engine: Engine, stack: Stack, backup: Backup, say: Say, parts: list[P
         engine.create_container(spec)
     except DockerError as error:
         raise OperationError(f"the backup helper cannot start: {error}. Has `invoke deploy` "
-                             f"made the secret {backup.password!r} and the volumes yet?"
-                             ) from error
+                             f"made the secret {backup.password!r} and the volumes yet? (An "
+                             "sftp repository: does backup.ssh_dir exist on the engine's "
+                             "host?)") from error
     try:
         yield Helper(engine, spec.name, backup, repository)
     finally:
