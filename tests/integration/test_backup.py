@@ -14,6 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from pojemnik import Secret
 from pojemnik.console import say
 from pojemnik.declaration.backup import Dump, Retention
 from pojemnik.declaration.loader import load_stack
@@ -171,6 +172,25 @@ def test_an_unreachable_repository_host_fails_clearly_and_deletes_nothing(
     try:
         with pytest.raises(OperationError, match="cannot be reached over SSH; nothing was "
                                                  "deleted, the next run tries again"):
+            run_backup(engine, stack, say)
+    finally:
+        engine.close()
+    assert listed(backed) == before
+
+
+def test_a_wrong_password_is_said_as_such(backed: Copy, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = loaded(backed, monkeypatch)
+    assert stack.backup is not None
+    (backed.root / stack.secrets_dir() / "wrong_password").write_text("not the key\n")
+    stack = dataclasses.replace(stack, secrets=[*stack.secrets, Secret("wrong_password")],
+                                backup=dataclasses.replace(stack.backup,
+                                                           password="wrong_password"))
+    before = listed(backed)
+    engine = connect_local(None)
+    try:
+        with pytest.raises(OperationError, match="wrong password: the repository was made "
+                                                 "with another password than the secret "
+                                                 "wrong_password's"):
             run_backup(engine, stack, say)
     finally:
         engine.close()
