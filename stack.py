@@ -13,12 +13,14 @@ from pathlib import Path
 
 from pojemnik import (
     Acme,
+    Backup,
     Bind,
     Firewall,
     Image,
     Limits,
     Network,
     Port,
+    Postgres,
     Reload,
     Secret,
     SecretMount,
@@ -61,7 +63,14 @@ def declare(settings: Settings) -> Stack:
         volumes=[Volume("dbdata"), Volume("proxy-tls"), Volume("acme-webroot"),
                  *([Volume("acme")] if tls.ordered() else [])],
         tls=tls,
-        secrets=[Secret("db_password"), Secret("django_secret_key", length=50)],
+        secrets=[Secret("db_password"), Secret("django_secret_key", length=50),
+                 Secret("backup_password", length=32)],
+        # `invoke backup.run`: the database (pg_dump -Fc) and the proxy's certificates, into
+        # a restic repository encrypted with the secret backup_password (keep a copy of it
+        # off the server). Default: /var/backups/pojemnik/<project> on the host; off the
+        # server: BACKUP_REPOSITORY=sftp:user@otherhost:/srv/backups/pojemnik.
+        backup=Backup(dumps=[Postgres("db", database="app")], volumes=["proxy-tls"],
+                      repository=settings.get("BACKUP_REPOSITORY", "")),
         # `fab -H root@server firewall.apply`: SSH (on sshd's real port) and the proxy's
         # ports when published on a public address; everything else inbound is dropped.
         firewall=Firewall(allow={"ssh": ssh_from} if ssh_from else {}),

@@ -5,6 +5,7 @@ declaration types; everything that touches Docker is imported only when used.
 """
 
 from .declaration.alerts import Alerts
+from .declaration.backup import Backup, Dump, Postgres, Retention
 from .declaration.firewall import Firewall
 from .declaration.model import (
     Bind,
@@ -34,8 +35,10 @@ from .errors import DockerError, HostCommandError, OperationError, PojemnikError
 __all__ = [
     "Acme",
     "Alerts",
+    "Backup",
     "Bind",
     "DockerError",
+    "Dump",
     "Firewall",
     "Healthcheck",
     "HostCommandError",
@@ -47,8 +50,10 @@ __all__ = [
     "OperationError",
     "PojemnikError",
     "Port",
+    "Postgres",
     "Problem",
     "Reload",
+    "Retention",
     "SSHError",
     "Secret",
     "SecretMount",

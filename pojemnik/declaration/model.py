@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .alerts import Alerts
+from .backup import Backup
 from .firewall import Firewall
 from .origins import Origins
 from .policy import StopFirst, UpdatePolicy, Upstreams
@@ -265,14 +266,13 @@ class Stack:
     # Where the engine's host sees the repository's files; None: `root` itself (a local
     # engine). A remote deploy mirrors the mounted files there first.
     mount_root: str | None = None
-    # The server's firewall (`fab -H root@server firewall.apply`); None: not managed.
-    firewall: Firewall | None = None
+    firewall: Firewall | None = None  # the server's (`firewall.apply`); None: not managed
     alerts: Alerts | None = None  # where alerts go (email, webhook); None: nowhere
+    backup: Backup | None = None  # what `invoke backup.run` keeps; None: no backups
     # Memory kept for the host itself (the kernel, sshd, Docker): the services' memory
     # limits together may use the host's memory less this. Docker's units ("256m").
     memory_reserve: str = "256m"
-    # Log rotation of every container (a service may declare its own).
-    logs: Logs = field(default_factory=Logs)
+    logs: Logs = field(default_factory=Logs)  # every container's rotation (or its own)
     # Where the stack runs: "host" (one engine) or "swarm" (a cluster, through a manager).
     target: str = HOST
     swarm: Swarm = field(default_factory=Swarm)

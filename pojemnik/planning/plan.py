@@ -203,6 +203,8 @@ def _resource_actions(stack: Stack, observed: Observed, services: list[Service],
             actions.append(Action(CREATE_VOLUME, name, "volume missing",
                                   labels=volume_labels(stack, volume.name)))
     secrets = {m.secret for s in services for m in s.mounts if isinstance(m, SecretMount)}
+    if stack.backup is not None:  # the backup repository's password: mounted by its helper
+        secrets.add(stack.backup.password)
     for secret in stack.secrets:
         if secret.name in secrets and secret.name not in observed.secrets:
             actions.append(Action(CREATE_SECRET, secret.name,

@@ -15,6 +15,7 @@ from invoke import Collection
 
 from . import (
     alerts,
+    backup,
     diagram,
     environments,
     firewall,
@@ -58,6 +59,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
         _collection("alerts", "test", {"test": alerts.test}),
         firewall.collection(),
         tls.collection(),
+        backup.collection(),
     ):
         ns.add_collection(collection)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,

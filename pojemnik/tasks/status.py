@@ -24,3 +24,11 @@ def status(c: Context, json_: bool = False) -> None:
         return
     for line in table(found):
         say(line)
+    if stack.backup is not None:
+        from datetime import UTC, datetime
+
+        from ..operations.backup.listing import last_results
+        from .context import host_files
+
+        for line in guard(lambda: last_results(stack, host_files(c), datetime.now(UTC))):
+            say(line)
