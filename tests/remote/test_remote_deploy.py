@@ -43,7 +43,7 @@ def test_images_built_here_are_shipped_once(deployment: Deployment,
 def test_remote_deploy_serves_the_sites(deployment: Deployment, server: RemoteHost) -> None:
     first = deployment.first_deploy
     assert "built 0" in first, first  # the shipped images are up to date
-    assert "created 8" in first and "files:" in first  # config/ and www/ were mirrored
+    assert "created 9" in first and "files:" in first  # config/ and www/ were mirrored
     for site in ("updates.localhost", "packages.localhost"):
         status, body = get(server, deployment.http_port, site)
         assert status == 200 and site in body

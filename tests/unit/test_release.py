@@ -71,11 +71,16 @@ def test_a_service_with_a_release_waits_for_its_dependencies_ready(example: Stac
 
 
 def test_the_output_is_said_line_by_line() -> None:
+    """Frames split lines anywhere, and the engine flushes after each: a line is said
+    once, whole; the last one, without a newline, when the command has ended."""
     said: list[str] = []
     lines = SaidLines(said.append, "app | ")
     lines.write(b"one\ntw")
+    lines.flush()
     lines.write(b"o\r\nthree")
     lines.flush()
+    assert said == ["app | one", "app | two"]
+    lines.finish()
     assert said == ["app | one", "app | two", "app | three"]
 
 

@@ -79,10 +79,16 @@ def stop_first(action: p.Action, engine: Engine, say: Say) -> None:
 
 def recover(engine: Engine, project: str, say: Say) -> None:
     """After a killed update: a `<name>-next` whose old container is already gone takes
-    the name (it was serving). One beside its old container is removed by the plan."""
+    the name (it was serving). One beside its old container is removed by the plan. A
+    release command's one-off container left by a killed deploy is removed: a release runs
+    only inside a deploy, which holds the lock this one now holds."""
     rows = engine.project_containers(project)
     names = {row.name for row in rows}
     for row in rows:
+        if row.service and row.name.startswith(f"{project}-{row.service}-release-"):
+            say(f"container {row.name}: a release command a killed deploy left; removing")
+            engine.remove_container(row.name)
+            continue
         main = row.name.removesuffix("-next")
         if row.name.endswith("-next") and row.service and main not in names \
                 and main == f"{project}-{row.service}":

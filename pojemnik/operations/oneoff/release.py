@@ -36,7 +36,7 @@ def run_release(action: p.Action, engine: Engine, say: Say) -> None:
     except DockerError as error:
         code, why = -1, str(error).splitlines()[0]
     finally:
-        lines.flush()
+        lines.finish()
     if code == 0:
         say(f"container {action.target}: release command done")
         return
@@ -63,6 +63,11 @@ class SaidLines(io.RawIOBase):
         return len(data)
 
     def flush(self) -> None:
+        """Nothing: the engine flushes after every frame it hands over, and a frame may end
+        in the middle of a line, which must not be said in two halves."""
+
+    def finish(self) -> None:
+        """The command has ended: its last line, if it had no newline."""
         if self.pending:
             self.say(self.prefix + self.pending.decode(errors="replace"))
             self.pending = b""
