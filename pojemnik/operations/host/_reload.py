@@ -27,12 +27,9 @@ class ReloadFailed(OperationError):
         self.container, self.reload = container, reload
 
 
-def reload_service(engine: Engine, container: str, reload: Reload, say: Say) -> None:
-    """Check the new config inside the running container, reload it gracefully, and wait
-    until it is live: the declared `live` probe passes, else the container runs processes
-    that were not there before (new workers). A failed check keeps the running config;
-    a declared probe that never passes fails the reload (the service may not be serving
-    the new config, or anything: uWSGI that cannot load the new code exits)."""
+def check_config(engine: Engine, container: str, reload: Reload) -> None:
+    """The declared check of the new config inside the running container; a failure
+    keeps the running config."""
     if reload.check:
         code, output = engine.exec(container, list(reload.check))
         if code != 0:
@@ -41,6 +38,18 @@ def reload_service(engine: Engine, container: str, reload: Reload, say: Say) -> 
                 f"the running config is kept.\n{output.rstrip()}",
                 by=f"the config check `{' '.join(reload.check)}` in {container}",
                 kept=f"{container} (with its running config)")
+
+
+def reload_service(engine: Engine, container: str, reload: Reload, say: Say,
+                   checked: bool = False) -> None:
+    """Check the new config inside the running container, reload it gracefully, and wait
+    until it is live: the declared `live` probe passes, else the container runs processes
+    that were not there before (new workers). A failed check keeps the running config;
+    a declared probe that never passes fails the reload (the service may not be serving
+    the new config, or anything: uWSGI that cannot load the new code exits).
+    `checked`: the caller ran `check_config` already."""
+    if not checked:
+        check_config(engine, container, reload)
     before = engine.processes(container) if reload.live is None else set()
     code, output = engine.exec(container, list(reload.command))
     if code != 0:

@@ -32,7 +32,7 @@ from ..images.base import ensure_base
 from ..images.build import build_images
 from ..oneoff.release import run_release
 from ..records import history, releases
-from ._reload import ConfigRejected, ReloadFailed, reload_service
+from ._reload import ConfigRejected, ReloadFailed, check_config, reload_service
 from ._update import recover, start_first, stop_first
 from .switchboard import Switchboard
 
@@ -267,11 +267,11 @@ def _start_and_wait(action: p.Action, engine: Engine, say: Say, board: Switchboa
                     done: list[p.Action], started: StartedSignals) -> None:
     say(f"container {action.target}: {action.kind} ({action.reason})")
     assert action.container
-    run_release(action, engine, say)  # before any of the new version runs or loads
     if action.kind == p.RELOAD:
         reload_config(engine, action, say)
         say(f"container {action.target}: config reloaded")
         return
+    run_release(action, engine, say)  # before any of the new version runs
     if action.start_first:
         status = start_first(action, engine, say, board)
         done.append(action)  # (list.append is atomic: the wave's threads share it)
@@ -290,7 +290,11 @@ def _start_and_wait(action: p.Action, engine: Engine, say: Say, board: Switchboa
 
 
 def reload_config(engine: Engine, action: p.Action, say: Say) -> None:
-    """Check the new config inside the running container, then reload it gracefully.
-    A failed check leaves the running config in place and fails the deploy."""
+    """Check the new config inside the running container, run the release command, then
+    reload it gracefully. A failed check leaves the running config in place and fails the
+    deploy before the release runs: a broken edit changes nothing."""
     assert action.container and action.container.reload is not None
-    reload_service(engine, action.target, action.container.reload, say)
+    reload = action.container.reload
+    check_config(engine, action.target, reload)
+    run_release(action, engine, say)  # before the new config loads
+    reload_service(engine, action.target, reload, say, checked=True)
