@@ -22,7 +22,8 @@ DEFAULT = ""  # the default environment: production, for a refresh
 DEFAULT_NAME = "default"  # how tasks' options name it
 # Read by pojemnik from an environment's settings, not by the stack file: known names.
 SCRUB = "POJEMNIK_REFRESH_SCRUB"  # the SQL `data.refresh` runs in the refreshed copy
-OWN_SETTINGS = frozenset({SCRUB})
+HOSTS = "POJEMNIK_HOSTS"  # where `fab TASK` runs without -H: the environment's servers
+OWN_SETTINGS = frozenset({SCRUB, HOSTS})
 
 
 def from_option(name: str) -> str:

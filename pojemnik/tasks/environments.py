@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,15 +65,20 @@ def diff(c: Context, other: str, base: str | None = None, format: str = "table")
             "scrub": "SQL file run in the refreshed copy before it is swapped in "
                      "(default: the environment's POJEMNIK_REFRESH_SCRUB setting)",
             "no_scrub": "copy without scrubbing (nothing personal in the source)",
-            "overwrite_production": "allow refreshing the default environment itself"})
+            "volume": "also copy this named volume (repeatable), verified, then swapped in",
+            "no_database": "copy only the --volume ones, not the database",
+            "overwrite_production": "allow refreshing the default environment itself"},
+      iterable=["volume"])
 def refresh(c: Context, database: str = "app", service: str = "db", source: str = "default",
-            scrub: str = "", no_scrub: bool = False,
-            overwrite_production: bool = False) -> None:
-    """Copy another environment's database into this one's (POJEMNIK_ENV's), verified,
-    then scrubbed, then swapped in: staging from production, on one engine."""
+            scrub: str = "", no_scrub: bool = False, volume: list[str] | None = None,
+            no_database: bool = False, overwrite_production: bool = False) -> None:
+    """Copy another environment's database (and --volume ones) into this one's
+    (POJEMNIK_ENV's), verified, then scrubbed, then swapped in: staging from production,
+    on one engine."""
     from ..declaration.environments import SCRUB, chosen, from_option
     from ..operations.data.copy import describe_database
     from ..operations.data.refresh import Refresh, refresh_database
+    from ..operations.data.volume_refresh import refresh_volume
     from ..planning.environments import refresh_problems
     from .context import engine_of, require_declared
     from .lock import holding_lock
@@ -82,13 +88,36 @@ def refresh(c: Context, database: str = "app", service: str = "db", source: str 
         raise Exit(f"refused: {problems[0]}; nothing was changed", code=2)
     _, settings, target = loaded(c, into)
     _, _, production = loaded(c, origin)
+    volumes = refreshed_volumes(target, volume or [], service, no_database)
     require_declared("service", [service], [s.name for s in target.services])
-    sql = scrub_file(target.root, scrub or settings.values.get(SCRUB, ""), no_scrub, into)
+    sql = None if no_database else scrub_file(
+        target.root, scrub or settings.values.get(SCRUB, ""), no_scrub, into)
     request = Refresh(production.container_name(service), target.container_name(service),
                       database, sql)
     with engine_of(c) as engine, holding_lock(c, engine, target):
-        report = guard(lambda: refresh_database(engine, request, say))
-    say(describe_database(database, report))
+        if not no_database:
+            report = guard(lambda: refresh_database(engine, request, say))
+            say(describe_database(database, report))
+        for name in volumes:
+            guard(partial(refresh_volume, engine, production, target, name, say))
+
+
+def refreshed_volumes(stack: Stack, asked: list[str], service: str,
+                      no_database: bool) -> list[str]:
+    """The --volume ones, checked before anything runs: declared, not the database's own
+    files (copied consistently by pg_dump, never as files of a running server)."""
+    from ..operations.data.volume_refresh import users_of
+    from .context import require_declared
+
+    if no_database and not asked:
+        raise Exit("refused: --no-database with no --volume copies nothing", code=2)
+    require_declared("volume", asked, [v.name for v in stack.volumes])
+    for name in asked:
+        if stack.container_name(service) in users_of(stack, name):
+            raise Exit(f"refused: volume {name} holds the files of the database service "
+                       f"{service}; its database is refreshed with pg_dump (leave out "
+                       f"--volume {name}); nothing was changed", code=2)
+    return list(dict.fromkeys(asked))
 
 
 def scrub_file(root: Path, named: str, no_scrub: bool, environment: str) -> Path | None:

@@ -4,12 +4,19 @@ Fabric's own executor runs the per-host calls one after another. This one runs t
 calls of one task on all hosts in parallel threads (as Fabric's ThreadingGroup does),
 prefixes each line with its host, prints a result per host, and exits non-zero if any
 host failed. Enabled by `tasks.executor_class` in fabric.yaml.
+
+Without -H, the hosts are the environment's `POJEMNIK_HOSTS` setting when it has one
+(`.env.staging`: `POJEMNIK_HOSTS=deploy@staging.example.org`), so an environment that
+lives on its own server is deployed there by `POJEMNIK_ENV=staging fab deploy`; -H wins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from fabric.executor import Executor
@@ -22,6 +29,7 @@ MAX_PARALLEL = 8
 
 class ParallelHostsExecutor(Executor):
     def execute(self, *tasks: Any) -> dict[Any, Any]:
+        self._hosts_from_settings()
         calls = self.normalize(tasks)
         calls = self.expand_calls(calls)
         try:
@@ -45,6 +53,29 @@ class ParallelHostsExecutor(Executor):
                 raise Exit(f"{len(failures)} of {len(prepared)} hosts failed: "
                            + ", ".join(failures), code=1)
         return results
+
+    def _hosts_from_settings(self) -> None:
+        flag = self.core[0].args.hosts if self.core else None
+        root = self.collection.configuration().get("pojemnik", {}).get("root")
+        if flag is None or flag.value or not root:
+            return
+        if found := configured_hosts(Path(root), os.environ):
+            flag.value, origin = found
+            print(f"hosts {flag.value}: POJEMNIK_HOSTS from {origin} (-H overrides)",
+                  file=sys.stderr)
+
+
+def configured_hosts(root: Path, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """The environment's POJEMNIK_HOSTS and where it is set, if it is. A bad environment
+    gives none: the task then refuses it, as without hosts."""
+    from ..declaration.environments import HOSTS
+    from ..declaration.settings import Settings
+
+    settings = Settings.load(root, environ)
+    value = settings.values.get(HOSTS, "").replace(" ", "")
+    if settings.environment_problems or not value:
+        return None
+    return value, settings.where(HOSTS)
 
 
 def _groups(calls: list[Any]) -> list[list[Any]]:

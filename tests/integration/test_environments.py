@@ -6,6 +6,7 @@ subnets); both serve, a third whose ports and subnets collide is refused naming 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -160,6 +161,41 @@ def test_a_failed_scrub_leaves_stagings_database_as_it_was(
     assert psql(client, staging, PEOPLE) == before
     assert "app_incoming" not in psql(client, staging, "SELECT datname FROM pg_database",
                                       "postgres")
+
+
+def in_volume(client: docker.DockerClient, volume: str, script: str) -> str:
+    output = client.containers.run("debian:bookworm-slim", ["sh", "-c", script], remove=True,
+                                   volumes={volume: {"bind": "/v", "mode": "rw"}},
+                                   network_mode="none")
+    return str(output.decode().strip())
+
+
+def test_a_staging_refresh_copies_a_chosen_volume_verified_and_staging_still_serves(
+        client: docker.DockerClient, environments: tuple[Copy, Copy]) -> None:
+    default, staging = environments
+    theirs, ours = (f"{copy.project}-acme-webroot" for copy in (default, staging))
+    in_volume(client, theirs, "mkdir -p /v/deep && echo production > /v/deep/file && "
+              "chmod 0640 /v/deep/file && chown 33:33 /v/deep/file")
+    in_volume(client, ours, "echo staging-only > /v/old")
+    proxy = client.api.inspect_container(f"{staging.project}-proxy")["Id"]
+    # The database's own files are refused (pg_dump copies it), and a typo named.
+    refused = staging.invoke("data.refresh", "--no-database", "--volume", "dbdata",
+                             check=False)
+    assert refused.returncode == 2 and "pg_dump" in refused.stderr, refused.stderr
+    typo = staging.invoke("data.refresh", "--no-database", "--volume", "acme-webroto",
+                          check=False)
+    assert typo.returncode == 2 and "acme-webroot" in typo.stderr, typo.stderr
+    assert in_volume(client, ours, "cat /v/old") == "staging-only"
+    result = staging.invoke("data.refresh", "--no-database", "--volume", "acme-webroot")
+    said = result.stdout + result.stderr
+    assert re.search(r"\d+ files copied from \S+ and verified", said), said
+    listing = "cd /v && find . | sort && stat -c '%a %u:%g' deep/file && cat deep/file"
+    assert in_volume(client, ours, listing) == in_volume(client, theirs, listing)
+    assert in_volume(client, ours, "test -e /v/old || echo gone") == "gone"  # replaced
+    assert in_volume(client, theirs, "cat /v/deep/file") == "production"  # only read
+    assert client.api.inspect_container(f"{staging.project}-proxy")["Id"] == proxy
+    status, body = get(staging, "app.localhost")
+    assert status == 200 and "database: ok" in body
 
 
 def test_down_volumes_of_staging_leaves_the_default_environment_serving(

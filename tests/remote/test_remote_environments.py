@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import IMAGES, REPO, Deployment
+from .conftest import FAB, IMAGES, REPO, Deployment
 from .hosts import RemoteHost
 from .test_remote_deploy import get
 
@@ -67,6 +67,24 @@ def test_remote_staging_serves_beside_the_deployed_stack(
                       "/db_password && echo made").text.strip() == "made"
 
 
+def test_remote_staging_hosts_from_its_settings_without_h(
+        staging: Deployment, server: RemoteHost) -> None:
+    """`POJEMNIK_HOSTS` in `.env.staging`: `fab ps` with no -H runs on staging's server."""
+    env_file = REPO / ".env.staging"
+    before = env_file.read_text()
+    env_file.write_text(before + f"POJEMNIK_HOSTS={server.user}@{server.host}:{server.port}\n")
+    try:
+        result = subprocess.run(
+            [*FAB, "-i", str(server.key_path), "ps"], cwd=REPO, text=True,
+            capture_output=True, timeout=600,
+            env={**staging.env, "POJEMNIK_KNOWN_HOSTS": str(server.known_hosts_path)})
+    finally:
+        env_file.write_text(before)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{staging.project}-proxy" in result.stdout, result.stdout
+    assert "POJEMNIK_HOSTS from .env.staging:5" in result.stderr, result.stderr
+
+
 def test_remote_staging_down_volumes_leaves_the_other_serving(
         deployment: Deployment, staging: Deployment, server: RemoteHost) -> None:
     theirs = volumes(server, deployment.project)
@@ -76,3 +94,4 @@ def test_remote_staging_down_volumes_leaves_the_other_serving(
     assert volumes(server, deployment.project) == theirs
     status, body = get(server, deployment.http_port, "app.localhost")
     assert status == 200 and "database: ok" in body
+

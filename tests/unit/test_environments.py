@@ -196,3 +196,18 @@ def test_a_refresh_never_overwrites_production_unless_named(
         source: str, target: str, flag: bool, refused: str) -> None:
     problems = refresh_problems(source, target, flag)
     assert (refused in problems[0]) if refused else problems == []
+
+
+def test_staging_hosts_come_from_its_settings_and_never_from_a_bad_environment(
+        envrepo: Path) -> None:
+    from pojemnik.declaration.env_names import unknown_names
+    from pojemnik.tasks.hosts import configured_hosts
+
+    assert configured_hosts(envrepo, {"POJEMNIK_ENV": "staging"}) is None
+    write(envrepo / ".env.staging", "SUBNET=10.0.2.0/24\nPOJEMNIK_HOSTS=deploy@stage, b\n")
+    assert configured_hosts(envrepo, {"POJEMNIK_ENV": "staging"}) == (
+        "deploy@stage,b", ".env.staging:2")
+    assert configured_hosts(envrepo, {}) is None  # the default environment has none
+    assert configured_hosts(envrepo, {"POJEMNIK_ENV": "stagnig"}) is None  # refused later
+    settings = Settings.load(envrepo, {"POJEMNIK_ENV": "staging"})
+    assert not unknown_names(settings, envrepo / "stack.py")  # a known name, not a typo
