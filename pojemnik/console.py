@@ -4,6 +4,7 @@ elsewhere."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -135,3 +136,21 @@ class BuildBoard:
 
 
 STEP = re.compile(r"^Step (\d+)/(\d+) :")
+
+
+def quiet_broken_pipe() -> None:
+    """`invoke ... | head` ends like any Unix tool's output would: quietly. A reader that
+    stops reading closes the pipe, the next write raises BrokenPipeError, and Python would
+    print its traceback (and a second one when it flushes stdout at exit). Only that error
+    is hushed; sockets keep raising it to their callers as before (no SIGPIPE default)."""
+    shown = sys.excepthook
+
+    def hook(kind: type[BaseException], error: BaseException, trace: object) -> None:
+        if not issubclass(kind, BrokenPipeError):
+            shown(kind, error, trace)  # type: ignore[arg-type]
+            return
+        # Nothing more reaches the closed pipe, not even the flush at exit.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+    sys.excepthook = hook

@@ -13,6 +13,7 @@ from typing import Any
 
 from invoke import Collection
 
+from ..console import quiet_broken_pipe
 from . import (
     alerts,
     backup,
@@ -42,6 +43,7 @@ def _collection(name: str, default: str, tasks: dict[str, Any]) -> Collection:
 
 def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
     """The task collection for the repository at `root`."""
+    quiet_broken_pipe()
     ns = Collection(stack.deploy, stack.plan, stack.check, stack.ps, stack.logs, stack.down,
                     diagram.diagram, releases.history, releases.rollback, lock.lock,
                     status.status, oneoff.run, oneoff.exec_, upkeep.prune)

@@ -26,3 +26,23 @@ def test_lines_said_from_parallel_threads_stay_whole(capsys: pytest.CaptureFixtu
     assert lines.pop() == ""
     assert len(lines) == 6 * 2000
     assert all(line.startswith("container c") and line.count(":") == 1 for line in lines)
+
+
+
+def test_a_listing_piped_into_head_ends_without_a_traceback() -> None:
+    """`invoke --list | head -1`: the reader has gone when the listing is written."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # as head does once it has its line: every write meets a closed pipe
+    try:
+        listed = subprocess.run([sys.executable, "-m", "invoke", "--list"], cwd=repo,
+                                stdout=write_end, stderr=subprocess.PIPE, text=True,
+                                timeout=120)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in listed.stderr and "BrokenPipe" not in listed.stderr, \
+        listed.stderr
