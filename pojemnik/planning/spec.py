@@ -33,6 +33,10 @@ from ..declaration.units import address_on, gateway_of
 from .hardening import CAP_DROP, SECURITY_OPT, memory_swap
 from .logging_policy import LogSpec, log_spec
 
+# What a helper running as root needs to read and write files of any owner, keeping owners
+# and modes (backups, volume refreshes), and nothing more: the rest of root's are dropped.
+FILE_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID")
+
 
 @dataclass(frozen=True)
 class NetworkSpec:

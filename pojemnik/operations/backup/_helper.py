@@ -17,7 +17,7 @@ from ...engine.backend import Engine
 from ...errors import DockerError, OperationError
 from ...planning.backup import PASSWORD_FILE, REPOSITORY, Part
 from ...planning.logging_policy import LogSpec
-from ...planning.spec import Attachment, ContainerSpec, ImageSpec, MountSpec
+from ...planning.spec import FILE_CAPABILITIES, Attachment, ContainerSpec, ImageSpec, MountSpec
 
 IMAGE_DIR = Path(__file__).parent / "image"
 # What restic answers, and what it means for the user.
@@ -110,8 +110,7 @@ def helper_spec(stack: Stack, backup: Backup, image: str, parts: list[Part],
         networks=[] if local else [Attachment("bridge", None, [])], restart="no",
         healthcheck=None,
         limits=Limits(memory="512m", cpus=1.0, pids=200), read_only=False,
-        # Root that reads and restores files of any owner, and nothing else.
-        cap_add=["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID"],
+        cap_add=list(FILE_CAPABILITIES),
         cap_drop=["ALL"], security_opt=["no-new-privileges"], memory_swap=512 * 2**20,
         heal_after=None, labels={LABEL_PROJECT: stack.project, LABEL_KIND: "backup",
                                  LABEL_NAME: name},

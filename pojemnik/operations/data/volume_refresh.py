@@ -17,7 +17,7 @@ from ...declaration.model import LABEL_KIND, LABEL_NAME, LABEL_PROJECT, Limits, 
 from ...engine.backend import Engine
 from ...errors import OperationError
 from ...planning.logging_policy import LogSpec
-from ...planning.spec import ContainerSpec, MountSpec
+from ...planning.spec import FILE_CAPABILITIES, ContainerSpec, MountSpec
 
 INCOMING, BEFORE = ".pojemnik-incoming", ".pojemnik-before"
 LISTED = (f"find . -path ./{INCOMING} -prune -o -path ./{BEFORE} -prune -o -type f -print0"
@@ -91,8 +91,7 @@ def _copier(stack: Stack, source: str, target: str) -> ContainerSpec:
                 MountSpec("volume", target, "/to", False)],
         tmpfs={}, networks=[], restart="no", healthcheck=None,
         limits=Limits(memory="256m", cpus=1.0, pids=100), read_only=True,
-        # Root that reads and writes files of any owner, keeping owners and modes.
-        cap_add=["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID"],
+        cap_add=list(FILE_CAPABILITIES),
         cap_drop=["ALL"], security_opt=["no-new-privileges"], memory_swap=256 * 2**20,
         heal_after=None, labels={LABEL_PROJECT: stack.project, LABEL_KIND: "refresh",
                                  LABEL_NAME: name},
