@@ -65,18 +65,26 @@ def declare(settings: Settings) -> Stack:
         tls=tls,
         secrets=[Secret("db_password"), Secret("django_secret_key", length=50),
                  Secret("backup_password", length=32)],
-        # `invoke backup.run`: the database (pg_dump -Fc) and the proxy's certificates, into
-        # a restic repository encrypted with the secret backup_password (keep a copy of it
-        # off the server). Default: /var/backups/pojemnik/<project> on the host; off the
-        # server: BACKUP_REPOSITORY=sftp:user@otherhost:/srv/backups/pojemnik.
-        backup=Backup(dumps=[Postgres("db", database="app")], volumes=["proxy-tls"],
-                      repository=settings.get("BACKUP_REPOSITORY", "")),
+        backup=backups(settings),
         # `fab -H root@server firewall.apply`: SSH (on sshd's real port) and the proxy's
         # ports when published on a public address; everything else inbound is dropped.
         firewall=Firewall(allow={"ssh": ssh_from} if ssh_from else {}),
         services=[database_service(isolated), php_service(services, proxy),
                   app_service(settings), proxy],
     )
+
+
+def backups(settings: Settings) -> Backup | None:
+    """`invoke backup.run`: the database (pg_dump -Fc) and the proxy's certificates, into a
+    restic repository encrypted with the secret backup_password (keep a copy of it off the
+    server), daily by the server itself. Default: /var/backups/pojemnik/<project> on the
+    host; off the server: BACKUP_REPOSITORY=sftp:user@otherhost:/srv/backups/pojemnik and
+    BACKUP_KNOWN_HOSTS (docs/guides/backups.md). One host only: not on a Swarm."""
+    if settings.get("POJEMNIK_TARGET", "host") != "host":
+        return None
+    return Backup(dumps=[Postgres("db", database="app")], volumes=["proxy-tls"],
+                  repository=settings.get("BACKUP_REPOSITORY", ""),
+                  known_hosts=settings.get("BACKUP_KNOWN_HOSTS", ""))
 
 
 def certificates(settings: Settings) -> Acme:

@@ -59,11 +59,18 @@ class Backup:
     retention: Retention = field(default_factory=Retention)
     schedule: str = "daily"  # systemd OnCalendar
     timeout: int = 3600  # seconds a run may take
-    # sftp: the engine host's SSH folder (key, known_hosts), read-only in the helper.
-    ssh_dir: str = "/root/.ssh"
+    # sftp: the key restic logs in with, a file in the stack's secrets folder on the
+    # engine's host made there by `invoke backup.key` (never sent, never printed), and
+    # the repository host's key lines ("HOST ssh-ed25519 AAAA...", as in known_hosts).
+    ssh_key: str = "backup_ssh_key"
+    known_hosts: str = ""
 
     def repository_for(self, project: str) -> str:
         return self.repository or DEFAULT_REPOSITORY.format(project=project)
+
+    @property
+    def sftp(self) -> bool:
+        return self.repository.startswith("sftp:")
 
     def part_names(self) -> list[str]:
         return [d.name for d in self.dumps] + list(self.volumes) + list(self.binds)

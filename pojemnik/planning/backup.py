@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..declaration.backup import Backup, Dump, Postgres, Retention
+from ..declaration.backup import Backup, Dump, Postgres
 from ..declaration.model import Stack
 
 TAG = "pojemnik"
@@ -24,6 +24,7 @@ MANIFEST_FILE = "manifest.json"
 DATA = "/data"  # where the helper mounts volumes and binds
 REPOSITORY = "/repository"  # where the helper mounts a local repository
 PASSWORD_FILE = "/run/secrets/backup_password"
+SSH_KEY = "/run/secrets/backup_ssh_key"  # an sftp repository's login (image/ssh_config)
 # Exact row counts of every user table, in one statement (count(*) per table).
 ROW_COUNTS_SQL = (
     "SET search_path = pg_catalog; SELECT quote_ident(schemaname) || '.' || "
@@ -97,25 +98,40 @@ def parse_digests(output: str) -> dict[str, str]:
     return found
 
 
-def tags(run: str, part: str | None = None) -> list[str]:
-    chosen = [TAG, f"run={run}"] + ([f"part={part}"] if part else [MANIFEST_TAG])
-    return [arg for tag in chosen for arg in ("--tag", tag)]
+PROGRAM = "pojemnik-backup"  # in the helper image: image/pojemnik_backup.py
 
 
-def backup_stdin(run: str, filename: str, part: str | None, host: str) -> list[str]:
-    return ["restic", "backup", "--json", "--host", host, "--stdin", "--stdin-filename",
-            filename, *tags(run, part)]
+@dataclass(frozen=True)
+class Step:
+    """One step of a run: `helper` runs in the backup helper; with a `source`, the
+    service's command's standard output is its standard input (a pipe)."""
+
+    helper: list[str]
+    source: tuple[str, list[str]] | None = None  # (service, argv in its container)
+    part: str = ""
 
 
-def backup_files(run: str, part: Part, host: str) -> list[str]:
-    return ["restic", "backup", "--json", "--host", host, *tags(run, part.name), part.path]
-
-
-def forget_manifests(retention: Retention) -> list[str]:
-    keep = [("--keep-daily", retention.daily), ("--keep-weekly", retention.weekly),
-            ("--keep-monthly", retention.monthly)]
-    return ["restic", "forget", "--json", "--tag", MANIFEST_TAG, "--group-by", "",
-            *[arg for flag, count in keep if count > 0 for arg in (flag, str(count))]]
+def run_steps(stack: Stack, backup: Backup) -> list[Step]:
+    """A run as argv lists, the same for `backup.run` (the SDK) and the server's agent
+    (the docker CLI): begin, each dump and its row counts, each volume's and bind's files,
+    and the seal that writes the manifest and applies the retention."""
+    host = stack.project
+    steps = [Step([PROGRAM, "begin", host])]
+    for part in parts(stack, backup):
+        if part.kind in ("postgres", "dump"):
+            dump = next(d for d in backup.dumps if d.name == part.name)
+            if isinstance(dump, Postgres):
+                steps.append(Step([PROGRAM, "counts", part.name],
+                                  (part.service, counts_command(dump)), part.name))
+            steps.append(Step([PROGRAM, "dump", part.name, part.kind, part.service, host],
+                              (part.service, dump_command(backup, part)), part.name))
+        else:
+            steps.append(Step([PROGRAM, "files", part.name, part.kind, part.path, host],
+                              None, part.name))
+    kept = backup.retention
+    steps.append(Step([PROGRAM, "seal", host, ",".join(p.name for p in parts(stack, backup)),
+                       str(kept.daily), str(kept.weekly), str(kept.monthly)]))
+    return steps
 
 
 def snapshot_id(output: str) -> str:

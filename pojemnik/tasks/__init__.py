@@ -15,6 +15,7 @@ from invoke import Collection
 
 from ..console import quiet_broken_pipe
 from . import (
+    agent,
     alerts,
     backup,
     diagram,
@@ -62,6 +63,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
         firewall.collection(),
         tls.collection(),
         backup.collection(),
+        agent.collection(),
     ):
         ns.add_collection(collection)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,

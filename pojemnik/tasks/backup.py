@@ -26,9 +26,6 @@ def _backed_up(c: Context) -> Stack:
     if stack.backup is None:
         raise Exit(f"{stack.source} declares no backup: add backup=Backup(...) to the Stack "
                    "(docs/guides/backups.md)", code=2)
-    if stack.target != "host":
-        raise Exit("backups are not supported on a Swarm target yet: the volumes live on "
-                   "whichever node runs the service (docs/guides/backups.md)", code=2)
     repository = stack.backup.repository_for(stack.project)
     if is_remote(c) and not repository.startswith("sftp:"):
         c.run(f"mkdir -p -m 0700 {shlex.quote(repository)}", hide=True)
@@ -123,8 +120,27 @@ def drill(c: Context, snapshot: str = "", json_: bool = False) -> None:
         raise Exit(code=1)
 
 
+@task()
+def key(c: Context) -> None:
+    """The SSH key an sftp repository is reached with: made on the engine's host (kept
+    if there is one); prints the line for the repository host's authorized_keys."""
+    from ..operations.backup.key import authorized_line, ensure_key
+
+    stack = _backed_up(c)
+    if is_remote(c):
+        c.run(f"mkdir -p -m 0700 {shlex.quote(stack.host_path(stack.secrets_dir()))}",
+              hide=True)
+    with engine_of(c) as engine:
+        public = guard(lambda: ensure_key(engine, stack, say))
+    assert stack.backup is not None
+    where = stack.backup.repository_for(stack.project)
+    say(f"add this line to ~/.ssh/authorized_keys of the repository's user ({where}), "
+        "on the repository host (sftp only, no shell):")
+    print(authorized_line(public), flush=True)
+
+
 def collection() -> Collection:
     found = Collection("backup")
-    for body in (run, list_, restore, drill):
+    for body in (run, list_, restore, drill, key):
         found.add_task(body)
     return found

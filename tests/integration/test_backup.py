@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from pojemnik.declaration.loader import load_stack
 from pojemnik.declaration.model import Stack
 from pojemnik.engine.local import connect_local
 from pojemnik.errors import OperationError
-from pojemnik.operations.backup.run import run_backup
+from pojemnik.operations.backup._helper import helper
+from pojemnik.operations.backup.run import manifests, run_backup
 
 from .conftest import Copy, copy_example, make_copy, remove_projects
 
@@ -160,14 +162,31 @@ def test_retention_keeps_the_declared_count_and_the_newest(
             } == {f"run={newest.run}"}
 
 
+def test_the_backup_key_is_made_on_the_engines_host_once_and_only_its_public_half_shown(
+        backed: Copy) -> None:
+    made = backed.invoke("backup.key")
+    line = made.stdout.strip().splitlines()[-1]
+    assert line.startswith('restrict,command="/usr/lib/openssh/sftp-server" ssh-ed25519 ')
+    assert "new key" in made.stdout + made.stderr
+    key = backed.root / ".secrets" / backed.project / "backup_ssh_key"
+    assert key.stat().st_mode & 0o077 == 0
+    assert "PRIVATE KEY" in key.read_text()
+    assert "PRIVATE KEY" not in made.stdout + made.stderr
+    again = backed.invoke("backup.key")
+    assert again.stdout.strip().splitlines()[-1] == line  # kept, not replaced
+    assert "new key" not in again.stdout + again.stderr
+
+
 def test_an_unreachable_repository_host_fails_clearly_and_deletes_nothing(
-        backed: Copy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        backed: Copy, monkeypatch: pytest.MonkeyPatch) -> None:
     before = listed(backed)
+    backed.invoke("backup.key")
     stack = loaded(backed, monkeypatch)
     assert stack.backup is not None
     # Nothing listens on port 1 of the helper's own address.
     stack = dataclasses.replace(stack, backup=dataclasses.replace(
-        stack.backup, repository="sftp://nobody@127.0.0.1:1//srv/backups", ssh_dir=str(tmp_path)))
+        stack.backup, repository="sftp://nobody@127.0.0.1:1//srv/backups",
+        known_hosts="[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHBqdGVzdA"))
     engine = connect_local(None)
     try:
         with pytest.raises(OperationError, match="cannot be reached over SSH; nothing was "
@@ -195,6 +214,35 @@ def test_a_wrong_password_is_said_as_such(backed: Copy, monkeypatch: pytest.Monk
     finally:
         engine.close()
     assert listed(backed) == before
+
+
+def test_a_full_disk_is_said_as_such_and_the_run_is_not_complete(
+        client: docker.DockerClient, backed: Copy, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """The repository on a 256 KiB tmpfs: restic's config fits, the dump does not."""
+    full = tmp_path / "full"
+    full.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "pjtest-full", full],
+                   check=True)
+    try:
+        stack = loaded(backed, monkeypatch)
+        assert stack.backup is not None
+        stack = dataclasses.replace(stack, backup=dataclasses.replace(
+            stack.backup, repository=str(full)))
+        in_proxy(client, backed, f"head -c 400000 /dev/urandom > {TLS}/big.bin")
+        engine = connect_local(None)
+        try:
+            with pytest.raises(OperationError, match="the disk is full on the engine's host "
+                                                     r"\(or the repository's\): free space "
+                                                     "and run again; nothing was deleted"):
+                run_backup(engine, stack, say)
+            with helper(engine, stack, stack.backup, say, []) as h:
+                assert manifests(h) == []  # nothing looks like a good backup
+        finally:
+            engine.close()
+    finally:
+        subprocess.run(["umount", full], check=True)
+        in_proxy(client, backed, f"rm -f {TLS}/big.bin")
 
 
 def test_a_corrupted_pack_fails_the_drill(backed: Copy) -> None:

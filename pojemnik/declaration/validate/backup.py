@@ -23,7 +23,8 @@ def check_backup(stack: Stack, add: Add) -> None:
     if backup is None:
         return
     if stack.target != "host":
-        return  # the backup tasks say it is not supported there; the stack still deploys
+        _swarm(stack, add)
+        return
     if not backup.part_names():
         add("backup", "nothing to back up", "name dumps=[Postgres(\"db\", database=...)], "
             "volumes=[...] or binds=[...]")
@@ -31,6 +32,18 @@ def check_backup(stack: Stack, add: Add) -> None:
     _files(stack, backup, add)
     _keeping(stack, backup, add)
     _repository(stack, backup, add)
+
+
+def _swarm(stack: Stack, add: Add) -> None:
+    """On a Swarm the volumes live on whichever node runs the service, and the server's
+    schedule (the agent) and the deploy lock are one host's: not supported (yet)."""
+    add("backup", f"backups are not supported on the {stack.target!r} target: a Swarm "
+        "service's volumes live on whichever node runs it, out of reach of one backup "
+        "helper, and the schedule and the deploy lock are one host's",
+        "declare backup= only when target is \"host\" (the example: `backup=... if "
+        "target == \"host\" else None`), and back up a Swarm's database from outside it, "
+        "e.g. `docker exec` pg_dump on the node that runs it (docs/guides/backups.md, "
+        "\"Swarm\")")
 
 
 def _service_named(stack: Stack, name: str, field: str, add: Add) -> bool:
@@ -104,6 +117,8 @@ def _repository(stack: Stack, backup: Backup, add: Add) -> None:
         if not SFTP.fullmatch(repository):
             add("backup.repository", f"{repository!r} is not an sftp repository",
                 "write sftp:USER@HOST:/ABSOLUTE/PATH, or sftp://USER@HOST:PORT//ABSOLUTE/PATH")
+        else:
+            _sftp(stack, backup, add)
         return
     path = PurePosixPath(repository)
     if not path.is_absolute() or ".." in path.parts:
@@ -119,3 +134,39 @@ def _repository(stack: Stack, backup: Backup, add: Add) -> None:
     if "volumes" in path.parts and "docker" in path.parts:
         add("backup.repository", f"{repository} lies inside Docker's volumes", "put the "
             "repository outside Docker's data, e.g. /var/backups/pojemnik/PROJECT")
+
+
+def sftp_host(repository: str) -> tuple[str, str, int]:
+    """(user, host, port) of a valid sftp repository."""
+    found = re.match(r"sftp:(?://)?([^@]+)@([^:/]+)(?::(\d+)(?=//))?", repository)
+    if found is None:
+        raise ValueError(f"{repository!r} is not an sftp repository")
+    return found[1], found[2], int(found[3] or 22)
+
+
+def _sftp(stack: Stack, backup: Backup, add: Add) -> None:
+    """The key restic logs in with, and the repository host's key it checks."""
+    if not PART.fullmatch(backup.ssh_key):
+        add("backup.ssh_key", f"{backup.ssh_key!r} cannot name a file in the secrets folder",
+            "use a-z, 0-9, '_', '.', '-', e.g. \"backup_ssh_key\"")
+    if backup.ssh_key in [s.name for s in stack.secrets]:
+        add("backup.ssh_key", f"{backup.ssh_key!r} is a Secret of the stack: a deploy would "
+            "fill it with a random value, not a key", "remove it from the Stack's secrets; "
+            "`invoke backup.key` makes the key (docs/guides/backups.md)")
+    _, host, port = sftp_host(backup.repository)
+    wanted = host if port == 22 else f"[{host}]:{port}"
+    lines = [line.split() for line in backup.known_hosts.splitlines() if line.strip()]
+    if not lines:
+        add("backup.known_hosts", f"no key of the repository host {wanted}: restic's ssh "
+            "checks it and would refuse (or trust whatever answers)", "set it to the host's "
+            f"key line, e.g. BACKUP_KNOWN_HOSTS=\"{wanted} ssh-ed25519 AAAA...\" (from "
+            "/etc/ssh/ssh_host_ed25519_key.pub there, read over a path you trust)")
+        return
+    for number, words in enumerate(lines, 1):
+        if len(words) < 3 or not words[1].startswith(("ssh-", "ecdsa-", "sk-")):
+            add("backup.known_hosts", f"line {number} is not a known_hosts line",
+                f"write \"{wanted} ssh-ed25519 AAAA...\": the host, the key type, the key")
+            return
+    if not any(wanted in words[0].split(",") for words in lines):
+        add("backup.known_hosts", f"no line for {wanted}, the repository's host",
+            f"begin the host's key line with {wanted} (as ssh writes it to known_hosts)")

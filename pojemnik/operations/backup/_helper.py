@@ -12,12 +12,20 @@ from pathlib import Path
 
 from ...console import Say
 from ...declaration.backup import Backup
-from ...declaration.model import LABEL_KIND, LABEL_NAME, LABEL_PROJECT, Limits, Stack
+from ...declaration.model import (
+    LABEL_CONTEXT_HASH,
+    LABEL_KIND,
+    LABEL_NAME,
+    LABEL_PROJECT,
+    Limits,
+    Stack,
+)
 from ...engine.backend import Engine
 from ...errors import DockerError, OperationError
-from ...planning.backup import PASSWORD_FILE, REPOSITORY, Part
+from ...planning.backup import PASSWORD_FILE, REPOSITORY, SSH_KEY, Part
 from ...planning.logging_policy import LogSpec
 from ...planning.spec import FILE_CAPABILITIES, Attachment, ContainerSpec, ImageSpec, MountSpec
+from ..checkout.hashing import context_hash
 
 IMAGE_DIR = Path(__file__).parent / "image"
 # What restic answers, and what it means for the user.
@@ -30,9 +38,12 @@ MEANINGS = [
      "yet: `invoke backup.run` makes it"),
     ("unable to open config file", "there is no repository at {where} yet: `invoke "
      "backup.run` makes it"),
-    ("Host key verification failed", "the repository host's key is not in the engine "
-     "host's known_hosts (backup.ssh_dir): ssh to it once from there as root, compare the "
-     "key, then run again"),
+    ("Host key verification failed", "the repository host's key is not the one declared "
+     "in backup.known_hosts (BACKUP_KNOWN_HOSTS): compare it with the host's "
+     "/etc/ssh/ssh_host_ed25519_key.pub, then run again; nothing was deleted"),
+    ("Permission denied (publickey", "the repository host of {where} refused the stack's "
+     "key: add the line `invoke backup.key` prints to its authorized_keys; nothing was "
+     "deleted"),
     ("ssh: ", "the repository host of {where} cannot be reached over SSH; nothing was "
      "deleted, the next run tries again"),
     ("unable to start the sftp session", "the repository host of {where} cannot be "
@@ -44,11 +55,23 @@ MEANINGS = [
 
 
 def image_spec(stack: Stack) -> ImageSpec:
+    build_args = {"BASE_IMAGE": stack.base_image}
     return ImageSpec(name="backup", tag=f"{stack.project}/backup:latest",
-                     context=str(IMAGE_DIR), dockerfile="Dockerfile",
-                     build_args={"BASE_IMAGE": stack.base_image},
+                     context=str(IMAGE_DIR), dockerfile="Dockerfile", build_args=build_args,
                      labels={LABEL_PROJECT: stack.project, LABEL_KIND: "image",
-                             LABEL_NAME: "backup"})
+                             LABEL_NAME: "backup", LABEL_CONTEXT_HASH: context_hash(
+                                 IMAGE_DIR, "Dockerfile", build_args, "")})
+
+
+def helper_image(engine: Engine, stack: Stack) -> str:
+    """The helper image, built unless the engine has it from the same files (e.g. built
+    here and loaded onto a server that cannot reach Debian's archive)."""
+    spec = image_spec(stack)
+    wanted = spec.labels[LABEL_CONTEXT_HASH]
+    for stored in engine.stored_images():
+        if spec.tag in stored.tags and stored.labels.get(LABEL_CONTEXT_HASH) == wanted:
+            return stored.id
+    return engine.build(spec, lambda line: None)
 
 
 class Helper:
@@ -74,11 +97,16 @@ class Helper:
 
     def meaning(self, args: list[str], errors: str) -> str:
         said = " ".join(args[:2])
+        known = self.known(errors)
+        return f"{said}: {known}" if known else \
+            f"{said} failed: {errors.strip()[-600:] or 'no message'}"
+
+    def known(self, errors: str) -> str | None:
+        """What restic's message means for the user, when it is one we know."""
         for text, meaning in MEANINGS:
             if text.lower() in errors.lower():
-                return f"{said}: " + meaning.format(password=self.backup.password,
-                                                    where=self.where)
-        return f"{said} failed: {errors.strip()[-600:] or 'no message'}"
+                return meaning.format(password=self.backup.password, where=self.where)
+        return None
 
 
 def _mounts(stack: Stack, backup: Backup, parts: list[Part], writable: bool) -> list[MountSpec]:
@@ -87,11 +115,30 @@ def _mounts(stack: Stack, backup: Backup, parts: list[Part], writable: bool) -> 
     repository = backup.repository_for(stack.project)
     if not repository.startswith("sftp:"):
         mounts.append(MountSpec("bind", repository, REPOSITORY, False))
-    else:  # ssh's key and known hosts: the engine host's, never written
-        mounts.append(MountSpec("bind", backup.ssh_dir, "/root/.ssh", True))
+    else:  # the stack's key alone (`backup.key`), read-only; the host's ~/.ssh never
+        key = stack.host_path(f"{stack.secrets_dir()}/{backup.ssh_key}")
+        mounts.append(MountSpec("bind", key, SSH_KEY, True))
     mounts += [MountSpec("volume" if p.kind == "volume" else "bind", p.source, p.path,
                          not writable) for p in parts if p.kind in ("volume", "bind")]
     return mounts
+
+
+def command(backup: Backup) -> list[str]:
+    """Sleeps for the run's time limit; first writes the declared host keys where ssh's
+    config (image/ssh_config) reads them: the only hosts it trusts."""
+    return ["sh", "-c", 'printf "%s\\n" "$POJEMNIK_KNOWN_HOSTS" > /tmp/known_hosts && '
+            'exec sleep "$1"', "sh", str(backup.timeout)]
+
+
+def environment(stack: Stack, backup: Backup) -> dict[str, str]:
+    """No secret in it: the password and the key are files."""
+    repository = backup.repository_for(stack.project)
+    found = {"RESTIC_REPOSITORY": repository if backup.sftp else REPOSITORY,
+             "RESTIC_PASSWORD_FILE": PASSWORD_FILE, "RESTIC_CACHE_DIR": "/tmp/restic-cache",
+             "HOME": "/root"}
+    if backup.sftp:
+        found["POJEMNIK_KNOWN_HOSTS"] = backup.known_hosts.strip()
+    return found
 
 
 def helper_spec(stack: Stack, backup: Backup, image: str, parts: list[Part],
@@ -100,10 +147,8 @@ def helper_spec(stack: Stack, backup: Backup, image: str, parts: list[Part],
     local = not repository.startswith("sftp:")
     name = f"{stack.project}-backup-{uuid.uuid4().hex[:8]}"
     return ContainerSpec(
-        service="backup", name=name, image=image, command=["sleep", str(backup.timeout)],
-        environment={"RESTIC_REPOSITORY": REPOSITORY if local else repository,
-                     "RESTIC_PASSWORD_FILE": PASSWORD_FILE,
-                     "RESTIC_CACHE_DIR": "/tmp/restic-cache", "HOME": "/root"},
+        service="backup", name=name, image=image, command=command(backup),
+        environment=environment(stack, backup),
         user="0:0", ports=[], mounts=_mounts(stack, backup, parts, writable),
         tmpfs={"/tmp": "rw,nosuid,size=512m"},
         # A local repository needs no network at all; sftp the engine's default bridge.
@@ -120,7 +165,7 @@ def helper_spec(stack: Stack, backup: Backup, image: str, parts: list[Part],
 @contextmanager
 def helper(engine: Engine, stack: Stack, backup: Backup, say: Say, parts: list[Part],
            writable: bool = False) -> Iterator[Helper]:
-    image = engine.build(image_spec(stack), lambda line: None)
+    image = helper_image(engine, stack)
     spec = helper_spec(stack, backup, image, parts, writable)
     repository = backup.repository_for(stack.project)
     if not repository.startswith("sftp:") and engine.where == "local":
@@ -131,8 +176,8 @@ def helper(engine: Engine, stack: Stack, backup: Backup, say: Say, parts: list[P
     except DockerError as error:
         raise OperationError(f"the backup helper cannot start: {error}. Has `invoke deploy` "
                              f"made the secret {backup.password!r} and the volumes yet? (An "
-                             "sftp repository: does backup.ssh_dir exist on the engine's "
-                             "host?)") from error
+                             f"sftp repository: has `invoke backup.key` made the key "
+                             f"{backup.ssh_key!r}?)") from error
     try:
         yield Helper(engine, spec.name, backup, repository)
     finally:

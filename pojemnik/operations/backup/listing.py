@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from ...console import Say
 from ...declaration.model import Stack
@@ -22,9 +24,23 @@ def complete_backups(engine: Engine, stack: Stack, say: Say) -> list[b.Manifest]
         return sorted(manifests(h), key=lambda m: m.time, reverse=True)
 
 
-def last_results(stack: Stack, files: HostFiles, now: datetime) -> list[str]:
-    """"backup: last ok 3 h ago (...)", and the same for the drill, from the audit log."""
+def scheduled_entry(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The agent's record of a scheduled run (runs/backup.json) as an audit log entry."""
+    lines = str(record.get("output", "")).strip().splitlines()
+    result = "ok" if record.get("ok") else \
+        f"failed: {lines[-1][-200:] if lines else 'exit ' + str(record.get('exit'))}"
+    return {"kind": "backup", "when": record.get("finished") or record.get("started", ""),
+            "result": result, "summary": "scheduled"}
+
+
+def last_results(stack: Stack, files: HostFiles, now: datetime,
+                 scheduled: Mapping[str, Any] | None = None) -> list[str]:
+    """"backup: last ok 3 h ago (...)", and the same for the drill, from the audit log
+    and the agent's record of the last scheduled run (`scheduled`), whichever is newer."""
     found = entries(stack, files)
+    if scheduled:
+        found = sorted([*found, scheduled_entry(scheduled)],
+                       key=lambda e: _moment(str(e.get("when", ""))))
     lines = []
     for kind, good in (("backup", "ok"), ("drill", "passed")):
         mine = [e for e in found if e.get("kind") == kind]
@@ -40,6 +56,14 @@ def last_results(stack: Stack, files: HostFiles, now: datetime) -> list[str]:
             lines.append(f"{kind}: last {good} " + (_age(done[-1].get("when", ""), now)
                                                     if done else "never"))
     return lines
+
+
+def _moment(when: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(when)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _age(when: str, now: datetime) -> str:
