@@ -22,6 +22,7 @@ from . import (
     healing,
     images,
     lock,
+    maintenance,
     oneoff,
     releases,
     remote,
@@ -60,6 +61,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
         firewall.collection(),
         tls.collection(),
         backup.collection(),
+        maintenance.collection(),
     ):
         ns.add_collection(collection)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,
