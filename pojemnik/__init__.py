@@ -27,6 +27,7 @@ from .declaration.model import (
 )
 from .declaration.policy import StartFirst, StopFirst, Upstreams
 from .declaration.problems import InvalidStack, Problem
+from .declaration.release import Release
 from .declaration.settings import Settings
 from .declaration.tls import Acme
 from .declaration.units import fixed_address
@@ -52,6 +53,7 @@ __all__ = [
     "Port",
     "Postgres",
     "Problem",
+    "Release",
     "Reload",
     "Retention",
     "SSHError",

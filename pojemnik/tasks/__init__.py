@@ -24,6 +24,7 @@ from . import (
     healing,
     images,
     lock,
+    maintenance,
     oneoff,
     releases,
     remote,
@@ -64,6 +65,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
         tls.collection(),
         backup.collection(),
         agent.collection(),
+        maintenance.collection(),
     ):
         ns.add_collection(collection)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,

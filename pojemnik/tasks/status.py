@@ -4,11 +4,16 @@ host's memory and disk against the stack; `fab -H host status` asks the host."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from invoke import Context, task
 
 from ..console import say
-from .context import engine_of, guard, stack_of
+from .context import engine_of, guard, host_files, stack_of
+
+if TYPE_CHECKING:
+    from ..declaration.model import Stack
+    from ..planning.maintenance import Maintenance
 
 
 @task(help={"json": "machine-readable output"})
@@ -19,16 +24,33 @@ def status(c: Context, json_: bool = False) -> None:
     stack = stack_of(c)
     with engine_of(c) as engine:
         found = guard(lambda: gather(stack, engine, time.time()))
+    maintenance = _maintenance(c, stack)
     if json_:
-        print(as_json(found))
+        import json
+        from dataclasses import asdict
+
+        data = json.loads(as_json(found))
+        data["maintenance"] = asdict(maintenance) if maintenance else None
+        print(json.dumps(data, indent=2))
         return
     for line in table(found):
         say(line)
+    if maintenance is not None:
+        say(maintenance.describe())
     if stack.backup is not None:
         from datetime import UTC, datetime
 
         from ..operations.backup.listing import last_results
-        from .context import host_files
 
         for line in guard(lambda: last_results(stack, host_files(c), datetime.now(UTC))):
             say(line)
+
+
+def _maintenance(c: Context, stack: Stack) -> Maintenance | None:
+    """The maintenance mode on the host; None where there is none (no proxy declares
+    Upstreams, or a Swarm)."""
+    from ..operations.maintenance.switch import current
+
+    if stack.target == "swarm" or not any(s.upstreams for s in stack.services):
+        return None
+    return guard(lambda: current(stack, host_files(c)))

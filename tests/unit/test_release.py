@@ -39,7 +39,8 @@ def test_the_swarm_target_refuses_a_release_command_with_the_fix(stack: Stack) -
     problem = one(check_declaration(on_swarm(with_service(stack, "php", release="true"))))
     assert problem.where == "stack.py: services.php.release"
     assert "Swarm target does not run release commands" in problem.message
-    assert "drop release" in problem.fix
+    assert "before the deploy" in problem.fix and "--mode replicated-job" in problem.fix
+    assert f"--network {stack.project}-services" in problem.fix  # its own networks
 
 
 def test_the_release_runs_in_a_one_off_of_the_new_version(example: Stack) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..model import Service, Stack
+from ..release import needs_maintenance
 from ..swarm import SWARM
 
 Add = Callable[[str, str, str], None]  # field, message, fix
@@ -22,8 +23,18 @@ def check_release(stack: Stack, service: Service, add: Add) -> None:
         add(f"{field}.release_timeout",
             f"release_timeout={service.release_timeout} is not a number of seconds",
             "give the seconds the command may take (600 is the default)")
+    if needs_maintenance(service.release) and not any(s.upstreams for s in stack.services):
+        add(f"{field}.release", "the release command asks for maintenance mode, but no "
+            "service declares Upstreams (the proxy that answers with the page)",
+            "declare upstreams=Upstreams(...) on the proxy, or drop maintenance=True")
     if stack.target == SWARM:
-        add(f"{field}.release", "the Swarm target does not run release commands yet (a "
-            "one-off task on the service's networks is not made)",
-            "drop release for the Swarm target and run the command before the deploy, "
-            "e.g. `docker exec` in a running task of the service")
+        add(f"{field}.release", "the Swarm target does not run release commands yet: "
+            "pojemnik makes no one-off task from the new image before the update, and "
+            "without one the new version would start before its command ran",
+            "declare the command for the host target only (the example: `release=None "
+            "if swarm else ...`) and run it on the manager before the deploy, e.g. "
+            f"`docker service create --mode replicated-job --restart-condition none "
+            f"--name {stack.project}-{service.name}-release "
+            + " ".join(f"--network {stack.network_name(n)}" for n in service.networks)
+            + f" {stack.image_ref(service)} sh -c '...'`, then `docker service logs` "
+            "it and `docker service rm` it; see docs/guides/swarm.md")

@@ -30,7 +30,8 @@ from ..checked import check_declared, checked
 from ..checkout.workspace import context_hashes, with_workspace
 from ..images.base import ensure_base
 from ..images.build import build_images
-from ..oneoff.release import run_release
+from ..maintenance.switch import ReleaseMaintenance
+from ..oneoff.release import Gate, run_release
 from ..records import history, releases
 from ._reload import ConfigRejected, ReloadFailed, check_config, reload_service
 from ._update import recover, start_first, stop_first
@@ -178,7 +179,8 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, site: HostS
         site.secrets.create(action.secret, say)
     if site.shipment is not None and plan.of_kind(p.SHIP_FILES):
         site.shipment.ship()
-    board = Switchboard(plan.proxies, engine, site.files, say)
+    gate = ReleaseMaintenance(plan.proxies, engine, site.files, say).during
+    board = Switchboard(plan.proxies, engine, site.files, say, release_gate=gate)
     if plan.of_kind(p.CREATE, p.RECREATE, p.START, p.REMOVE_ORPHAN):
         board.sync()  # before a stray replacement goes: the proxy must not point at it
     for action in plan.of_kind(p.REMOVE_ORPHAN):
@@ -268,10 +270,10 @@ def _start_and_wait(action: p.Action, engine: Engine, say: Say, board: Switchboa
     say(f"container {action.target}: {action.kind} ({action.reason})")
     assert action.container
     if action.kind == p.RELOAD:
-        reload_config(engine, action, say)
+        reload_config(engine, action, say, board.release_gate)
         say(f"container {action.target}: config reloaded")
         return
-    run_release(action, engine, say)  # before any of the new version runs
+    run_release(action, engine, say, board.release_gate)  # before the new version runs
     if action.start_first:
         status = start_first(action, engine, say, board)
         done.append(action)  # (list.append is atomic: the wave's threads share it)
@@ -289,12 +291,12 @@ def _start_and_wait(action: p.Action, engine: Engine, say: Say, board: Switchboa
     say(f"container {action.target}: {status}")
 
 
-def reload_config(engine: Engine, action: p.Action, say: Say) -> None:
+def reload_config(engine: Engine, action: p.Action, say: Say, gate: Gate | None = None) -> None:
     """Check the new config inside the running container, run the release command, then
     reload it gracefully. A failed check leaves the running config in place and fails the
     deploy before the release runs: a broken edit changes nothing."""
     assert action.container and action.container.reload is not None
     reload = action.container.reload
     check_config(engine, action.target, reload)
-    run_release(action, engine, say)  # before the new config loads
+    run_release(action, engine, say, gate)  # before the new config loads
     reload_service(engine, action.target, reload, say, checked=True)

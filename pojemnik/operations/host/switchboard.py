@@ -7,6 +7,8 @@ reloads after a change (check, then its graceful reload), one reload at a time.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from ...console import Say
@@ -25,6 +27,8 @@ class Switchboard:
     files: HostFiles
     say: Say
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The sites in maintenance around a release command that asks for it (by service).
+    release_gate: Callable[[str], AbstractContextManager[None]] | None = None
 
     def sync(self) -> None:
         """Every upstream file to where its service's container runs now."""
@@ -60,6 +64,16 @@ class Switchboard:
             if changed and running and proxy.reload is not None:
                 reload_service(self.engine, proxy.proxy, proxy.reload, self.say)
                 self.say(f"container {proxy.proxy}: reloaded, upstreams live")
+
+
+def reload_proxy(engine: Engine, proxy: ProxyUpstreams, say: Say) -> bool:
+    """A running proxy takes the files rewritten in its directory (maintenance mode's too):
+    its declared check first (a refusal raises, the running config is kept), then its
+    graceful reload, live when this returns. False: not running (it reads them at start)."""
+    if engine.state(proxy.proxy) != "running" or proxy.reload is None:
+        return False
+    reload_service(engine, proxy.proxy, proxy.reload, say)
+    return True
 
 
 def write_declared(proxies: list[ProxyUpstreams], files: HostFiles) -> None:

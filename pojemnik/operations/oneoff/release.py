@@ -6,9 +6,12 @@ while the old version keeps serving."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 
 from ...console import Say
+from ...declaration.release import needs_maintenance
 from ...engine.backend import Engine
 from ...engine.session import Session
 from ...errors import DockerError, Refused
@@ -16,22 +19,27 @@ from ...planning import plan as p
 from ...planning.oneoff import release_spec
 
 CHANGING = (p.CREATE, p.RECREATE, p.RELOAD)  # a new image or configuration
+# The sites in maintenance around a command (`Release(..., maintenance=True)`), by service.
+Gate = Callable[[str], AbstractContextManager[None]]
 
 
 class ReleaseFailed(Refused):
     """The release command failed: nothing of the new version was started or loaded."""
 
 
-def run_release(action: p.Action, engine: Engine, say: Say) -> None:
+def run_release(action: p.Action, engine: Engine, say: Say, gate: Gate | None = None) -> None:
     spec = action.container
     if spec is None or spec.release is None or action.kind not in CHANGING:
         return
     once = release_spec(spec)
     say(f"container {action.target}: release command `{spec.release}` in {once.name}")
     lines = SaidLines(say, f"  {spec.service} release | ")
+    around = gate(spec.service) if gate is not None and needs_maintenance(spec.release) \
+        else nullcontext()
     try:
-        code = engine.run_once(once, Session(tty=False, stdin=None, stdout=lines, stderr=lines,
-                                              timeout=spec.release_timeout))
+        with around:
+            code = engine.run_once(once, Session(tty=False, stdin=None, stdout=lines,
+                                                  stderr=lines, timeout=spec.release_timeout))
         why = f"exit code {code}" if code else ""
     except DockerError as error:
         code, why = -1, str(error).splitlines()[0]
