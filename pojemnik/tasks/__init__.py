@@ -22,6 +22,7 @@ from . import (
     firewall,
     healing,
     images,
+    jobs,
     lock,
     oneoff,
     releases,
@@ -62,6 +63,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
         tls.collection(),
         backup.collection(),
         agent.collection(),
+        jobs.collection(),
     ):
         ns.add_collection(collection)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,
