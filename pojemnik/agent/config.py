@@ -1,7 +1,7 @@
 """The project's `agent.json`: what the agent runs, read and checked before anything runs.
 
     {"project": P, "lock_image": IMAGE,
-     "tasks": {NAME: {"steps": [{"argv": [...]} | {"pipe": [[...], [...]]}],
+     "tasks": {NAME: {"steps": [{"argv": [...]} | {"pipe": [[...], [...]]}, (+ "env")],
                       "timeout": SECONDS, "schedule": "daily" | null,
                       "backoff": {"first": S, "max": S} | null, "lock": true,
                       "lock_wait": SECONDS}},
@@ -30,9 +30,15 @@ class AgentError(Exception):
 
 
 @dataclass(frozen=True)
+class Step:
+    stages: list[list[str]]  # a pipe of one or more argv (one: a plain command)
+    env: dict[str, str]  # added to the agent's environment (values kept out of argv)
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
-    steps: list[list[list[str]]]  # each step a pipe of one or more argv
+    steps: list[Step]
     timeout: float
     schedule: str | None
     backoff: tuple[float, float] | None  # (first, max) seconds
@@ -108,17 +114,23 @@ def _task(path: str, name: str, body: Any) -> Task:
                 bool(body.get("lock", True)), float(lock_wait))
 
 
-def _step(where: str, step: Any) -> list[list[str]]:
-    if isinstance(step, dict) and set(step) == {"argv"}:
+def _step(where: str, step: Any) -> Step:
+    kind = set(step) - {"env"} if isinstance(step, dict) else set()
+    if kind == {"argv"}:
         stages = [step["argv"]]
-    elif isinstance(step, dict) and set(step) == {"pipe"} and isinstance(step["pipe"], list):
+    elif kind == {"pipe"} and isinstance(step["pipe"], list):
         stages = step["pipe"]
     else:
-        raise AgentError(f'{where}: expected {{"argv": [...]}} or {{"pipe": [[...], ...]}}')
+        raise AgentError(f'{where}: expected {{"argv": [...]}} or {{"pipe": [[...], ...]}}'
+                         ' (and "env": {...})')
     if not stages or not all(isinstance(s, list) and s and all(isinstance(a, str) for a in s)
                              for s in stages):
         raise AgentError(f"{where}: each command is a non-empty list of strings")
-    return [list(s) for s in stages]
+    env = step.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                            for k, v in env.items()):
+        raise AgentError(f"{where}.env: expected an object of strings")
+    return Step([list(s) for s in stages], dict(env))
 
 
 def _backoff(where: str, value: Any) -> tuple[float, float] | None:

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .config import Step
+
 GRACE = 5.0  # seconds between TERM and KILL at the timeout
 TIMED_OUT = 124  # the exit code of a run killed at its timeout, as timeout(1) says
 NOT_FOUND = 127
@@ -29,14 +31,15 @@ class Outcome:
 class _Group:
     """The run's processes: the first one leads a new process group, the rest join it."""
 
-    def __init__(self, err: int) -> None:
+    def __init__(self, err: int, env: dict[str, str]) -> None:
         self.leader: int | None = None
         self.err = err
+        self.env = {**os.environ, **env} if env else None
 
     def spawn(self, argv: list[str], stdin: int | None, stdout: int) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
             argv, stdin=stdin if stdin is not None else subprocess.DEVNULL, stdout=stdout,
-            stderr=self.err, close_fds=True,
+            stderr=self.err, close_fds=True, env=self.env,
             process_group=0 if self.leader is None else self.leader)
         if self.leader is None:
             self.leader = process.pid
@@ -48,7 +51,7 @@ class _Group:
                 os.killpg(self.leader, sig)
 
 
-def run_steps(steps: list[list[list[str]]], timeout: float,
+def run_steps(steps: list[Step], timeout: float,
               echo: Callable[[bytes], None]) -> Outcome:
     reading, writing = os.pipe()
     kept = bytearray()
@@ -57,9 +60,9 @@ def run_steps(steps: list[list[list[str]]], timeout: float,
     deadline = time.monotonic() + timeout
     code, timed_out = 0, False
     try:
-        for stages in steps:
-            group = _Group(writing)  # a new group per step: the last one's may be gone
-            code, timed_out = _step(group, stages, writing, deadline)
+        for step in steps:
+            group = _Group(writing, step.env)  # a new group per step: the last one's may be gone
+            code, timed_out = _step(group, step.stages, writing, deadline)
             if code != 0 or timed_out:
                 break
     finally:

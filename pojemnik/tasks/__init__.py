@@ -23,6 +23,7 @@ from . import (
     firewall,
     healing,
     images,
+    jobs,
     lock,
     maintenance,
     oneoff,
@@ -66,6 +67,7 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
         backup.collection(),
         agent.collection(),
         maintenance.collection(),
+        jobs.collection(),
     ):
         ns.add_collection(collection)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,

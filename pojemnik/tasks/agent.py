@@ -8,7 +8,8 @@ import json
 from invoke import Collection, Context, task
 
 from ..console import say
-from .context import guard, print_table, stack_of
+from ..declaration.model import Stack
+from .context import guard, is_remote, print_table, stack_of
 
 
 @task()
@@ -39,6 +40,27 @@ def records(c: Context, json_: bool = False) -> None:
                 [[str(r.get("name")), str(r.get("started")), str(r.get("exit")),
                   str(r.get("seconds")), str(r.get("failures", 0)),
                   str(r.get("next_after") or "-")] for r in found])
+
+
+def after_deploy(c: Context, stack: Stack) -> None:
+    """Declared is scheduled: a remote deploy of a stack with scheduled work installs or
+    updates the agent on the host (with root or sudo; else it says how). A local one does
+    not touch this machine's timers: it says how to."""
+    from ..operations.server.agent import can_install, install, scheduled
+
+    work = guard(lambda: scheduled(stack))
+    if not work:
+        return
+    names = ", ".join(sorted(work))
+    if not is_remote(c):
+        say(f"{stack.project}: scheduled work declared ({names}); `invoke agent.install` "
+            "runs it on this machine (a remote deploy installs it on the server)")
+        return
+    if not guard(lambda: can_install(c)):
+        say(f"{stack.project}: scheduled work declared ({names}) but not installed: the "
+            "agent needs root or passwordless sudo; run `fab -H root@HOST agent.install`")
+        return
+    guard(lambda: install(c, stack, say))
 
 
 def collection() -> Collection:

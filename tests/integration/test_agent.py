@@ -53,6 +53,18 @@ def record(state: Path, name: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def said_until(process: subprocess.Popen[str], words: str) -> str:
+    """Its standard error up to the line with `words` (or to its end): no guess at how
+    long a loaded machine takes to get there."""
+    assert process.stderr is not None
+    said = ""
+    while line := process.stderr.readline():
+        said += line
+        if words in line:
+            break
+    return said
+
+
 def test_a_task_waits_for_a_deploy_and_runs_after_it(client: docker.DockerClient,
                                                      project: str, tmp_path: Path) -> None:
     engine = DockerEngine(client)
@@ -65,12 +77,13 @@ def test_a_task_waits_for_a_deploy_and_runs_after_it(client: docker.DockerClient
     waiting = subprocess.Popen(agent(config, tmp_path / "s", "run", "job"),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)  # the agent has met the lock and waits
+        said = said_until(waiting, "for the deploy lock")  # it has met the lock and waits
         assert waiting.poll() is None and not marker.exists()
     finally:
         released = time.time()
         held.release()
     out, err = waiting.communicate(timeout=120)
+    err = said + err
     assert waiting.returncode == 0, err
     assert "waiting (at most 120 s) for the deploy lock" in err and "invoke deploy" in err
     assert float(marker.read_text()) > released and out == "ran\n"
@@ -102,24 +115,24 @@ def test_a_bounded_wait_fails_the_record_naming_the_holder(
 def test_a_deploy_meets_the_agents_lock_and_a_task_never_overlaps_itself(
         client: docker.DockerClient, project: str, tmp_path: Path) -> None:
     engine = DockerEngine(client)
-    started = tmp_path / "started"
+    started, finish = tmp_path / "started", tmp_path / "finish"
+    # It runs until the test says so: no guess at how long the checks below take.
     config = write_config(tmp_path, project, job={
-        "steps": [{"argv": ["sh", "-c", f"touch {started}; sleep 4; echo first"]}],
-        "timeout": 60})
+        "steps": [{"argv": ["sh", "-c", f"touch {started}; while [ ! -e {finish} ]; do "
+                            "sleep 0.1; done; echo first"]}], "timeout": 600})
     first = subprocess.Popen(agent(config, tmp_path / "s", "run", "job"),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for _ in range(200):
-        if started.exists():
-            break
+    while not started.exists() and first.poll() is None:
         time.sleep(0.05)
-    assert started.exists()
+    assert started.exists(), first.communicate()
     second = subprocess.run(agent(config, tmp_path / "s", "run", "job"),
                             capture_output=True, text=True, timeout=60, check=False)
     assert second.returncode == 75 and "job is already running" in second.stderr
     met = engine.take_lock(project, BASE, this_process("invoke deploy"))
     assert isinstance(met, LockHolder), "a deploy took the lock the agent holds"
     assert met.command == "pojemnik-agent run job" and met.who.startswith("pojemnik-agent@")
-    out, err = first.communicate(timeout=60)
+    finish.touch()
+    out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert out == "first\n"
     done = record(tmp_path / "s", "job")

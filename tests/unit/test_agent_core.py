@@ -16,9 +16,13 @@ from typing import Any
 import pytest
 
 from pojemnik.agent import records
-from pojemnik.agent.config import AgentError, from_dict
+from pojemnik.agent.config import AgentError, Step, from_dict
 from pojemnik.agent.steps import TIMED_OUT, run_steps
 from pojemnik.operations.server import _payload as payload
+
+
+def steps(*pipes: list[list[str]], env: dict[str, str] | None = None) -> list[Step]:
+    return [Step(pipe, env or {}) for pipe in pipes]
 
 
 def config(**task: Any) -> dict[str, Any]:
@@ -47,7 +51,17 @@ def test_a_bad_config_names_the_field(task: dict[str, Any], said: str) -> None:
 def test_other_capabilities_keys_are_left_alone() -> None:
     loaded = from_dict({**config(schedule="daily"), "checks": [1], "channels": {}})
     assert loaded.tasks["t"].schedule == "daily" and loaded.raw["checks"] == [1]
-    assert loaded.tasks["t"].steps == [[["true"]]] and loaded.tasks["t"].lock
+    assert loaded.tasks["t"].steps == steps([["true"]]) and loaded.tasks["t"].lock
+
+
+def test_a_steps_environment_reaches_its_commands_and_not_their_arguments() -> None:
+    loaded = from_dict(config(steps=[{"argv": ["sh", "-c", "echo $PJ_VALUE"],
+                                      "env": {"PJ_VALUE": "from-env"}}]))
+    assert loaded.tasks["t"].steps == steps([["sh", "-c", "echo $PJ_VALUE"]],
+                                            env={"PJ_VALUE": "from-env"})
+    assert run_steps(loaded.tasks["t"].steps, 10, lambda chunk: None).output == b"from-env\n"
+    with pytest.raises(AgentError, match=r"tasks.t.steps\[0\].env: expected an object"):
+        from_dict(config(steps=[{"argv": ["true"], "env": {"A": 1}}]))
 
 
 def test_backoff_doubles_up_to_its_max_and_a_success_resets_it() -> None:
@@ -87,23 +101,23 @@ def test_records_are_written_whole_and_read_back(tmp_path: Path) -> None:
 
 def test_steps_stop_at_the_first_failure_and_a_pipe_fails_with_any_stage() -> None:
     seen: list[bytes] = []
-    outcome = run_steps([[["echo", "one"]], [["sh", "-c", "echo two; exit 3"], ["cat"]],
-                         [["echo", "never"]]], 10, seen.append)
+    outcome = run_steps(steps([["echo", "one"]], [["sh", "-c", "echo two; exit 3"], ["cat"]],
+                              [["echo", "never"]]), 10, seen.append)
     assert outcome.exit == 3 and not outcome.timed_out
     assert outcome.output == b"one\ntwo\n" == b"".join(seen)
-    piped = run_steps([[["printf", "a\\nb\\n"], ["grep", "b"], ["sh", "-c", "cat; exit 0"]]],
+    piped = run_steps(steps([["printf", "a\\nb\\n"], ["grep", "b"], ["sh", "-c", "cat; exit 0"]]),
                       10, seen.append)
     assert (piped.exit, piped.output) == (0, b"b\n")
-    failing = run_steps([[["false"], ["cat"]]], 10, seen.append)
+    failing = run_steps(steps([["false"], ["cat"]]), 10, seen.append)
     assert failing.exit == 1  # pipefail: `false | cat` fails
-    missing = run_steps([[["pjtest-no-such-command"]]], 10, seen.append)
+    missing = run_steps(steps([["pjtest-no-such-command"]]), 10, seen.append)
     assert missing.exit == 127 and b"cannot run pjtest-no-such-command" in missing.output
 
 
 def test_the_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     marker = tmp_path / "pids"
     script = f"sleep 300 & echo $! > {marker}; echo started; sleep 300"
-    outcome = run_steps([[["sh", "-c", script], ["cat"]]], 1, lambda chunk: None)
+    outcome = run_steps(steps([["sh", "-c", script], ["cat"]]), 1, lambda chunk: None)
     assert outcome.exit == TIMED_OUT and outcome.timed_out
     assert b"started" in outcome.output and b"still running after 1 s: killed" in outcome.output
     background = int(marker.read_text())

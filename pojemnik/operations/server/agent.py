@@ -23,13 +23,16 @@ from ...declaration.model import Stack
 from ...errors import OperationError
 from ...ssh.channels import run, succeeds
 from ...ssh.connection import describe
+from ..jobs.scheduled import agent_tasks as job_tasks
 from . import _payload as files
 
 if TYPE_CHECKING:
     from fabric import Connection
 
 Contributor = Callable[[Stack], dict[str, dict[str, Any]]]
-CONTRIBUTORS: list[Contributor] = []  # one line per capability: its agent_tasks
+CONTRIBUTORS: list[Contributor] = [  # one line per capability: its agent_tasks
+    job_tasks,
+]
 
 
 def agent_config(stack: Stack) -> dict[str, Any]:
@@ -74,18 +77,32 @@ def _write(connection: Connection, path: str, data: bytes, mode: str, sudo: str,
                              "passwordless sudo, is needed)")
 
 
+def can_install(connection: Connection) -> bool:
+    """Root here, or passwordless sudo."""
+    return run(connection, "id -u").strip() == "0" or succeeds(connection, "sudo -n true")
+
+
+def install_files(connection: Connection, stack: Stack) -> dict[str, Any]:
+    """The zipapp and the project's config, as declared now; the config."""
+    config = agent_config(stack)
+    if not succeeds(connection, f"command -v {files.PYTHON} >/dev/null"):
+        raise OperationError(f"{describe(connection)}: the agent needs {files.PYTHON} "
+                             "(Debian's python3: `apt-get install python3-minimal`)")
+    if not can_install(connection):
+        raise OperationError(f"{describe(connection)}: installing the agent needs root or "
+                             "passwordless sudo (e.g. `fab -H root@server agent.install`)")
+    sudo = _sudo(connection)
+    _write(connection, files.PYZ, files.zipapp(), "0755", sudo)
+    _write(connection, files.config_path(stack.project),
+           files.config_text(config).encode(), "0600", sudo, folder_mode="0700")
+    return config
+
+
 def install(connection: Connection, stack: Stack, say: Say) -> None:
     """The zipapp, the config, the timers of the tasks declared; timers of tasks no longer
     declared removed."""
-    config = agent_config(stack)
+    config = install_files(connection, stack)
     where, project = describe(connection), stack.project
-    if not succeeds(connection, f"command -v {files.PYTHON} >/dev/null"):
-        raise OperationError(f"{where}: the agent needs {files.PYTHON} (Debian's python3: "
-                             "`apt-get install python3-minimal`)")
-    sudo = _sudo(connection)
-    _write(connection, files.PYZ, files.zipapp(), "0755", sudo)
-    _write(connection, files.config_path(project),
-           files.config_text(config).encode(), "0600", sudo, folder_mode="0700")
     calendar = {n: on_calendar(t["schedule"]) for n, t in config["tasks"].items()
                 if t.get("schedule")}
     if not succeeds(connection, "test -d /run/systemd/system"):
@@ -94,7 +111,7 @@ def install(connection: Connection, stack: Stack, say: Say) -> None:
             f"add this line to /etc/cron.d/pojemnik-{project}:\n  "
             f"{files.cron_file(project).strip()}")
         return
-    _timers(connection, project, config["tasks"], calendar, sudo)
+    _timers(connection, project, config["tasks"], calendar, _sudo(connection))
     for name in sorted(calendar):
         say(f"{where}: {files.unit_name(project, name)}.timer: {name} "
             f"({config['tasks'][name]['schedule']}, OnCalendar={calendar[name]})")
@@ -136,13 +153,11 @@ def records(connection: Connection, project: str) -> list[dict[str, Any]]:
 
 
 def run_now(connection: Connection, stack: Stack, name: str, say: Say) -> int:
-    """Task `name` now, through the installed agent (its config as installed), its output
-    streamed; the exit code. The same record as a scheduled run."""
-    if not succeeds(connection, f"test -f {files.PYZ}"):
-        raise OperationError(f"{describe(connection)}: the agent is not installed: "
-                             "`invoke agent.install` (or `fab -H HOST agent.install`)")
-    sudo = _sudo(connection)
+    """Task `name` now, through the agent with the config as declared now (both written
+    first), its output streamed; the exit code. The same record as a scheduled run."""
+    install_files(connection, stack)
     say(f"{describe(connection)}: pojemnik-agent run {name}")
-    result = connection.run(f"{sudo}{files.agent_command(stack.project, 'run', name, '--now')}",
-                            warn=True, pty=False, in_stream=False)
+    command = files.agent_command(stack.project, "run", name, "--now")
+    result = connection.run(f"{_sudo(connection)}{command}", warn=True, pty=False,
+                            in_stream=False)
     return int(result.exited)
