@@ -23,6 +23,7 @@ from ...declaration.model import Stack
 from ...errors import OperationError
 from ...ssh.channels import run, succeeds
 from ...ssh.connection import describe
+from ..backup import schedule as backup_schedule
 from . import _payload as files
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 Contributor = Callable[[Stack], dict[str, dict[str, Any]]]
 CONTRIBUTORS: list[Contributor] = []  # one line per capability: its agent_tasks
+CONTRIBUTORS.append(backup_schedule.agent_tasks)
 
 
 def agent_config(stack: Stack) -> dict[str, Any]:
