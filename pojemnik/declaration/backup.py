@@ -57,7 +57,7 @@ class Backup:
     repository: str = ""  # "": DEFAULT_REPOSITORY
     password: str = "backup_password"  # a Secret of the stack: the repository's key
     retention: Retention = field(default_factory=Retention)
-    schedule: str = "daily"  # systemd OnCalendar
+    schedule: str = "daily"  # the server's agent: "daily", "30 3 * * *", "every 6h"
     timeout: int = 3600  # seconds a run may take
     # sftp: the key restic logs in with, a file in the stack's secrets folder on the
     # engine's host made there by `invoke backup.key` (never sent, never printed), and

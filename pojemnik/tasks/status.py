@@ -40,9 +40,11 @@ def status(c: Context, json_: bool = False) -> None:
     if stack.backup is not None:
         from datetime import UTC, datetime
 
-        from ..operations.backup.listing import last_results
+        from ..operations.backup.listing import last_results, scheduled_record
 
-        for line in guard(lambda: last_results(stack, host_files(c), datetime.now(UTC))):
+        record = scheduled_record(c, stack.project)
+        for line in guard(lambda: last_results(stack, host_files(c), datetime.now(UTC),
+                                               record)):
             say(line)
     if stack.jobs:
         from .jobs import last_runs

@@ -1,7 +1,9 @@
 """Backups (issue 19) on a deployed copy of the example, with Debian's restic in the
 helper container and the real PostgreSQL: back up, delete, restore, drill; a dump that
-fails half-way leaves no snapshot; retention keeps the newest complete run; a corrupted
-pack fails the drill. The repository is a folder of this test's, removed after."""
+fails half-way leaves no snapshot, by backup.run and by the server's agent; the agent's
+scheduled run is a complete run the drill proves; retention keeps the newest complete run;
+a full disk is said as such; a corrupted pack fails the drill. The repository is a folder
+of this test's, removed after."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import dataclasses
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -24,6 +28,7 @@ from pojemnik.engine.local import connect_local
 from pojemnik.errors import OperationError
 from pojemnik.operations.backup._helper import helper
 from pojemnik.operations.backup.run import manifests, run_backup
+from pojemnik.operations.backup.schedule import agent_tasks
 
 from .conftest import Copy, copy_example, make_copy, remove_projects
 
@@ -214,6 +219,54 @@ def test_a_wrong_password_is_said_as_such(backed: Copy, monkeypatch: pytest.Monk
     finally:
         engine.close()
     assert listed(backed) == before
+
+
+def agent_run(stack: Stack, folder: Path) -> tuple[int, dict[str, Any], str]:
+    """The backup task as the server's agent runs it (python3 -m pojemnik.agent), from the
+    config agent.install would write; its exit code, its record, and the config's text."""
+    config = folder / "agent.json"
+    config.write_text(json.dumps({"project": stack.project, "lock_image": stack.base_image,
+                                  "tasks": agent_tasks(stack)}))
+    done = subprocess.run([sys.executable, "-m", "pojemnik.agent", "--config", str(config),
+                           "--state", str(folder / "state"), "run", "backup"],
+                          capture_output=True, text=True, timeout=1200)
+    record = json.loads((folder / "state" / "runs" / "backup.json").read_text())
+    return done.returncode, record, config.read_text()
+
+
+def test_the_agent_fails_a_dump_that_fails_half_way_and_no_snapshot_looks_good(
+        backed: Copy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    stack = loaded(backed, monkeypatch)
+    assert stack.backup is not None
+    broken = Dump("broken", "db", ["sh", "-c", "head -c 300000 /dev/zero; exit 3"])
+    stack = dataclasses.replace(stack, backup=dataclasses.replace(
+        stack.backup, dumps=[*stack.backup.dumps, broken]))
+    before = listed(backed)
+    code, record, _ = agent_run(stack, tmp_path)
+    assert code != 0 and record["ok"] is False and record["exit"] == code, record
+    assert "\"kept\"" not in record["output"]  # stopped at the failed pipe, before seal
+    assert listed(backed) == before  # no complete run more: nothing looks good
+
+
+def test_the_agent_runs_the_scheduled_backup_as_backup_run_does(
+        client: docker.DockerClient, backed: Copy, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    stack = loaded(backed, monkeypatch)
+    before = listed(backed)
+    code, record, config = agent_run(stack, tmp_path)
+    assert code == 0 and record["ok"] is True, record
+    after = listed(backed)
+    assert after and after[0]["run"] not in [r["run"] for r in before]
+    assert sorted(after[0]["parts"]) == ["db", "proxy-tls"]  # type: ignore[call-overload]
+    # Its manifest is backup.run's: the drill proves it (row counts and digests).
+    drilled = json.loads(backed.invoke("backup.drill", "--json").stdout)
+    assert drilled["passed"] and drilled["run"] == after[0]["run"], drilled
+    # Retention ran: the failed run's leftover part is gone with the forgotten runs.
+    assert subprocess_snapshots(backed, "part=broken") == []
+    password = (backed.root / stack.secrets_dir() / "backup_password").read_text().strip()
+    assert password not in config and password not in record["output"]
+    assert not client.containers.list(all=True, filters={
+        "label": f"pojemnik.agent.task={stack.project}/backup"})  # the helper removed
 
 
 def test_a_full_disk_is_said_as_such_and_the_run_is_not_complete(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 import shlex
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -96,6 +97,8 @@ def repository(deployment: Deployment, server: RemoteHost,
         psql(server, deployment.project, "DROP TABLE IF EXISTS backup_probe")
         server.as_user("root").run(f"docker image rm {deployment.project}/backup:latest",
                                    check=False)
+        subprocess.run(["docker", "image", "rm", f"{deployment.project}/backup:latest"],
+                       capture_output=True)  # the one built here
 
 
 def test_backup_to_another_host_over_sftp_then_restore_puts_rows_back(

@@ -49,7 +49,8 @@ def test_a_valid_backup_has_no_problems(stack: Stack) -> None:
     ({"dumps": [], "volumes": []}, "backup: nothing to back up"),
     ({"dumps": [Dump("mine", "db", [])]}, "backup.dumps[0].command: no command"),
     ({"volumes": ["dbdata", "dbdata"]}, "backup: 'dbdata' is backed up twice"),
-    ({"schedule": ""}, "backup.schedule: '' is not a systemd calendar event"),
+    ({"schedule": ""}, "backup.schedule: an empty schedule"),
+    ({"schedule": "*-*-* 03:00:00"}, "backup.schedule: '*-*-* 03:00:00' is not a schedule"),
 ])
 def test_each_bad_backup_field_is_named_with_its_fix(stack: Stack, changes: dict[str, object],
                                                      expected: str) -> None:

@@ -8,13 +8,14 @@ import json
 from dataclasses import replace
 
 from pojemnik import Backup, Postgres, Retention, Secret, Stack
+from pojemnik.agent.config import from_dict
 from pojemnik.operations.backup.schedule import agent_tasks, helper_name
 from pojemnik.planning import backup as b
 
 
 def backed(stack: Stack, **changes: object) -> Stack:
     declared = Backup(dumps=[Postgres("db", database="app")], volumes=["dbdata"],
-                      schedule="*-*-* 03:30:00", timeout=900, retention=Retention(5, 0, 2))
+                      schedule="30 3 * * *", timeout=900, retention=Retention(5, 0, 2))
     return replace(stack, secrets=[*stack.secrets, Secret("backup_password")],
                    backup=replace(declared, **changes))
 
@@ -28,21 +29,23 @@ def test_the_task_runs_the_backup_run_steps_under_the_lock_within_the_timeout(
         stack: Stack) -> None:
     stacked = backed(stack)
     task = agent_tasks(stacked)["backup"]
-    json.dumps(task)  # the agent's config is JSON
-    assert (task["schedule"], task["timeout"], task["lock"]) == ("*-*-* 03:30:00", 900, True)
+    # The agent's config is JSON, and the agent reads it as it is.
+    from_dict({"project": stacked.project, "lock_image": "base", "tasks": {"backup": task}})
+    json.dumps(task)
+    assert (task["schedule"], task["timeout"], task["lock"]) == ("30 3 * * *", 900, True)
     name = helper_name(stacked)
     steps = task["steps"]
-    assert steps[0]["pipe"][1] == ["xargs", "-r", "docker", "rm", "-f"]
-    started = steps[1]["argv"]
+    started = steps[0]["argv"]
     assert started[:6] == ["docker", "run", "-d", "--rm", "--name", name]
-    # The helper's own time limit is the task's: it ends by itself after a killed run.
+    # The helper's own time limit is the task's: it ends by itself after a killed run, and
+    # carries the agent's label, by which the agent removes it after every run.
     assert started[-1] == "900" and started[-6] == f"{stacked.project}/backup:latest"
+    assert f"pojemnik.agent.task={stacked.project}/backup" in started
     assert started[started.index("--network") + 1] == "none"  # a local repository
-    assert steps[-1] == {"argv": ["docker", "rm", "-f", name]}
     declared = stacked.backup
     assert declared is not None
     expected = b.run_steps(stacked, declared)
-    middle = steps[2:-1]
+    middle = steps[1:]
     assert len(middle) == len(expected)
     for step, want in zip(middle, expected, strict=True):
         if want.source is None:
@@ -60,7 +63,7 @@ def test_the_task_runs_the_backup_run_steps_under_the_lock_within_the_timeout(
 def test_the_password_and_key_are_files_never_argv_or_environment(stack: Stack) -> None:
     stacked = backed(stack, repository="sftp:backup@old.example.com:/srv/b",
                      known_hosts="old.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5")
-    started = agent_tasks(stacked)["backup"]["steps"][1]["argv"]
+    started = agent_tasks(stacked)["backup"]["steps"][0]["argv"]
     mounts = [started[i + 1] for i, arg in enumerate(started) if arg == "--mount"]
     secrets = stacked.host_path(stacked.secrets_dir())
     assert f"type=bind,source={secrets}/backup_password,target={b.PASSWORD_FILE},readonly" \
@@ -74,3 +77,11 @@ def test_the_password_and_key_are_files_never_argv_or_environment(stack: Stack) 
     assert started[started.index("--network") + 1] == "bridge"
     assert started[started.index("--cap-drop") + 1] == "ALL"
     assert "no-new-privileges" in started
+
+
+def test_the_backup_task_is_in_the_agents_config(stack: Stack) -> None:
+    from pojemnik.operations.server.agent import agent_config, scheduled
+
+    stacked = backed(stack)
+    assert agent_config(stacked)["tasks"]["backup"] == agent_tasks(stacked)["backup"]
+    assert scheduled(stacked)["backup"] == "30 3 * * *"

@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
+from ...agent.schedule import ScheduleError
+from ...agent.schedule import parse as parse_schedule
 from ..backup import Backup, Dump, Postgres
 from ..model import Bind, Stack
 from ..suggest import suggesting
@@ -100,9 +102,11 @@ def _keeping(stack: Stack, backup: Backup, add: Add) -> None:
     if all(count <= 0 for count in counts.values()):
         add("backup.retention", "retention keeps nothing", "keep at least one snapshot, e.g. "
             "Retention(daily=7, weekly=4, monthly=6)")
-    if not backup.schedule.strip() or "\n" in backup.schedule:
-        add("backup.schedule", f"{backup.schedule!r} is not a systemd calendar event",
-            "write e.g. \"daily\" or \"*-*-* 03:00:00\" (see `systemd-analyze calendar`)")
+    try:
+        parse_schedule(backup.schedule)
+    except ScheduleError as error:
+        add("backup.schedule", str(error).split(": use ")[0], "write e.g. \"daily\", "
+            "\"30 3 * * *\" (cron's 5 fields) or \"every 6h\": the server's agent runs it")
     if backup.timeout <= 0:
         add("backup.timeout", f"{backup.timeout} seconds", "give a run at least a minute")
     if backup.password not in [s.name for s in stack.secrets]:

@@ -10,6 +10,7 @@ from typing import Any
 from ...console import Say
 from ...declaration.model import Stack
 from ...engine.backend import Engine
+from ...errors import HostCommandError, OperationError
 from ...hostfiles.files import HostFiles
 from ...planning import backup as b
 from ..records.history import entries
@@ -22,6 +23,19 @@ def complete_backups(engine: Engine, stack: Stack, say: Say) -> list[b.Manifest]
     with helper(engine, stack, backup, say, []) as h:
         ensure_listable(h)
         return sorted(manifests(h), key=lambda m: m.time, reverse=True)
+
+
+def scheduled_record(connection: Any, project: str) -> dict[str, Any] | None:
+    """The agent's record of the last scheduled backup on the host (None: no agent there,
+    or none readable: status goes on without it)."""
+    from ..server.agent import records
+    from .schedule import TASK
+
+    try:
+        found = records(connection, project)
+    except (OperationError, HostCommandError):  # status shows what it can
+        return None
+    return next((r for r in found if r.get("name") == TASK), None)
 
 
 def scheduled_entry(record: Mapping[str, Any]) -> dict[str, Any]:

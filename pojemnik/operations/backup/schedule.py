@@ -2,7 +2,8 @@
 
 The same steps as `invoke backup.run` (`planning.backup.run_steps`), each run by `docker
 exec` in a helper container the first step starts (the same container `backup.run` makes:
-image, mounts, capabilities, no network for a local repository) and the last removes.
+image, mounts, capabilities, no network for a local repository), labelled for the agent,
+which removes it after the run.
 The agent runs them under the project's deploy lock, never two at once, within the
 declared `timeout` (the helper also ends by itself then); a pipe fails when any of its
 stages fails (a dump that fails half-way), and the run stops there: no `seal`, so no
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from ...agent.run import TASK_LABEL
 from ...declaration.model import LABEL_NAME, Stack
 from ...planning import backup as b
 from ...planning.spec import ContainerSpec
@@ -36,12 +38,11 @@ def agent_tasks(stack: Stack) -> dict[str, dict[str, Any]]:
         return {}
     name = helper_name(stack)
     spec = helper_spec(stack, backup, image_spec(stack).tag, b.parts(stack, backup), False)
-    spec = replace(spec, name=name, labels={**spec.labels, LABEL_NAME: name})
-    steps: list[dict[str, Any]] = [
-        # A helper left by a run that failed (it would end at its time limit anyway).
-        {"pipe": [["docker", "ps", "-aq", "--filter", f"label={LABEL_NAME}={name}"],
-                  ["xargs", "-r", "docker", "rm", "-f"]]},
-        {"argv": run_argv(spec)}]
+    # The agent removes the task's labelled containers before and after each run (also
+    # one killed at its timeout): the helper never outlives its run.
+    spec = replace(spec, name=name, labels={**spec.labels, LABEL_NAME: name,
+                                            TASK_LABEL: f"{stack.project}/{TASK}"})
+    steps: list[dict[str, Any]] = [{"argv": run_argv(spec)}]
     for step in b.run_steps(stack, backup):
         if step.source is None:
             steps.append({"argv": ["docker", "exec", name, *step.helper]})
@@ -49,7 +50,6 @@ def agent_tasks(stack: Stack) -> dict[str, dict[str, Any]]:
             service, command = step.source
             steps.append({"pipe": [["docker", "exec", stack.container_name(service),
                                     *command], ["docker", "exec", "-i", name, *step.helper]]})
-    steps.append({"argv": ["docker", "rm", "-f", name]})
     return {TASK: {"steps": steps, "timeout": backup.timeout, "schedule": backup.schedule,
                    "backoff": None, "lock": True}}
 

@@ -23,6 +23,7 @@ from ...declaration.model import Stack
 from ...errors import OperationError
 from ...ssh.channels import run, succeeds
 from ...ssh.connection import describe
+from ..backup import schedule as backup_schedule
 from ..jobs.scheduled import agent_tasks as job_tasks
 from . import _payload as files
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 Contributor = Callable[[Stack], dict[str, dict[str, Any]]]
 CONTRIBUTORS: list[Contributor] = [  # one line per capability: its agent_tasks
     job_tasks,
+    backup_schedule.agent_tasks,
 ]
 
 
