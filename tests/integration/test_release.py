@@ -118,3 +118,19 @@ def test_a_hanging_release_is_killed_at_its_timeout(
     assert "still running after 3 s, so it was killed" in result.stderr + result.stdout
     assert client.api.inspect_container(f"{released.project}-app")["Id"] == live
     assert leftovers(client, released) == []
+
+
+def test_a_rollback_across_the_releases_warns_and_shows_what_ran(released: Copy) -> None:
+    """Back to the first release: the commands that ran since it went live are shown
+    (the recording one, then the failing and the hanging one), none is run."""
+    before = runs(released)
+    result = released.invoke("rollback")
+    assert "rollback: warning: app's release command" in result.stdout
+    assert "app: what its release commands ran since the release it goes back to went " \
+        "live (3):" in result.stdout
+    shown = result.stdout.split("went live (3):", 1)[1]
+    assert shown.index("`python3 /srv/app/record_release.py`: ok") < \
+        shown.index("    | recorded 2") < shown.index("`echo migrating; exit 7`: FAILED "
+                                                     "(exit 7)") < shown.index("    | migrating")
+    assert "`echo waiting; sleep 600`: FAILED (exit -1)" in shown
+    assert runs(released) == before  # nothing ran

@@ -96,3 +96,55 @@ def test_a_rollback_runs_no_release_command_and_says_so(example: Stack) -> None:
     [warning] = said
     assert "app's release command" in warning and "not run backwards" in warning
     assert back.actions[0].container == replace(app, release=None)
+
+
+def test_a_rollback_shows_what_the_release_commands_ran_since_its_target(
+        example: Stack) -> None:
+    from pojemnik.operations.records import release_runs as r
+
+    app = container_spec(example, example.service("app"))
+    plan = p.Plan(example.project, [p.Action(p.RECREATE, app.name, "rollback", container=app)])
+    ran = r.ReleaseRun("app", "migrate", 1_800_000_000 * 10**9, 0,
+                       ("Applying blog.0002_post_summary... OK",))
+    failed = replace(ran, started=ran.started + 10**9, code=7, output=("boom",))
+    said: list[str] = []
+    not_run_backwards(plan, said.append, {"app": [ran, failed]})
+    assert "not run backwards" in said[0]
+    assert "app: what its release commands ran since the release it goes back to" in said[1]
+    assert said[2:] == ["  2027-01-15 08:00:00 UTC `migrate`: ok",
+                        "    | Applying blog.0002_post_summary... OK",
+                        "  2027-01-15 08:00:01 UTC `migrate`: FAILED (exit 7)", "    | boom"]
+    said.clear()
+    not_run_backwards(plan, said.append, {"app": []})
+    assert "no release command ran since" in said[1]
+    said.clear()
+    not_run_backwards(plan, said.append, {"app": None})  # none recorded: the warning alone
+    assert len(said) == 1
+
+
+def test_the_runs_are_kept_per_service_and_read_since_a_time(example: Stack) -> None:
+    from pojemnik.operations.records import release_runs as r
+
+    class Files:
+        def __init__(self) -> None:
+            self.kept: dict[tuple[str, str], tuple[str, int]] = {}
+
+        def read(self, directory: str, name: str) -> str | None:
+            return self.kept.get((directory, name), (None, 0))[0]
+
+        def write(self, directory: str, name: str, content: str, mode: int = 0o644) -> None:
+            self.kept[(directory, name)] = (content, mode)
+
+    files = Files()
+    runs = [r.ReleaseRun("app", "migrate", n, 0, (f"run {n}",)) for n in range(r.KEEP + 3)]
+    assert r.load(example, files, "app") is None  # type: ignore[arg-type]
+    r.save(example, files, runs[:3], print)  # type: ignore[arg-type]
+    r.save(example, files, runs[3:], print)  # type: ignore[arg-type]
+    kept = r.load(example, files, "app")  # type: ignore[arg-type]
+    assert kept == runs[-r.KEEP:]
+    assert r.since(kept, r.KEEP + 1) == runs[-2:]
+    assert {mode for _, mode in files.kept.values()} == {0o600}
+    said: list[str] = []
+    lines = SaidLines(said.append, "| ")
+    lines.write(b"".join(f"{n}\n".encode() for n in range(r.TAIL + 5)))
+    assert list(lines.tail) == [str(n) for n in range(5, r.TAIL + 5)]

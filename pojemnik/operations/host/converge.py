@@ -31,8 +31,9 @@ from ..checkout.workspace import context_hashes, with_workspace
 from ..images.base import ensure_base
 from ..images.build import build_images
 from ..maintenance.switch import ReleaseMaintenance
-from ..oneoff.release import Gate, run_release
-from ..records import history, releases
+from ..oneoff.release import run_release
+from ..records import history, release_runs, releases
+from ..records.release_runs import ReleaseRun
 from ._reload import ConfigRejected, ReloadFailed, check_config, reload_service
 from ._update import recover, start_first, stop_first
 from .switchboard import Switchboard
@@ -126,13 +127,16 @@ def converge(stack: Stack, engine: Engine, options: p.Options, say: Say,
                            images={**observed.images, stack.base_image: _base(stack, base_id)})
         plan = p.make_plan(stack, observed, options)
     done: list[p.Action] = []  # containers made and ready: each a release to keep
+    runs: list[ReleaseRun] = []  # release commands run, for `rollback` to show
     try:
-        apply(plan, engine, say, state, site, done)
+        apply(plan, engine, say, state, site, done, runs)
     except Exception as error:
+        release_runs.save(stack, site.files, runs, say)
         releases.remember(stack, engine, site.files, done, say, failed=plan)
         history.record(stack, site.files, plan, f"failed: {str(error).splitlines()[0]}",
                        error=error, done=done)
         raise
+    release_runs.save(stack, site.files, runs, say)
     releases.remember(stack, engine, site.files, done, say)
     history.record(stack, site.files, plan, "ok")
     return Outcome(plan, applied=True)
@@ -151,7 +155,7 @@ def _base(stack: Stack, image_id: str) -> ObservedImage:
 
 
 def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, site: HostSite,
-          done: list[p.Action] | None = None) -> None:
+          done: list[p.Action] | None = None, runs: list[ReleaseRun] | None = None) -> None:
     """Secrets are made where the engine is; a remote host gets its mounted files once
     they exist and before any container that mounts them starts. `done` receives the
     container actions as their wave is ready."""
@@ -180,7 +184,8 @@ def apply(plan: p.Plan, engine: Engine, say: Say, state: LocalState, site: HostS
     if site.shipment is not None and plan.of_kind(p.SHIP_FILES):
         site.shipment.ship()
     gate = ReleaseMaintenance(plan.proxies, engine, site.files, say).during
-    board = Switchboard(plan.proxies, engine, site.files, say, release_gate=gate)
+    board = Switchboard(plan.proxies, engine, site.files, say, release_gate=gate,
+                        release_runs=runs)
     if plan.of_kind(p.CREATE, p.RECREATE, p.START, p.REMOVE_ORPHAN):
         board.sync()  # before a stray replacement goes: the proxy must not point at it
     for action in plan.of_kind(p.REMOVE_ORPHAN):
@@ -270,10 +275,11 @@ def _start_and_wait(action: p.Action, engine: Engine, say: Say, board: Switchboa
     say(f"container {action.target}: {action.kind} ({action.reason})")
     assert action.container
     if action.kind == p.RELOAD:
-        reload_config(engine, action, say, board.release_gate)
+        reload_config(engine, action, say, board)
         say(f"container {action.target}: config reloaded")
         return
-    run_release(action, engine, say, board.release_gate)  # before the new version runs
+    # Before any of the new version runs:
+    run_release(action, engine, say, board.release_gate, board.release_runs)
     if action.start_first:
         status = start_first(action, engine, say, board)
         done.append(action)  # (list.append is atomic: the wave's threads share it)
@@ -291,12 +297,14 @@ def _start_and_wait(action: p.Action, engine: Engine, say: Say, board: Switchboa
     say(f"container {action.target}: {status}")
 
 
-def reload_config(engine: Engine, action: p.Action, say: Say, gate: Gate | None = None) -> None:
+def reload_config(engine: Engine, action: p.Action, say: Say,
+                  board: Switchboard | None = None) -> None:
     """Check the new config inside the running container, run the release command, then
     reload it gracefully. A failed check leaves the running config in place and fails the
     deploy before the release runs: a broken edit changes nothing."""
     assert action.container and action.container.reload is not None
     reload = action.container.reload
     check_config(engine, action.target, reload)
-    run_release(action, engine, say, gate)  # before the new config loads
+    run_release(action, engine, say, board.release_gate if board else None,  # before the
+                board.release_runs if board else None)  # new config loads
     reload_service(engine, action.target, reload, say, checked=True)

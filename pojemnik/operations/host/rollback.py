@@ -18,7 +18,7 @@ from ...planning.releases import History, Release, choose, rollback_plan
 from ...planning.state import Observed
 from ..oneoff.release import not_run_backwards
 from ..records import history as audit
-from ..records import releases
+from ..records import release_runs, releases
 from ._update import recover
 from .converge import HostSite, apply
 
@@ -63,7 +63,8 @@ def rollback(stack: Stack, engine: Engine, files: HostFiles, names: list[str] | 
     result, histories = plan_rollback(stack, engine, files, names)
     for note in result.notes:
         say(f"rollback: {note}; left as it is")
-    result = replace(result, plan=not_run_backwards(result.plan, say))
+    result = replace(result, plan=not_run_backwards(result.plan, say,
+                                                    ran_since(stack, files, result)))
     done: list[p.Action] = []
     try:
         apply(result.plan, engine, say, LocalState.load(stack.state_path()),
@@ -76,6 +77,17 @@ def rollback(stack: Stack, engine: Engine, files: HostFiles, names: list[str] | 
     _moved(stack, files, histories, result, done)
     audit.record(stack, files, result.plan, "ok", kind="rollback", summary=summary(result))
     return result
+
+
+def ran_since(stack: Stack, files: HostFiles,
+              result: Rollback) -> dict[str, list[release_runs.ReleaseRun] | None]:
+    """Per service, the release commands that ran since the release it goes back to
+    went live (its record's time is the end of that deploy, after its own command)."""
+    found: dict[str, list[release_runs.ReleaseRun] | None] = {}
+    for service, target in result.targets.items():
+        runs = release_runs.load(stack, files, service)
+        found[service] = None if runs is None else release_runs.since(runs, target.deploy)
+    return found
 
 
 def summary(result: Rollback) -> str:

@@ -15,6 +15,7 @@ from ...console import Say
 from ...engine.backend import Engine
 from ...hostfiles.files import HostFiles
 from ...planning.upstreams import ProxyUpstreams, render_upstream, upstream_files
+from ..records.release_runs import ReleaseRun
 from ._reload import reload_service
 
 
@@ -29,6 +30,7 @@ class Switchboard:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # The sites in maintenance around a release command that asks for it (by service).
     release_gate: Callable[[str], AbstractContextManager[None]] | None = None
+    release_runs: list[ReleaseRun] | None = None  # what release commands ran (the deploy's)
 
     def sync(self) -> None:
         """Every upstream file to where its service's container runs now."""
