@@ -3,6 +3,7 @@ run complete, then retention. Nothing is deleted before the new run is complete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -76,11 +77,20 @@ def _step(engine: Engine, stack: Stack, h: Helper, step: b.Step, run: str) -> st
         pipe(engine, (container, command), (h.name, step.helper), lambda: _kill_restic(h),
              out.extend)
     except OperationError as error:
+        _forget_part(h, run, step.part)
         known = h.known(str(error))
         raise OperationError(f"backup {run}: the dump {step.part} ({service}): "
                              + (f"{known} ({error})" if known else f"{error}; this run is "
                                 "not complete, nothing was deleted")) from error
     return out.decode(errors="replace")
+
+
+def _forget_part(h: Helper, run: str, part: str) -> None:
+    """A part restic saved before the kill reached it (the source's end raced the kill):
+    removed, so nothing of a failed dump is left looking like data. The next complete
+    run's seal removes any part no manifest names anyway."""
+    with contextlib.suppress(OperationError):
+        h.restic(["restic", "forget", "--tag", f"run={run},part={part}"])
 
 
 def ensure_listable(h: Helper) -> None:
