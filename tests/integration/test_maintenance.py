@@ -103,6 +103,8 @@ class Statuses(threading.Thread):
     def __exit__(self, *_: object) -> None:
         self.stop.set()
         self.join()
+        print(f"{self.host}: {len(self.seen)} answers, {self.seen.count(503)} of them 503, "
+              f"{len(self.errors)} errors")  # reported, not asserted
 
 
 def test_bad_input_is_refused_and_nothing_changes(site: Copy) -> None:
