@@ -60,6 +60,9 @@ def test_a_steps_environment_reaches_its_commands_and_not_their_arguments() -> N
     assert loaded.tasks["t"].steps == steps([["sh", "-c", "echo $PJ_VALUE"]],
                                             env={"PJ_VALUE": "from-env"})
     assert run_steps(loaded.tasks["t"].steps, 10, lambda chunk: None).output == b"from-env\n"
+    quiet = from_dict(config(steps=[{"argv": ["sh", "-c", "echo id; echo oops >&2"],
+                                     "quiet": True}, {"argv": ["echo", "shown"]}]))
+    assert run_steps(quiet.tasks["t"].steps, 10, lambda chunk: None).output == b"oops\nshown\n"
     with pytest.raises(AgentError, match=r"tasks.t.steps\[0\].env: expected an object"):
         from_dict(config(steps=[{"argv": ["true"], "env": {"A": 1}}]))
 
