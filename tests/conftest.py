@@ -19,7 +19,7 @@ from typing import Any
 
 # The integration modules that share the session's deployed example.
 SHARED_EXAMPLE = {"test_app_image", "test_app_version", "test_deploy", "test_healing",
-                  "test_least_privilege", "test_living", "test_oneoff"}
+                  "test_jobs", "test_least_privilege", "test_living", "test_oneoff"}
 
 
 def group_of(nodeid: str) -> str:

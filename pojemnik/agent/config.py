@@ -1,7 +1,8 @@
 """The project's `agent.json`: what the agent runs, read and checked before anything runs.
 
     {"project": P, "lock_image": IMAGE,
-     "tasks": {NAME: {"steps": [{"argv": [...]} | {"pipe": [[...], [...]]}, (+ "env")],
+     "tasks": {NAME: {"steps": [{"argv": [...]} | {"pipe": [[...], [...]]}
+                                (+ "env": {NAME: VALUE}, "quiet": true)],
                       "timeout": SECONDS, "schedule": "daily" | null,
                       "backoff": {"first": S, "max": S} | null, "lock": true,
                       "lock_wait": SECONDS}},
@@ -33,6 +34,7 @@ class AgentError(Exception):
 class Step:
     stages: list[list[str]]  # a pipe of one or more argv (one: a plain command)
     env: dict[str, str]  # added to the agent's environment (values kept out of argv)
+    quiet: bool = False  # its standard output discarded (an id nobody reads); errors kept
 
 
 @dataclass(frozen=True)
@@ -115,14 +117,14 @@ def _task(path: str, name: str, body: Any) -> Task:
 
 
 def _step(where: str, step: Any) -> Step:
-    kind = set(step) - {"env"} if isinstance(step, dict) else set()
+    kind = set(step) - {"env", "quiet"} if isinstance(step, dict) else set()
     if kind == {"argv"}:
         stages = [step["argv"]]
     elif kind == {"pipe"} and isinstance(step["pipe"], list):
         stages = step["pipe"]
     else:
         raise AgentError(f'{where}: expected {{"argv": [...]}} or {{"pipe": [[...], ...]}}'
-                         ' (and "env": {...})')
+                         ' (and "env": {...}, "quiet": true)')
     if not stages or not all(isinstance(s, list) and s and all(isinstance(a, str) for a in s)
                              for s in stages):
         raise AgentError(f"{where}: each command is a non-empty list of strings")
@@ -130,7 +132,7 @@ def _step(where: str, step: Any) -> Step:
     if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                             for k, v in env.items()):
         raise AgentError(f"{where}.env: expected an object of strings")
-    return Step([list(s) for s in stages], dict(env))
+    return Step([list(s) for s in stages], dict(env), step.get("quiet") is True)
 
 
 def _backoff(where: str, value: Any) -> tuple[float, float] | None:

@@ -62,7 +62,12 @@ def run_steps(steps: list[Step], timeout: float,
     try:
         for step in steps:
             group = _Group(writing, step.env)  # a new group per step: the last one's may be gone
-            code, timed_out = _step(group, step.stages, writing, deadline)
+            out = os.open(os.devnull, os.O_WRONLY) if step.quiet else writing
+            try:
+                code, timed_out = _step(group, step.stages, out, deadline)
+            finally:
+                if step.quiet:
+                    os.close(out)
             if code != 0 or timed_out:
                 break
     finally:
@@ -95,7 +100,7 @@ def _step(group: _Group, stages: list[list[str]], out: int,
     except OSError as error:
         if previous is not None:
             os.close(previous)
-        os.write(out, f"[pojemnik-agent] cannot run {argv[0]}: {error.strerror}\n".encode())
+        os.write(group.err, f"[pojemnik-agent] cannot run {argv[0]}: {error.strerror}\n".encode())
         _wait_all(group, processes, deadline)
         return NOT_FOUND, False
     return _wait_all(group, processes, deadline)

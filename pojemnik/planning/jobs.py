@@ -86,7 +86,7 @@ def agent_task(stack: Stack, job: Job) -> dict[str, Any]:
     no backoff (a job that fails is tried again at its next time)."""
     spec = job_spec(stack, job)
     env = {k: v for k, v in sorted(spec.environment.items()) if not COMMAND_ENV.fullmatch(k)}
-    steps: list[dict[str, Any]] = [{"argv": create_argv(spec), "env": env}]
+    steps: list[dict[str, Any]] = [{"argv": create_argv(spec), "env": env, "quiet": True}]
     steps += [{"argv": ["docker", "network", "connect", a.network, spec.name]}
               for a in spec.networks[1:]]
     steps.append({"argv": ["docker", "container", "start", "--attach", spec.name]})

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
-from invoke import Collection, Context, task
+from invoke import Collection, Context, Exit, task
 
 from ..console import say
 from ..declaration.model import Stack
+from ..errors import PojemnikError
 from .context import guard, is_remote, print_table, stack_of
 
 
@@ -60,7 +61,11 @@ def after_deploy(c: Context, stack: Stack) -> None:
         say(f"{stack.project}: scheduled work declared ({names}) but not installed: the "
             "agent needs root or passwordless sudo; run `fab -H root@HOST agent.install`")
         return
-    guard(lambda: install(c, stack, say))
+    try:
+        install(c, stack, say)
+    except PojemnikError as error:
+        raise Exit(f"error: {stack.project} is deployed, but its scheduled work is not "
+                   f"installed: {error}", code=1) from error
 
 
 def collection() -> Collection:

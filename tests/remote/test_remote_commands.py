@@ -3,6 +3,8 @@ command run over the same SSH connection by the session's first remote deploy.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .conftest import Deployment
@@ -36,3 +38,36 @@ def test_exec_over_ssh_runs_in_the_live_container(deployment: Deployment,
     result = deployment.fab(server, "exec", "--no-tty", "app", "hostname; exit 4", check=False)
     assert result.returncode == 4, result.stdout + result.stderr
     assert live.strip().startswith(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_first_remote_deploy_installed_the_agent_for_clearsessions(
+        deployment: Deployment, server: RemoteHost) -> None:
+    """Declared is scheduled: the deploy installed the agent (no systemd in the test
+    server: it says the cron line), run by the server's own python3."""
+    project = deployment.project
+    assert "no systemd here; installed /usr/local/lib/pojemnik/pojemnik-agent.pyz" in \
+        deployment.first_deploy
+    assert f"--config /etc/pojemnik/{project}/agent.json" in deployment.first_deploy
+    mode = server.run(f"sudo -n stat -c '%a %U' /etc/pojemnik/{project}/agent.json").text
+    assert mode.split() == ["600", "root"]
+    calendar = server.run("/usr/bin/python3 /usr/local/lib/pojemnik/pojemnik-agent.pyz "
+                          "calendar daily").text
+    assert "OnCalendar=*-*-* 00:00:00" in calendar
+
+
+def test_jobs_run_over_ssh_runs_clearsessions_and_jobs_list_shows_it(
+        deployment: Deployment, server: RemoteHost) -> None:
+    ran = deployment.fab(server, "jobs.run", "clearsessions", check=False)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "pojemnik-agent run job-clearsessions" in ran.stdout + ran.stderr
+    listed = json.loads(deployment.fab(server, "jobs.list", "--json").stdout)
+    assert [(j["name"], j["schedule"]) for j in listed] == [("clearsessions", "daily")]
+    last = listed[0]["last_run"]
+    assert last is not None and last["exit"] == 0 and last["ok"], listed
+    status = deployment.fab(server, "status").stdout
+    assert "job clearsessions (daily): ok at " in status
+    left = server.run(f"docker ps -aq --filter label=pojemnik.project={deployment.project} "
+                      "--filter label=pojemnik.kind=oneoff").text.split()
+    assert left == []
+    unknown = deployment.fab(server, "jobs.run", "clearsesions", check=False)
+    assert unknown.returncode == 2 and "unknown job 'clearsesions'" in unknown.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import pytest
 
 from pojemnik.agent import records
 from pojemnik.agent.config import AgentError, Step, from_dict
+from pojemnik.agent.schedule import on_calendar
 from pojemnik.agent.steps import TIMED_OUT, run_steps
 from pojemnik.operations.server import _payload as payload
 
@@ -60,6 +62,9 @@ def test_a_steps_environment_reaches_its_commands_and_not_their_arguments() -> N
     assert loaded.tasks["t"].steps == steps([["sh", "-c", "echo $PJ_VALUE"]],
                                             env={"PJ_VALUE": "from-env"})
     assert run_steps(loaded.tasks["t"].steps, 10, lambda chunk: None).output == b"from-env\n"
+    quiet = from_dict(config(steps=[{"argv": ["sh", "-c", "echo id; echo oops >&2"],
+                                     "quiet": True}, {"argv": ["echo", "shown"]}]))
+    assert run_steps(quiet.tasks["t"].steps, 10, lambda chunk: None).output == b"oops\nshown\n"
     with pytest.raises(AgentError, match=r"tasks.t.steps\[0\].env: expected an object"):
         from_dict(config(steps=[{"argv": ["true"], "env": {"A": 1}}]))
 
@@ -173,3 +178,17 @@ def test_one_timer_per_scheduled_task_named_by_project() -> None:
             "clearsessions\n") in service
     assert "TimeoutStartSec=1020\n" in service  # its timeout, its lock wait, a margin
     assert payload.cron_file("shop").startswith("* * * * * root /usr/bin/python3 ")
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
+def test_systemd_accepts_the_units(tmp_path: Path) -> None:
+    """systemd's own check of the files `agent.install` writes (a bad OnCalendar= or a
+    relative ExecStart= fails it)."""
+    tasks = {"job-clearsessions": {"timeout": 600, "schedule": "every 15m", "lock_wait": 600}}
+    files = payload.units("shop", tasks, {"job-clearsessions": on_calendar("every 15m")})
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = subprocess.run(["systemd-analyze", "verify", "--man=no",
+                             *[str(tmp_path / name) for name in sorted(files)]],
+                            capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

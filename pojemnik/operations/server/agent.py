@@ -9,10 +9,9 @@ Connection (`fab -H`), as root or with passwordless sudo.
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import shlex
+import subprocess
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ from ...agent.schedule import on_calendar
 from ...console import Say
 from ...declaration.model import Stack
 from ...errors import OperationError
-from ...ssh.channels import run, succeeds
+from ...ssh.channels import finish_channel, open_channel, run, succeeds
 from ...ssh.connection import describe
 from ..backup import schedule as backup_schedule
 from ..jobs.scheduled import agent_tasks as job_tasks
@@ -66,17 +65,24 @@ def _sudo(connection: Connection) -> str:
 def _write(connection: Connection, path: str, data: bytes, mode: str, sudo: str,
            folder_mode: str = "0755") -> None:
     """The file's bytes through the command's input (never its arguments: a config may
-    hold a service's environment), decoded on the host."""
+    hold a service's environment), replaced whole."""
     quoted = shlex.quote(path)
-    command = (f"{sudo}install -d -m {folder_mode} \"$(dirname {quoted})\" && "
-               f"base64 -d | {sudo}tee {quoted}.new >/dev/null && {sudo}chmod {mode} "
-               f"{quoted}.new && {sudo}mv -f {quoted}.new {quoted}")
-    result = connection.run(command, hide=True, warn=True,
-                            in_stream=io.StringIO(base64.b64encode(data).decode() + "\n"))
-    if not result.ok:
-        raise OperationError(f"{describe(connection)}: could not write {path}: "
-                             f"{result.stderr.strip() or result.stdout.strip()} (root, or "
-                             "passwordless sudo, is needed)")
+    command = (f"umask 077 && {sudo}install -d -m {folder_mode} \"$(dirname {quoted})\" && "
+               f"{sudo}tee {quoted}.new >/dev/null && {sudo}chmod {mode} {quoted}.new && "
+               f"{sudo}mv -f {quoted}.new {quoted}")
+    if getattr(connection, "host", None) is None:  # invoke's Context: this machine
+        done = subprocess.run(["sh", "-c", command], input=data, capture_output=True,
+                              check=False)
+        if done.returncode != 0:
+            raise OperationError(f"this machine: could not write {path}: "
+                                 f"{done.stderr.decode(errors='replace').strip()} (root, or "
+                                 "passwordless sudo, is needed)")
+        return
+    connection.open()
+    channel = open_channel(connection, command)  # invoke's in_stream: a byte per 10 ms
+    channel.sendall(data)
+    channel.shutdown_write()
+    finish_channel(channel, connection, f"writing {path}")
 
 
 def can_install(connection: Connection) -> bool:
