@@ -3,12 +3,15 @@ host's memory and disk against the stack; `fab -H host status` asks the host."""
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 from invoke import Context, task
 
 from ..console import say
-from .context import engine_of, guard, stack_of
+from ..declaration.model import Stack
+from .context import engine_of, guard, host_files, stack_of
 
 
 @task(help={"json": "machine-readable output"})
@@ -19,16 +22,31 @@ def status(c: Context, json_: bool = False) -> None:
     stack = stack_of(c)
     with engine_of(c) as engine:
         found = guard(lambda: gather(stack, engine, time.time()))
+    incidents = guard(lambda: _incidents(c, stack))
     if json_:
-        print(as_json(found))
+        print(as_json(found) if incidents is None else
+              json.dumps({**json.loads(as_json(found)), "incidents": incidents}, indent=2))
         return
     for line in table(found):
         say(line)
+    if incidents is not None:
+        from ..operations.upkeep.watch import incident_lines
+
+        for line in incident_lines(incidents):
+            say(line)
     if stack.backup is not None:
         from datetime import UTC, datetime
 
         from ..operations.backup.listing import last_results
-        from .context import host_files
 
         for line in guard(lambda: last_results(stack, host_files(c), datetime.now(UTC))):
             say(line)
+
+
+def _incidents(c: Context, stack: Stack) -> list[dict[str, Any]] | None:
+    """The open incidents the server's checks keep (None: no alerts declared)."""
+    if stack.alerts is None:
+        return None
+    from ..operations.upkeep.watch import open_incidents
+
+    return open_incidents(stack, host_files(c))

@@ -12,7 +12,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 PACKAGE = REPOSITORY / "pojemnik"
 EXAMPLE = [REPOSITORY / name for name in ("stack.py", "tasks.py", "fabfile.py")]
 # Lowest first: a module may import from its own layer and the layers below it.
-LAYERS = ["errors", "console", "declaration", "planning", "ssh", "hostfiles", "engine",
+LAYERS = ["agent", "errors", "console", "declaration", "planning", "ssh", "hostfiles", "engine",
           "operations", "tasks"]
 MAX_MODULE_LINES = 350
 MAX_FUNCTION_LINES = 60
@@ -77,7 +77,8 @@ def test_only_the_host_files_boundary_replaces_files() -> None:
     writers = {module for module, tree in modules().items() for node in ast.walk(tree)
                if isinstance(node, ast.Attribute) and node.attr == "replace"
                and isinstance(node.value, ast.Name) and node.value.id == "os"}
-    assert writers and all(m.startswith("hostfiles/") for m in writers), writers
+    # The agent is its own program on the server: it replaces its own state files.
+    assert writers and all(m.startswith(("hostfiles/", "agent/")) for m in writers), writers
 
 
 def test_every_package_says_what_lives_there() -> None:
@@ -169,3 +170,22 @@ def test_the_import_graph_has_no_cycle() -> None:
         if node not in state:
             visit(node, [node])
     assert cycles == []
+
+
+def test_the_agent_needs_nothing_but_the_standard_library() -> None:
+    """It runs as a zipapp with the server's python3: only the stdlib and itself."""
+    import sys
+
+    outside = []
+    for module, tree in modules().items():
+        if not module.startswith("agent/"):
+            continue
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and
+                     not node.level else [])
+            outside += [f"{module} imports {n}" for n in names
+                        if n.split(".")[0] not in sys.stdlib_module_names]
+        outside += [f"{module} imports {t}" for t in imported(module, tree)
+                    if not t.startswith("agent/")]
+    assert outside == []

@@ -20,7 +20,8 @@ class AlertMessage:
     at: str  # ISO 8601
 
     def subject(self) -> str:
-        word = {"open": "PROBLEM", "resolved": "RESOLVED", "test": "TEST"}[self.state]
+        word = {"open": "PROBLEM", "resolved": "RESOLVED", "flapping": "FLAPPING",
+                "test": "TEST"}[self.state]
         return f"[{self.project}] {word}: {self.check}"
 
     def text(self) -> str:

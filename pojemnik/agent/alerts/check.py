@@ -1,0 +1,166 @@
+"""`pojemnik-agent check`: every declared check once, the incidents they open or resolve,
+the messages those call for sent through every channel, the state saved (`alerts.json`
+in the agent's state directory), one log line per finding. Bounded: one state file of
+at most WINDOW results per check, at most one message due per check and channel.
+
+While a deploy holds the project's lock (its container `<project>.lock` runs), the checks
+of the sites, containers and memory are skipped (their state kept): a deploy replaces
+containers, which is not an incident."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import incidents, probes, stored
+from .docker_api import DockerAPI, EngineError
+from .message import AlertMessage
+from .send import Channel, from_config, send
+
+STATE_FILE = "alerts.json"
+ENGINE_GROUPS = ("site ", "container ", "memory ")
+
+Print = Callable[[str], None]
+
+
+def check(config: Mapping[str, Any], state_dir: Path, say: Print = print,
+          now: datetime | None = None) -> int:
+    """0 when every check passed, 1 when some failed, 2 when a message could not go."""
+    now = now or datetime.now(UTC)
+    checks, project = config.get("checks") or {}, str(config.get("project", ""))
+    saved = load_state(state_dir)
+    restarts: dict[str, int] = dict(saved.get("restarts", {}))
+    results, skipped = gather(checks, project, restarts, saved["checks"], now, say)
+    try:
+        channels = from_config(config.get("channels") or {})
+    except (OSError, KeyError, ValueError) as error:
+        say(f"alerts: the channels cannot be used: {error}")
+        channels = {}
+    states, due = incidents.run(saved["checks"], results, now.isoformat(timespec="seconds"),
+                                int(checks.get("open_after", 2)),
+                                int(checks.get("resolve_after", 2)), channels, skipped)
+    failed_sends = deliver(project, states, due, channels, now, say)
+    save_state(state_dir, {"checks": {n: s.as_json() for n, s in states.items()},
+                           "restarts": restarts})
+    failing = sorted(n for n, r in results.items() if not r.passed)
+    for name in failing:
+        say(f"failing: {name}: {results[name].detail}")
+    opened = [name for name, _ in incidents.open_incidents(states)]
+    say(f"alerts: {len(results)} checks, {len(failing)} failing, {len(skipped)} skipped; "
+        f"open incidents: {', '.join(opened) or 'none'}")
+    return 2 if failed_sends else 1 if failing else 0
+
+
+def gather(checks: Mapping[str, Any], project: str, restarts: dict[str, int],
+           before: Mapping[str, incidents.CheckState], now: datetime, say: Print
+           ) -> tuple[dict[str, incidents.Result], list[str]]:
+    api = DockerAPI(checks.get("docker", "/var/run/docker.sock"))
+    results: dict[str, incidents.Result] = {}
+    try:
+        info = api.info()
+        locked = bool(project) and _running(api.inspect(f"{project}.lock"))
+    except EngineError as error:
+        results["engine"] = incidents.Result(False, f"{error}: is dockerd running? "
+                                                    "`systemctl status docker`")
+        info, locked = {}, True
+    else:
+        results["engine"] = incidents.Result(True)
+    skipped = [n for n in before if n.startswith(ENGINE_GROUPS)] if locked else []
+    if locked and results["engine"].passed:
+        say(f"alerts: {project}.lock is held (a deploy runs): the sites, containers and "
+            "memory are checked next time")
+    parts: list[tuple[str, Callable[[], dict[str, incidents.Result]]]] = [
+        ("disk", lambda: stored.disk(checks.get("disk") or {}, info.get("DockerRootDir"))),
+    ]
+    if not locked:
+        declared = dict(checks.get("containers") or {})
+        if checks.get("sites"):
+            parts.append(("sites", lambda: probes.sites(checks["sites"])))
+        parts.append(("containers", lambda: probes.containers(api, declared, restarts)))
+        if checks.get("memory"):
+            parts.append(("memory", lambda: probes.memory(api, checks["memory"], declared)))
+    if checks.get("certificate") and results["engine"].passed:
+        parts.append(("certificate",
+                      lambda: stored.certificate(api, checks["certificate"], now)))
+    if checks.get("backup"):
+        parts.append(("backup", lambda: stored.backup(checks["backup"], now)))
+    if checks.get("firewall"):
+        parts.append(("firewall", lambda: stored.firewall(checks["firewall"])))
+    for group, run in parts:
+        try:
+            results.update(run())
+        except (EngineError, OSError, ValueError, KeyError) as error:
+            say(f"alerts: the {group} checks could not run: {type(error).__name__}: {error}")
+            skipped += [n for n in before if n.split(" ")[0] == group.rstrip("s")]
+    return results, skipped
+
+
+def deliver(project: str, states: dict[str, incidents.CheckState], due: list[incidents.Due],
+            channels: Mapping[str, Channel], now: datetime, say: Print) -> int:
+    """Send each due message; one that did not go stays due (tried on the next run)."""
+    failed = 0
+    for message in due:
+        detail = message.detail
+        if message.state == "flapping":
+            detail = (f"it keeps changing between failing and passing; no more messages "
+                      f"until it is steady for {incidents.WINDOW} runs. Last found: {detail}")
+        alert = AlertMessage(project, message.state, message.check, detail,
+                             now.isoformat(timespec="seconds"))
+        result = send(channels[message.channel], alert)
+        if result.ok:
+            states[message.check] = incidents.sent(states[message.check], message)
+            say(f"sent: {message.state} {message.check} via {result.channel}")
+        else:
+            failed += 1
+            say(f"NOT SENT: {message.state} {message.check} via {result.channel}: "
+                f"{result.detail} (kept, tried again next run)")
+    return failed
+
+
+def load_state(state_dir: Path) -> dict[str, Any]:
+    try:
+        text = (state_dir / STATE_FILE).read_text()
+    except OSError:
+        text = ""
+    return parse_state(text)
+
+
+def parse_state(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        data = {}
+    checks = {str(n): incidents.CheckState.from_json(s)
+              for n, s in dict(data.get("checks", {})).items()}
+    return {"checks": checks, "restarts": dict(data.get("restarts", {}))}
+
+
+def save_state(state_dir: Path, data: Mapping[str, Any]) -> None:
+    """Replaced whole: a run killed half-way leaves the previous state. Readable by the
+    deploy user (`status` reads it over SSH): no secret is in it."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
+    handle, temporary = tempfile.mkstemp(dir=state_dir, prefix=".alerts.")
+    with os.fdopen(handle, "w") as out:
+        json.dump(data, out)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, state_dir / STATE_FILE)
+
+
+def open_incidents(state_dir: Path) -> list[dict[str, Any]]:
+    return incidents_in(load_state(state_dir)["checks"])
+
+
+def incidents_in(states: Mapping[str, incidents.CheckState]) -> list[dict[str, Any]]:
+    """What `status` shows: each open incident, since when, what was found."""
+    return [{"check": name, "since": state.since, "detail": state.detail,
+             "flapping": state.changes() > incidents.FLAP_CHANGES}
+            for name, state in incidents.open_incidents(states)]
+
+
+def _running(data: Mapping[str, Any] | None) -> bool:
+    return bool(data and (data.get("State") or {}).get("Running"))

@@ -1,0 +1,140 @@
+"""What the agent checks on the server and where it sends alerts, from the declaration:
+the `"checks"` and `"channels"` keys of its config (`agent.json`), and the secret files
+beside it (the SMTP password, the webhook's URL: 0600, never in the config). Pure.
+
+The sites are asked through the proxy's published HTTP port with each site's Host header;
+the containers are the services' own; memory against each service's declared limit and
+the host's available memory against `memory_reserve`; the certificate is the proxy's
+installed `tls.crt` (when `tls` is declared); the backups' audit log (when `backup` is),
+its last good run no older than twice the schedule; the firewall's installed rules (when
+`firewall` is)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..declaration.alerts import Alerts
+from ..declaration.model import Port, Stack
+from ..declaration.units import memory_bytes
+from .tls import CERTIFICATE
+
+FIREWALL_DIR = "/etc/pojemnik/firewall"
+HTTP_PORTS = (80, 8080)  # container ports a proxy serves plain HTTP on
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the agent's files live on the server."""
+
+    config_dir: str  # /etc/pojemnik/<project>: agent.json and the secret files
+    docker_socket: str = "/var/run/docker.sock"
+
+    @property
+    def password_file(self) -> str:
+        return f"{self.config_dir}/alerts-smtp-password"
+
+    @property
+    def webhook_file(self) -> str:
+        return f"{self.config_dir}/alerts-webhook-url"
+
+
+def config(stack: Stack, where: Where) -> dict[str, Any]:
+    """The agent config's `checks` and `channels` (empty when no alerts are declared)."""
+    alerts = stack.alerts
+    if alerts is None:
+        return {}
+    return {"checks": checks(stack, alerts, where), "channels": channels(alerts, where)}
+
+
+def secret_files(stack: Stack, where: Where) -> dict[str, str]:
+    """path -> content, each written 0600 (root's)."""
+    alerts = stack.alerts
+    files = {}
+    if alerts is not None and alerts.smtp_user:
+        files[where.password_file] = alerts.smtp_password
+    if alerts is not None and alerts.webhook:
+        files[where.webhook_file] = alerts.webhook
+    return files
+
+
+def checks(stack: Stack, alerts: Alerts, where: Where) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "docker": where.docker_socket,
+        "containers": {s.name: stack.container_name(s.name) for s in stack.services},
+        "memory": {"percent": alerts.memory_percent,
+                   "limits": {s.name: memory_bytes(s.limits.memory) for s in stack.services},
+                   "reserve": memory_bytes(stack.memory_reserve)},
+        "disk": {"percent": alerts.disk_percent, "paths": ["/"]},
+    }
+    names = list(site_names(stack, alerts))
+    url = proxy_url(stack, alerts)
+    if names and url:
+        found["sites"] = {"url": url, "names": names}
+    if stack.tls is not None:
+        found["certificate"] = {"container": stack.container_name(stack.tls.proxy),
+                                "path": CERTIFICATE, "days": alerts.certificate_days}
+    if stack.backup is not None:
+        found["backup"] = {"history": stack.host_path(f".pojemnik/{stack.project}") +
+                           "/history.log",
+                           "max_age": 2 * schedule_seconds(stack.backup.schedule)}
+    if stack.firewall is not None:
+        found["firewall"] = {"dir": FIREWALL_DIR}
+    return found
+
+
+def channels(alerts: Alerts, where: Where) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if alerts.email_to:
+        found["email"] = {"to": list(alerts.email_to), "host": alerts.smtp_host,
+                          "port": alerts.smtp_port, "user": alerts.smtp_user,
+                          "password_file": where.password_file if alerts.smtp_user else "",
+                          "from": alerts.email_from, "starttls": alerts.starttls,
+                          "ca": alerts.smtp_ca}
+    if alerts.webhook:
+        found["webhook"] = {"url_file": where.webhook_file}
+    return found
+
+
+def site_names(stack: Stack, alerts: Alerts) -> list[str]:
+    if alerts.sites is not None:
+        return list(alerts.sites)
+    return list(stack.tls.names) if stack.tls is not None else []
+
+
+def proxy_name(stack: Stack, alerts: Alerts) -> str:
+    return alerts.proxy or (stack.tls.proxy if stack.tls is not None else "proxy")
+
+
+def proxy_url(stack: Stack, alerts: Alerts) -> str | None:
+    """`http://address:port/` of the proxy's published HTTP port; None: none published."""
+    service = next((s for s in stack.services if s.name == proxy_name(stack, alerts)), None)
+    tcp = [p for p in service.ports if p.protocol == "tcp"] if service else []
+    port = next((p for p in tcp if p.container in HTTP_PORTS), tcp[0] if tcp else None)
+    return None if port is None else f"http://{_address(port)}:{port.host}/"
+
+
+def _address(port: Port) -> str:
+    if port.address in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if port.address == "::":
+        return "[::1]"
+    return f"[{port.address}]" if ":" in port.address else port.address
+
+
+EVERY = re.compile(r"^every ([1-9][0-9]*)([mhd])$")
+NAMED = {"minutely": 60, "hourly": 3600, "daily": 86400, "weekly": 7 * 86400,
+         "monthly": 31 * 86400}
+
+
+def schedule_seconds(schedule: str) -> int:
+    """How often a schedule runs, at most: "daily" 86400, "every 15m" 900; a calendar
+    expression (OnCalendar, cron) that fires daily or less often counts as daily."""
+    text = schedule.strip().lower()
+    if text in NAMED:
+        return NAMED[text]
+    match = EVERY.match(text)
+    if match:
+        return int(match.group(1)) * {"m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return NAMED["daily"]
