@@ -69,9 +69,10 @@ def checks(stack: Stack, alerts: Alerts, where: Where) -> dict[str, Any]:
         "disk": {"percent": alerts.disk_percent, "paths": ["/"]},
     }
     names = list(site_names(stack, alerts))
-    url = proxy_url(stack, alerts)
-    if names and url:
-        found["sites"] = {"url": url, "names": names}
+    port = proxy_port(stack, alerts)
+    if names and port is not None:
+        found["sites"] = {"address": _address(port), "port": port.host, "https": False,
+                          "names": names}
     if stack.tls is not None:
         found["certificate"] = {"container": stack.container_name(stack.tls.proxy),
                                 "path": CERTIFICATE, "days": alerts.certificate_days}
@@ -107,20 +108,17 @@ def proxy_name(stack: Stack, alerts: Alerts) -> str:
     return alerts.proxy or (stack.tls.proxy if stack.tls is not None else "proxy")
 
 
-def proxy_url(stack: Stack, alerts: Alerts) -> str | None:
-    """`http://address:port/` of the proxy's published HTTP port; None: none published."""
+def proxy_port(stack: Stack, alerts: Alerts) -> Port | None:
+    """The proxy's published HTTP port (the first TCP one if none is 80 or 8080 inside)."""
     service = next((s for s in stack.services if s.name == proxy_name(stack, alerts)), None)
     tcp = [p for p in service.ports if p.protocol == "tcp"] if service else []
-    port = next((p for p in tcp if p.container in HTTP_PORTS), tcp[0] if tcp else None)
-    return None if port is None else f"http://{_address(port)}:{port.host}/"
+    return next((p for p in tcp if p.container in HTTP_PORTS), tcp[0] if tcp else None)
 
 
 def _address(port: Port) -> str:
-    if port.address in ("", "0.0.0.0"):
-        return "127.0.0.1"
-    if port.address == "::":
-        return "[::1]"
-    return f"[{port.address}]" if ":" in port.address else port.address
+    """Where the host reaches it: a wildcard address means the loopback."""
+    return {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(port.address,
+                                                                     port.address)
 
 
 EVERY = re.compile(r"^every ([1-9][0-9]*)([mhd])$")

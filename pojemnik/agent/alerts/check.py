@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from . import incidents, probes, stored
@@ -28,7 +26,7 @@ ENGINE_GROUPS = ("site ", "container ", "memory ")
 Print = Callable[[str], None]
 
 
-def check(config: Mapping[str, Any], state_dir: Path, say: Print = print,
+def check(config: Mapping[str, Any], state_dir: str, say: Print = print,
           now: datetime | None = None) -> int:
     """0 when every check passed, 1 when some failed, 2 when a message could not go."""
     now = now or datetime.now(UTC)
@@ -122,9 +120,10 @@ def deliver(project: str, states: dict[str, incidents.CheckState], due: list[inc
     return failed
 
 
-def load_state(state_dir: Path) -> dict[str, Any]:
+def load_state(state_dir: str) -> dict[str, Any]:
     try:
-        text = (state_dir / STATE_FILE).read_text()
+        with open(os.path.join(state_dir, STATE_FILE)) as handle:
+            text = handle.read()
     except OSError:
         text = ""
     return parse_state(text)
@@ -140,18 +139,18 @@ def parse_state(text: str) -> dict[str, Any]:
     return {"checks": checks, "restarts": dict(data.get("restarts", {}))}
 
 
-def save_state(state_dir: Path, data: Mapping[str, Any]) -> None:
+def save_state(state_dir: str, data: Mapping[str, Any]) -> None:
     """Replaced whole: a run killed half-way leaves the previous state. Readable by the
     deploy user (`status` reads it over SSH): no secret is in it."""
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
-    handle, temporary = tempfile.mkstemp(dir=state_dir, prefix=".alerts.")
-    with os.fdopen(handle, "w") as out:
+    os.makedirs(state_dir, mode=0o755, exist_ok=True)
+    temporary = os.path.join(state_dir, f".{STATE_FILE}.{os.getpid()}")
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+                   "w") as out:
         json.dump(data, out)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, state_dir / STATE_FILE)
+    os.replace(temporary, os.path.join(state_dir, STATE_FILE))
 
 
-def open_incidents(state_dir: Path) -> list[dict[str, Any]]:
+def open_incidents(state_dir: str) -> list[dict[str, Any]]:
     return incidents_in(load_state(state_dir)["checks"])
 
 

@@ -1,34 +1,36 @@
 """The agent's alert commands: `check` (run every check once, send what is due) and
-`incidents [--json]` (the open ones, for `status`)."""
+`incidents [--json]` (the open ones, for `status`). Not argparse: every import counts
+against the agent's 20 MiB."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from .check import check, open_incidents
 
+USAGE = "usage: pojemnik-agent --config FILE --state DIR check | incidents [--json]"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pojemnik-agent")
-    parser.add_argument("--config", required=True, help="the project's agent.json")
-    parser.add_argument("--state", required=True, help="the agent's state directory")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("check", help="run every declared check once; send what is due")
-    listing = commands.add_parser("incidents", help="the open incidents")
-    listing.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    return command(args.command, Path(args.config), Path(args.state),
-                   getattr(args, "json", False))
+    args = list(sys.argv[1:] if argv is None else argv)
+    options: dict[str, str] = {}
+    while len(args) >= 2 and args[0] in ("--config", "--state"):
+        options[args[0]] = args[1]
+        del args[:2]
+    if set(options) != {"--config", "--state"} or args not in (
+            ["check"], ["incidents"], ["incidents", "--json"]):
+        print(USAGE, file=sys.stderr)
+        return 2
+    return command(args[0], options["--config"], options["--state"], "--json" in args)
 
 
-def command(name: str, config: Path, state: Path, as_json: bool = False) -> int:
+def command(name: str, config: str, state: str, as_json: bool = False) -> int:
     if name == "check":
         try:
-            loaded = json.loads(config.read_text())
+            with open(config) as handle:
+                loaded = json.load(handle)
         except (OSError, ValueError) as error:
             print(f"pojemnik-agent: cannot read {config}: {error}", file=sys.stderr)
             return 2

@@ -1,17 +1,13 @@
-"""The few Engine API calls the checks make, with `http.client` over the engine's unix
-socket (no Docker SDK, no `docker` process per call): inspect a container, one stats
-sample, `info`, a file out of a container (its archive), a container's health. Read only:
-nothing here changes the engine."""
+"""The few Engine API calls the checks make, over the engine's unix socket (`wire`: no
+Docker SDK, no `docker` process per call): inspect a container, one stats sample, `info`,
+a file out of a container (its archive). Read only: nothing here changes the engine."""
 
 from __future__ import annotations
 
-import http.client
-import io
 import json
-import socket
-import tarfile
 from typing import Any
-from urllib.parse import quote
+
+from . import wire
 
 SOCKET = "/var/run/docker.sock"
 API = "/v1.41"  # Docker 20.10 and later
@@ -22,36 +18,20 @@ class EngineError(Exception):
     pass
 
 
-class _Unix(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.unix_path)
-        self.sock = sock
-
-
 class DockerAPI:
     def __init__(self, path: str = SOCKET, timeout: float = TIMEOUT) -> None:
-        self.path, self.timeout = path, timeout
+        self.path, self.connect = path, wire.unix(path, timeout)
 
-    def request(self, method: str, url: str, limit: int = 4 << 20) -> tuple[int, bytes]:
-        connection = _Unix(self.path, self.timeout)
+    def request(self, url: str, limit: int = 4 << 20) -> tuple[int, bytes]:
         try:
-            connection.request(method, API + url, headers={"Host": "docker"})
-            response = connection.getresponse()
-            return response.status, response.read(limit)
+            status, _, body = wire.get(self.connect, API + url, "docker", limit)
         except OSError as error:
             raise EngineError(f"the engine at {self.path} did not answer: {error}") from error
-        finally:
-            connection.close()
+        return status, body
 
     def get(self, url: str) -> Any:
         """The JSON answer; None for a 404 (no such container)."""
-        status, body = self.request("GET", url)
+        status, body = self.request(url)
         if status == 404:
             return None
         if status >= 400:
@@ -73,17 +53,35 @@ class DockerAPI:
     def read_file(self, container: str, path: str, limit: int = 1 << 20) -> bytes | None:
         """A file in the container (or a volume it mounts), None if it is not there."""
         status, body = self.request(
-            "GET", f"/containers/{quote(container)}/archive?path={quote(path)}", limit)
+            f"/containers/{quote(container)}/archive?path={quote(path)}", limit)
         if status == 404:
             return None
         if status >= 400:
             raise EngineError(f"reading {path} in {container}: {status}")
-        with tarfile.open(fileobj=io.BytesIO(body)) as archive:
-            for member in archive:
-                if member.isfile():
-                    handle = archive.extractfile(member)
-                    return handle.read() if handle else None
-        return None
+        return first_file(body)
+
+
+def first_file(archive: bytes) -> bytes | None:
+    """The first regular file's bytes in a tar archive (the engine's archive of a path:
+    ustar headers, maybe a PAX header first). Not `tarfile`: it loads bz2 and lzma."""
+    at = 0
+    while at + 512 <= len(archive):
+        header = archive[at:at + 512]
+        if not header.strip(b"\0"):
+            return None
+        size = int(header[124:136].strip(b"\0 ") or b"0", 8)
+        kind = header[156:157]
+        start = at + 512
+        if kind in (b"0", b"\0"):
+            return archive[start:start + size]
+        at = start + (size + 511) // 512 * 512
+    return None
+
+
+def quote(text: str) -> str:
+    """A path or name as one URL query value / path segment."""
+    return "".join(c if c.isalnum() or c in "-._~" else
+                   "".join(f"%{b:02X}" for b in c.encode()) for c in text)
 
 
 def memory_used(stats: dict[str, Any]) -> int | None:

@@ -13,20 +13,18 @@ next run (at most one message per check and channel is ever due; nothing else qu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 WINDOW = 10  # runs remembered per check
 FLAP_CHANGES = 4  # changes within the window that make a check flapping
 
 
-@dataclass(frozen=True)
-class CheckState:
+class CheckState(NamedTuple):
     recent: tuple[bool, ...] = ()  # the last WINDOW results, oldest first (True: passed)
     open: bool = False  # an incident is open
     detail: str = ""  # what the last failing run found
     since: str = ""  # when the incident opened (ISO 8601)
-    told: Mapping[str, str] = field(default_factory=dict)  # channel -> resolved/open/flapping
+    told: Mapping[str, str] = {}  # never changed in place; channel -> resolved/open/flapping
 
     def changes(self) -> int:
         return sum(a != b for a, b in zip(self.recent, self.recent[1:], strict=False))
@@ -43,16 +41,14 @@ class CheckState:
                           {str(k): str(v) for k, v in dict(data.get("told", {})).items()})
 
 
-@dataclass(frozen=True)
-class Due:
+class Due(NamedTuple):
     check: str
     state: str  # open, resolved, flapping
     detail: str
     channel: str = ""
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     passed: bool
     detail: str = ""  # what was found (failing), or ""
 
@@ -62,11 +58,11 @@ def observe(state: CheckState, result: Result, now: str, open_after: int = 2,
     """The check's state after one more run."""
     recent = (*state.recent, result.passed)[-WINDOW:]
     streak = _streak(recent)
-    after = replace(state, recent=recent, detail=result.detail or state.detail)
+    after = state._replace(recent=recent, detail=result.detail or state.detail)
     if not state.open and not result.passed and streak >= open_after:
-        return replace(after, open=True, since=now, detail=result.detail)
+        return after._replace(open=True, since=now, detail=result.detail)
     if state.open and result.passed and streak >= resolve_after:
-        return replace(after, open=False)
+        return after._replace(open=False)
     return after
 
 
@@ -84,7 +80,7 @@ def due(check: str, state: CheckState, channel: str = "") -> Due | None:
 
 def sent(state: CheckState, message: Due) -> CheckState:
     """The message went out on its channel: it is not due there again."""
-    return replace(state, told={**state.told, message.channel: message.state})
+    return state._replace(told={**state.told, message.channel: message.state})
 
 
 def run(states: Mapping[str, CheckState], results: Mapping[str, Result], now: str,

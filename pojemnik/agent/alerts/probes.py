@@ -5,11 +5,10 @@ memory against what the declaration keeps for it. Each gives `{check name: Resul
 
 from __future__ import annotations
 
-import http.client
 from collections.abc import Mapping, MutableMapping
 from typing import Any
-from urllib.parse import urlsplit
 
+from . import wire
 from .docker_api import DockerAPI, memory_used
 from .incidents import Result
 
@@ -17,30 +16,21 @@ SITE_TIMEOUT = 10.0
 
 
 def sites(config: Mapping[str, Any]) -> dict[str, Result]:
-    url = urlsplit(config["url"])
-    return {f"site {name}": site(url.hostname or "127.0.0.1", url.port or 80,
-                                 url.path or "/", name, url.scheme == "https")
+    """`config`: the proxy's `address` and `port`, `https` or not, the site `names`."""
+    return {f"site {name}": site(str(config.get("address", "127.0.0.1")),
+                                 int(config["port"]), str(config.get("path", "/")), name,
+                                 bool(config.get("https")))
             for name in config.get("names", [])}
 
 
 def site(address: str, port: int, path: str, name: str, https: bool = False) -> Result:
-    kind = http.client.HTTPSConnection if https else http.client.HTTPConnection
-    options: dict[str, Any] = {"timeout": SITE_TIMEOUT}
-    if https:
-        import ssl  # the proxy's certificate is the certificate check's business
-
-        options["context"] = ssl._create_unverified_context()
-    connection = kind(address, port, **options)
+    connect = wire.tcp(address, port, SITE_TIMEOUT, name if https else "")
     try:
-        connection.request("GET", path, headers={"Host": name,
-                                                 "User-Agent": "pojemnik-agent"})
-        status = connection.getresponse().status
+        status, _, _ = wire.get(connect, path, name, limit=0)
     except OSError as error:
         return Result(False, f"{name} did not answer through the proxy at {address}:{port}: "
                              f"{type(error).__name__}: {error}. Look at `invoke status` and "
                              f"`invoke logs --service proxy`.")
-    finally:
-        connection.close()
     if status >= 500:
         return Result(False, f"{name} answers {status} through the proxy at {address}:{port}. "
                              "The proxy is up but the site behind it is not: "

@@ -3,21 +3,20 @@
 send is bounded: a timeout per attempt, a webhook retried a few times with backoff on a
 5xx or a connection failure, never queued without end. A failure is a result naming the
 channel and why (never the password, never the URL's path, which may hold a token), not
-an exception."""
+an exception.
+
+smtplib, ssl and http.client are loaded only when a message goes out: the agent's every
+quiet run stays small."""
 
 from __future__ import annotations
 
-import smtplib
-import ssl
+import os
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from email.message import EmailMessage
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import ssl
 
 from .message import AlertMessage
 
@@ -26,39 +25,42 @@ WEBHOOK_TRIES = 3
 BACKOFF = 2.0  # seconds before the second try, doubled before each next one
 
 
-@dataclass(frozen=True)
-class Email:
+class Email(NamedTuple):
     to: Sequence[str]
     host: str
     port: int = 587
     user: str = ""
-    password: str = field(default="", repr=False)
+    password: str = ""  # never in the repr
     sender: str = ""
     starttls: bool = True
     ca: str = ""  # a CA file trusted besides the system's
+
+    def __repr__(self) -> str:
+        return f"Email({self.name})"
 
     @property
     def name(self) -> str:
         return f"email to {', '.join(self.to)} via {self.host}:{self.port}"
 
 
-@dataclass(frozen=True)
-class Webhook:
-    url: str = field(repr=False)
+class Webhook(NamedTuple):
+    url: str  # never in the repr: its path may hold a token
     tries: int = WEBHOOK_TRIES
     backoff: float = BACKOFF
 
+    def __repr__(self) -> str:
+        return f"Webhook({self.name})"
+
     @property
     def name(self) -> str:
-        parts = urlsplit(self.url)
-        return f"webhook {parts.scheme}://{parts.netloc}"
+        scheme, _, rest = self.url.partition("://")
+        return f"webhook {scheme}://{rest.split('/')[0].split('?')[0]}"
 
 
 Channel = Email | Webhook
 
 
-@dataclass(frozen=True)
-class Sent:
+class Sent(NamedTuple):
     channel: str  # "email to a@b via host:587", "webhook https://host"
     ok: bool
     detail: str = ""  # why it failed
@@ -72,18 +74,17 @@ def send(channel: Channel, message: AlertMessage,
 
 
 def send_email(email: Email, message: AlertMessage) -> Sent:
-    mail = EmailMessage()
-    mail["Subject"] = message.subject()
-    mail["From"] = email.sender or email.user or f"pojemnik@{email.host}"
-    mail["To"] = ", ".join(email.to)
-    mail.set_content(message.text())
+    import smtplib
+    import ssl
+
+    sender = email.sender or email.user or f"pojemnik@{email.host}"
     try:
         with smtplib.SMTP(email.host, email.port, timeout=TIMEOUT) as smtp:
             if email.starttls:
-                smtp.starttls(context=ssl.create_default_context(cafile=email.ca or None))
+                smtp.starttls(context=tls_context(email.ca))
             if email.user:
                 smtp.login(email.user, email.password)
-            smtp.send_message(mail)
+            smtp.sendmail(sender, list(email.to), mail_bytes(sender, email.to, message))
     except smtplib.SMTPAuthenticationError as error:
         return Sent(email.name, False, f"the server refused the login of {email.user!r} "
                                        f"({error.smtp_code}); check smtp_user and the password")
@@ -92,27 +93,75 @@ def send_email(email: Email, message: AlertMessage) -> Sent:
     return Sent(email.name, True)
 
 
+def mail_bytes(sender: str, to: Sequence[str], message: AlertMessage) -> bytes:
+    """The mail as RFC 5322 text: UTF-8, its body base64 (any detail goes through)."""
+    import binascii
+    from email.header import Header
+    from email.utils import formatdate, make_msgid
+
+    body = binascii.b2a_base64(message.text().encode()).decode()
+    lines = [f"From: {sender}", f"To: {', '.join(to)}",
+             f"Subject: {Header(message.subject(), 'utf-8').encode()}",
+             f"Date: {formatdate()}", f"Message-ID: {make_msgid('pojemnik')}",
+             "MIME-Version: 1.0", 'Content-Type: text/plain; charset="utf-8"',
+             "Content-Transfer-Encoding: base64", "",
+             *(body[i:i + 76] for i in range(0, len(body), 76))]
+    return "\r\n".join(lines).encode()
+
+
+def tls_context(ca: str = "") -> ssl.SSLContext:
+    """The system's CAs (looked up in /etc/ssl/certs as needed rather than all loaded:
+    the whole bundle costs 2 MiB of the agent's memory), and `ca` besides."""
+    import ssl
+
+    paths = ssl.get_default_verify_paths()
+    if not paths.capath or not os.path.isdir(paths.capath):
+        return ssl.create_default_context(cafile=ca or None)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # hostnames and chains checked
+    context.load_verify_locations(capath=paths.capath)
+    if ca:
+        context.load_verify_locations(cafile=ca)
+    return context
+
+
 def send_webhook(hook: Webhook, message: AlertMessage,
                  sleep: Callable[[float], None] = time.sleep) -> Sent:
-    request = urllib.request.Request(hook.url, data=message.webhook_body(), method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "User-Agent": "pojemnik-alerts"})
     reason, attempt = "", 0
     for attempt in range(max(1, hook.tries)):
         if attempt:
             sleep(hook.backoff * 2 ** (attempt - 1))
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-                response.read(1024)
-            return Sent(hook.name, True)
-        except urllib.error.HTTPError as error:
-            reason = f"the receiver answered {error.code} {error.reason}"
-            error.close()
-            if error.code < 500:
-                break  # a 4xx does not get better by asking again
-        except (urllib.error.URLError, OSError) as error:
+            status, why = _post(hook.url, message.webhook_body())
+        except OSError as error:
             reason = _reason(error)
+            continue
+        if status < 300:
+            return Sent(hook.name, True)
+        reason = f"the receiver answered {status} {why}"
+        if status < 500:
+            break  # a 4xx (or a redirect) does not get better by asking again
     return Sent(hook.name, False, f"{reason} (tried {attempt + 1} time(s))")
+
+
+def _post(url: str, body: bytes) -> tuple[int, str]:
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPSConnection(parts.netloc, timeout=TIMEOUT,
+                                             context=tls_context()) \
+        if parts.scheme == "https" else http.client.HTTPConnection(parts.netloc,
+                                                                    timeout=TIMEOUT)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", target, body=body,
+                           headers={"Content-Type": "application/json",
+                                    "User-Agent": "pojemnik-alerts"})
+        response = connection.getresponse()
+        response.read(1024)
+        return response.status, response.reason
+    finally:
+        connection.close()
 
 
 def from_config(channels: Mapping[str, Any]) -> dict[str, Channel]:
@@ -138,12 +187,12 @@ def from_config(channels: Mapping[str, Any]) -> dict[str, Channel]:
 def _secret(path: str) -> str:
     if not path:
         return ""
-    file = Path(path)
-    mode = file.stat().st_mode & 0o077
-    if mode:
-        raise PermissionError(f"{path} is readable by others (mode {file.stat().st_mode:o}): "
+    mode = os.stat(path).st_mode
+    if mode & 0o077:
+        raise PermissionError(f"{path} is readable by others (mode {mode & 0o777:o}): "
                               f"chmod 600 {path}")
-    return file.read_text().rstrip("\n")
+    with open(path) as handle:
+        return handle.read().rstrip("\n")
 
 
 def _reason(error: BaseException) -> str:

@@ -6,14 +6,12 @@ firewall (the installed rules against the loaded ones). Each gives `{name: Resul
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import os
 import re
-import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from .docker_api import DockerAPI
@@ -78,7 +76,7 @@ def pem_body(data: bytes) -> bytes:
                       re.S)
     if not match:
         raise ValueError("no PEM certificate in it")
-    return base64.b64decode(b"".join(match.group(1).split()))
+    return binascii.a2b_base64(b"".join(match.group(1).split()))
 
 
 def not_after(der: bytes) -> datetime:
@@ -142,7 +140,8 @@ def backup(config: Mapping[str, Any], now: datetime) -> dict[str, Result]:
 
 def _history(path: str) -> list[dict[str, Any]]:
     try:
-        text = Path(path).read_text()
+        with open(path) as handle:
+            text = handle.read()
     except OSError:
         return []
     found = []
@@ -159,19 +158,23 @@ def _history(path: str) -> list[dict[str, Any]]:
 def firewall(config: Mapping[str, Any]) -> dict[str, Result]:
     """Skipped (no result) when no rules were installed or the loaded ones cannot be read
     (iptables-save needs root)."""
-    folder, found = Path(config.get("dir", "/etc/pojemnik/firewall")), []
+    import subprocess
+
+    folder, found = str(config.get("dir", "/etc/pojemnik/firewall")), []
     checked = False
     for family, command in (("v4", "iptables-save"), ("v6", "ip6tables-save")):
-        rules = folder / f"rules.{family}"
-        if not rules.is_file():
+        rules = f"{folder}/rules.{family}"
+        if not os.path.isfile(rules):
             continue
+        with open(rules) as handle:
+            declared = handle.read()
         try:
             live = subprocess.run([command, "-t", "filter"], capture_output=True, text=True,
                                   timeout=30, check=True).stdout
         except (OSError, subprocess.SubprocessError):
             continue
         checked = True
-        found += drift(parse_save(rules.read_text()), parse_save(live), family)
+        found += drift(parse_save(declared), parse_save(live), family)
     if not checked:
         return {}
     if not found:
