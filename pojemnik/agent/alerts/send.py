@@ -100,8 +100,9 @@ def mail_bytes(sender: str, to: Sequence[str], message: AlertMessage) -> bytes:
     from email.utils import formatdate, make_msgid
 
     body = binascii.b2a_base64(message.text().encode()).decode()
+    subject = message.subject()
     lines = [f"From: {sender}", f"To: {', '.join(to)}",
-             f"Subject: {Header(message.subject(), 'utf-8').encode()}",
+             f"Subject: {subject if subject.isascii() else Header(subject, 'utf-8').encode()}",
              f"Date: {formatdate()}", f"Message-ID: {make_msgid('pojemnik')}",
              "MIME-Version: 1.0", 'Content-Type: text/plain; charset="utf-8"',
              "Content-Transfer-Encoding: base64", "",
