@@ -7,10 +7,11 @@ agent/alerts/message.py). The SMTP password is a secret: never printed, never in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from ..agent.schedule import ScheduleError, parse
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,6 @@ def check_alerts(alerts: Alerts, report: Add) -> None:
                 alerts.webhook)
 
 
-EVERY = re.compile(r"^(hourly|daily|weekly|every [1-9][0-9]*[mhd])$")
-
 
 def _check_thresholds(alerts: Alerts, add: Callable[..., None]) -> None:
     for name in ("disk_percent", "memory_percent"):
@@ -83,9 +82,11 @@ def _check_thresholds(alerts: Alerts, add: Callable[..., None]) -> None:
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         add("certificate_days", f"{days!r} is not a number of days",
             "give a whole number of days, at least 1 (the default: 14)", days)
-    if not isinstance(alerts.every, str) or not EVERY.match(alerts.every):
-        add("every", f"{alerts.every!r} is not an interval the checks can run at",
-            'give "every 5m", "every 1h", "hourly" or "daily"', alerts.every)
+    try:
+        parse(alerts.every)
+    except ScheduleError as error:
+        add("every", f"{alerts.every!r} is not a schedule the checks can run at ({error})",
+            'give "every 5m", "every 1h", "hourly" or a cron line', alerts.every)
     if isinstance(alerts.sites, str):
         add("sites", "is one string, not a list of names", f'write sites=["{alerts.sites}"]',
             alerts.sites)

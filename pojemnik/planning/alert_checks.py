@@ -11,16 +11,19 @@ its last good run no older than twice the schedule; the firewall's installed rul
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
+from ..agent.schedule import ScheduleError, parse
 from ..declaration.alerts import Alerts
 from ..declaration.model import Port, Stack
 from ..declaration.units import memory_bytes
 from .tls import CERTIFICATE
 
 FIREWALL_DIR = "/etc/pojemnik/firewall"
+DAY = 86400
 HTTP_PORTS = (80, 8080)  # container ports a proxy serves plain HTTP on
 
 
@@ -121,18 +124,17 @@ def _address(port: Port) -> str:
                                                                      port.address)
 
 
-EVERY = re.compile(r"^every ([1-9][0-9]*)([mhd])$")
-NAMED = {"minutely": 60, "hourly": 3600, "daily": 86400, "weekly": 7 * 86400,
-         "monthly": 31 * 86400}
-
-
 def schedule_seconds(schedule: str) -> int:
-    """How often a schedule runs, at most: "daily" 86400, "every 15m" 900; a calendar
-    expression (OnCalendar, cron) that fires daily or less often counts as daily."""
-    text = schedule.strip().lower()
-    if text in NAMED:
-        return NAMED[text]
-    match = EVERY.match(text)
-    if match:
-        return int(match.group(1)) * {"m": 60, "h": 3600, "d": 86400}[match.group(2)]
-    return NAMED["daily"]
+    """The longest gap between two runs of a schedule ("daily": 86400, "every 15m": 900,
+    a cron line: its longest gap over a week); one that does not parse as the agent's
+    (a systemd OnCalendar expression) counts as daily."""
+    try:
+        parsed = parse(schedule)
+    except ScheduleError:
+        return DAY
+    start = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
+    fires = [minute for minute in range(8 * 24 * 60)
+             if parsed.matches(start + timedelta(minutes=minute))]
+    if len(fires) < 2:
+        return 31 * DAY  # less often than weekly: monthly at most
+    return 60 * max(b - a for a, b in pairwise(fires))

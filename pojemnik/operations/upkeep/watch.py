@@ -6,28 +6,29 @@ state directory (here, or on the server over SSH)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from ...agent.alerts.check import STATE_FILE, incidents_in, parse_state
+from ...agent.cli import DEFAULT_CONFIG, DEFAULT_STATE
 from ...declaration.model import Stack
 from ...hostfiles.files import HostFiles
 from ...planning import alert_checks
 
+PYTHON = "/usr/bin/python3"  # as operations/server/_payload.py installs the agent
 AGENT = "/usr/local/lib/pojemnik/pojemnik-agent.pyz"
-CONFIG_BASE = "/etc/pojemnik"
-STATE_BASE = "/var/lib/pojemnik"
 TIMEOUT = 300  # seconds a whole check run may take (each request has its own timeout)
 
 
+def config_path(project: str) -> str:
+    return DEFAULT_CONFIG.format(project=project)
+
+
 def config_dir(project: str) -> str:
-    return f"{CONFIG_BASE}/{project}"
+    return config_path(project).rsplit("/", 1)[0]
 
 
 def state_dir(project: str) -> str:
-    """The agent's state directory (POJEMNIK_AGENT_STATE_DIR names another base)."""
-    base = os.environ.get("POJEMNIK_AGENT_STATE_DIR") or STATE_BASE
-    return f"{base.rstrip('/')}/{project}"
+    return DEFAULT_STATE.format(project=project)
 
 
 def where(stack: Stack) -> alert_checks.Where:
@@ -39,8 +40,8 @@ def agent_tasks(stack: Stack) -> dict[str, dict[str, Any]]:
     skips the containers while a deploy holds the lock), no backoff (each run counts)."""
     if stack.alerts is None:
         return {}
-    argv = ["python3", AGENT, "--config", f"{config_dir(stack.project)}/agent.json",
-            "--state", state_dir(stack.project), "check"]
+    argv = [PYTHON, AGENT, "--config", config_path(stack.project), "--state",
+            state_dir(stack.project), "check"]
     return {"alerts": {"steps": [{"argv": argv}], "timeout": TIMEOUT,
                        "schedule": stack.alerts.every, "backoff": None, "lock": False}}
 
