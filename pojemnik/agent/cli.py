@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         if options.command in ("check", "incidents"):
             from .alerts.cli import command
 
-            return command(options.command, loaded.raw, state, options.json)
+            return command(options.command, loaded.raw, state, getattr(options, "json", False))
         if options.command == "run":
             return run(loaded, state, options.name, scheduled=not options.now)
         if options.command == "records":

@@ -17,8 +17,6 @@ from typing import Any
 
 from . import incidents, probes, stored
 from .docker_api import DockerAPI, EngineError
-from .message import AlertMessage
-from .send import Channel, from_config, send
 
 STATE_FILE = "alerts.json"
 ENGINE_GROUPS = ("site ", "container ", "memory ")
@@ -35,15 +33,12 @@ def check(config: Mapping[str, Any], state_dir: str, say: Print = print,
     saved = load_state(state_dir)
     restarts: dict[str, int] = dict(saved.get("restarts", {}))
     results, skipped = gather(checks, project, restarts, saved["checks"], now, say)
-    try:
-        channels = from_config(config.get("channels") or {})
-    except (OSError, KeyError, ValueError) as error:
-        say(f"alerts: the channels cannot be used: {error}")
-        channels = {}
+    channels_config = dict(config.get("channels") or {})
+    channels = sorted(name for name, value in channels_config.items() if value)
     states, due = incidents.run(saved["checks"], results, now.isoformat(timespec="seconds"),
                                 int(checks.get("open_after", 2)),
                                 int(checks.get("resolve_after", 2)), channels, skipped)
-    failed_sends = deliver(project, states, due, channels, now, say)
+    failed_sends = deliver(project, states, due, channels_config, now, say)
     save_state(state_dir, {"checks": {n: s.as_json() for n, s in states.items()},
                            "restarts": restarts})
     failing = sorted(n for n, r in results.items() if not r.passed)
@@ -100,25 +95,58 @@ def gather(checks: Mapping[str, Any], project: str, restarts: dict[str, int],
 
 
 def deliver(project: str, states: dict[str, incidents.CheckState], due: list[incidents.Due],
-            channels: Mapping[str, Channel], now: datetime, say: Print) -> int:
+            channels: Mapping[str, Any], now: datetime, say: Print) -> int:
     """Send each due message; one that did not go stays due (tried on the next run)."""
-    failed = 0
+    if not due:
+        return 0
+    alerts = []
     for message in due:
         detail = message.detail
         if message.state == "flapping":
             detail = (f"it keeps changing between failing and passing; no more messages "
                       f"until it is steady for {incidents.WINDOW} runs. Last found: {detail}")
-        alert = AlertMessage(project, message.state, message.check, detail,
-                             now.isoformat(timespec="seconds"))
-        result = send(channels[message.channel], alert)
-        if result.ok:
+        alerts.append({"channel": message.channel, "project": project,
+                       "state": message.state, "check": message.check, "detail": detail,
+                       "at": now.isoformat(timespec="seconds")})
+    failed = 0
+    for message, result in zip(due, send_apart(channels, alerts), strict=True):
+        if result["ok"]:
             states[message.check] = incidents.sent(states[message.check], message)
-            say(f"sent: {message.state} {message.check} via {result.channel}")
+            say(f"sent: {message.state} {message.check} via {result['channel']}")
         else:
             failed += 1
-            say(f"NOT SENT: {message.state} {message.check} via {result.channel}: "
-                f"{result.detail} (kept, tried again next run)")
+            say(f"NOT SENT: {message.state} {message.check} via {result['channel']}: "
+                f"{result['detail']} (kept, tried again next run)")
     return failed
+
+
+SENDER = ("import sys; sys.path.insert(0, sys.argv[1]); "
+          "from pojemnik.agent.alerts.send import serve; serve()")
+
+
+def send_apart(channels: Mapping[str, Any], alerts: list[dict[str, str]]
+               ) -> list[dict[str, Any]]:
+    """The messages sent by a child process of their own: smtplib, ssl and http.client
+    (8 MiB) are loaded there, never beside the checks, so neither process nears the
+    agent's 20 MiB. One result per message, in order; the child's failure fails them."""
+    import subprocess
+    import sys
+
+    root = __file__
+    for _ in range(4):  # .../pojemnik/agent/alerts/check.py -> the zipapp or the checkout
+        root = os.path.dirname(root)
+    try:
+        child = subprocess.run([sys.executable, "-I", "-c", SENDER, root],
+                               input=json.dumps({"channels": channels, "messages": alerts}),
+                               capture_output=True, text=True, check=False,
+                               timeout=60 + 60 * len(alerts))
+        results = [json.loads(line) for line in child.stdout.splitlines() if line.strip()]
+        why = (child.stderr.strip().splitlines() or [f"exit {child.returncode}"])[-1]
+    except (OSError, ValueError, subprocess.SubprocessError) as error:
+        results, why = [], f"{type(error).__name__}: {error}"
+    return [*results, *({"ok": False, "channel": a["channel"],
+                         "detail": f"the sender stopped: {why}"}
+                        for a in alerts[len(results):])][:len(alerts)]
 
 
 def load_state(state_dir: str) -> dict[str, Any]:

@@ -199,3 +199,27 @@ def _secret(path: str) -> str:
 def _reason(error: BaseException) -> str:
     inner = getattr(error, "reason", None)
     return f"{type(error).__name__}: {inner if inner is not None else error}"
+
+
+def serve() -> None:
+    """The sender's child process (see check.send_apart): {"channels": the config's,
+    "messages": [...]} on standard input, one JSON result per message on standard output.
+    The password and the webhook's URL are read here, from their files."""
+    import json
+    import sys
+
+    request = json.load(sys.stdin)
+    broken = ""
+    try:
+        channels = from_config(request.get("channels") or {})
+    except (OSError, KeyError, ValueError) as error:
+        channels, broken = {}, f"the channels cannot be used: {_reason(error)}"
+    for item in request.get("messages", []):
+        channel = channels.get(item["channel"])
+        if channel is None:
+            result = Sent(item["channel"], False, broken or "no such channel is configured")
+        else:
+            result = send(channel, AlertMessage(item["project"], item["state"], item["check"],
+                                                item["detail"], item["at"]))
+        print(json.dumps({"ok": result.ok, "channel": result.channel,
+                          "detail": result.detail}), flush=True)
