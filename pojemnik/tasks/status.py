@@ -49,9 +49,7 @@ def status(c: Context, json_: bool = False) -> None:
 
 
 def _incidents(c: Context, stack: Stack) -> list[dict[str, Any]] | None:
-    """The open incidents the server's checks keep (None: no alerts declared)."""
-    if stack.alerts is None:
-        return None
+    """The open incidents the server's checks keep (None: none declared, none ran)."""
     from ..operations.upkeep.watch import open_incidents
 
     return open_incidents(stack, host_files(c))

@@ -194,6 +194,7 @@ def test_a_secret_file_others_can_read_is_refused(tmp_path: Path) -> None:
 
 def test_status_reads_the_open_incidents_from_the_agents_state(
         stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = replace(stack, alerts=ALERTS)
     from pojemnik.agent.alerts.check import save_state
     from pojemnik.agent.alerts.incidents import Result, run
 
@@ -203,11 +204,12 @@ def test_status_reads_the_open_incidents_from_the_agents_state(
     save_state(str(folder), {"checks": {n: s.as_json() for n, s in states.items()}})
     assert oct(os.stat(folder / "alerts.json").st_mode & 0o777) == "0o644"  # no secret
     monkeypatch.setattr(watch, "state_dir", lambda project: str(folder))
-    found = watch.open_incidents(stack, LocalFiles())
+    found = watch.open_incidents(stack, LocalFiles()) or []
     assert [i["check"] for i in found] == ["container app"]
     assert watch.incident_lines(found) == [
         "alerts: 1 open incident(s)",
         "  container app: since 2026-12-07T10:00:00+00:00: demo-app is unhealthy"]
     monkeypatch.setattr(watch, "state_dir", lambda project: str(tmp_path / "none"))
-    assert watch.incident_lines(watch.open_incidents(stack, LocalFiles())) == [
+    assert watch.incident_lines(watch.open_incidents(stack, LocalFiles()) or []) == [
         "alerts: no open incidents"]
+    assert watch.open_incidents(replace(stack, alerts=None), LocalFiles()) is None

@@ -56,9 +56,13 @@ def agent_secrets(stack: Stack) -> dict[str, str]:
     return alert_checks.secret_files(stack, where(stack))
 
 
-def open_incidents(stack: Stack, files: HostFiles) -> list[dict[str, Any]]:
-    text = files.read(state_dir(stack.project), STATE_FILE) or ""
-    return incidents_in(parse_state(text)["checks"])
+def open_incidents(stack: Stack, files: HostFiles) -> list[dict[str, Any]] | None:
+    """The open incidents on the engine's host; None: no alerts declared and the checks
+    never ran there."""
+    text = files.read(state_dir(stack.project), STATE_FILE)
+    if text is None and stack.alerts is None:
+        return None
+    return incidents_in(parse_state(text or "")["checks"])
 
 
 def incident_lines(found: list[dict[str, Any]]) -> list[str]:
