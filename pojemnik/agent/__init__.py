@@ -14,5 +14,6 @@ the config's shape).
   `engine/lock.py`;
 - `steps.py`: a task's commands and pipes under one timeout (the process group killed);
 - `records.py`: each task's last run, with its backoff;
-- `run.py`, `cli.py`: `run NAME`, `records [--json]`, `tick`.
+- `run.py`, `cli.py`: `run NAME`, `records [--json]`, `tick`, `check`, `incidents`;
+- `alerts/`: the server's checks, the incidents they open and resolve, the channels.
 """

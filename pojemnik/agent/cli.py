@@ -4,6 +4,8 @@
     records [--json]    each task's last run
     tick                run the tasks due since the last tick (cron, where no systemd)
     calendar SCHEDULE   the OnCalendar= and cron forms of a schedule
+    check               run the alert checks once, send what is due (alerts/)
+    incidents [--json]  the open incidents
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("tick", help="run the scheduled tasks due since the last tick")
     calendar = commands.add_parser("calendar", help="a schedule's OnCalendar= and cron")
     calendar.add_argument("schedule")
+    commands.add_parser("check", help="run the alert checks once; send what is due")
+    incidents = commands.add_parser("incidents", help="the open incidents")
+    incidents.add_argument("--json", action="store_true")
     return top
 
 
@@ -54,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         path = options.config or DEFAULT_CONFIG.format(project=options.project)
         loaded = agent_config.load(path)
         state = options.state or DEFAULT_STATE.format(project=loaded.project)
+        if options.command in ("check", "incidents"):
+            from .alerts.cli import command
+
+            return command(options.command, loaded.raw, state, getattr(options, "json", False))
         if options.command == "run":
             return run(loaded, state, options.name, scheduled=not options.now)
         if options.command == "records":

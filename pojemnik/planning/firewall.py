@@ -21,6 +21,12 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
+# The agent compares the rules on the server the same way.
+from ..agent.alerts.rules import DOCKER_CHAIN as DOCKER_CHAIN
+from ..agent.alerts.rules import INPUT_CHAIN as INPUT_CHAIN
+from ..agent.alerts.rules import drift as chains_drift
+from ..agent.alerts.rules import hook_chain as hook_chain
+from ..agent.alerts.rules import parse_save as parse_save
 from ..declaration.firewall import (
     DATA_PATH_PORT,
     SSH,
@@ -32,8 +38,6 @@ from ..declaration.firewall import (
 from ..declaration.model import Stack
 from ..declaration.swarm import SWARM
 
-INPUT_CHAIN = "POJEMNIK-INPUT"
-DOCKER_CHAIN = "POJEMNIK-DOCKER"
 CHAINS = (INPUT_CHAIN, DOCKER_CHAIN)
 FAMILIES = ("v4", "v6")
 PROTOCOLS = ("tcp", "udp")
@@ -274,49 +278,9 @@ def as_json(stack: Stack, firewall: Firewall, facts: Facts) -> str:
 # --- the live rules ---------------------------------------------------------------------
 
 
-def parse_save(text: str) -> dict[str, list[str]]:
-    """`iptables-save -t filter` (or `iptables -S`) -> {chain: its rules, in order}."""
-    chains: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith(":"):
-            chains.setdefault(line[1:].split()[0], [])
-        elif line.startswith(("-N ", "-P ")):
-            chains.setdefault(line.split()[1], [])
-        elif line.startswith("-A "):
-            chains.setdefault(line.split()[1], []).append(line)
-    return chains
-
-
-def hook_chain(live: dict[str, list[str]]) -> str:
-    """Where POJEMNIK-DOCKER hangs: Docker's DOCKER-USER if Docker made it, else FORWARD."""
-    return "DOCKER-USER" if "DOCKER-USER" in live else "FORWARD"
-
-
 def drift(ruleset: Ruleset, live: dict[str, list[str]]) -> list[str]:
     """How the live rules differ from the ruleset (empty: they match), one line each."""
-    family = "IPv4" if ruleset.family == "v4" else "IPv6"
-    found = []
-    for chain, wanted in ruleset.chains.items():
-        if chain not in live:
-            found.append(f"{family}: chain {chain} is not loaded")
-            continue
-        have = live[chain]
-        missing = [r for r in wanted if r not in have]
-        extra = [r for r in have if r not in wanted]
-        found += [f"{family}: missing: {r}" for r in missing]
-        found += [f"{family}: not declared: {r}" for r in extra]
-        if not missing and not extra and have != wanted:
-            found.append(f"{family}: chain {chain} has the declared rules in another order")
-    hooks = {"INPUT": INPUT_CHAIN, hook_chain(live): DOCKER_CHAIN}
-    for chain, target in hooks.items():
-        jump = f"-A {chain} -j {target}"
-        rules = live.get(chain, [])
-        if jump not in rules:
-            found.append(f"{family}: {chain} does not jump to {target}")
-        elif target == DOCKER_CHAIN and rules[0] != jump:
-            found.append(f"{family}: {target} is not the first rule of {chain}")
-    return found
+    return chains_drift(ruleset.chains, live, ruleset.family)
 
 
 def restore_of_live(live: dict[str, list[str]], family: str) -> Ruleset:

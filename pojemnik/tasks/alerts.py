@@ -12,10 +12,10 @@ from .context import declared
 def test(c: Context) -> None:
     """Send a test message through every configured alert channel (email, webhook) and say
     which worked; fails (exit 1) if any did not."""
+    from ..agent.alerts.message import test_message
     from ..declaration.problems import InvalidStack
     from ..operations.records.history import now
     from ..operations.upkeep.alert_channels import send_all
-    from ..planning.alert_message import test_message
 
     stack, problems = declared(c)
     if problems:

@@ -3,8 +3,9 @@ host's memory and disk against the stack; `fab -H host status` asks the host."""
 
 from __future__ import annotations
 
+import json
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from invoke import Context, task
 
@@ -25,18 +26,25 @@ def status(c: Context, json_: bool = False) -> None:
     with engine_of(c) as engine:
         found = guard(lambda: gather(stack, engine, time.time()))
     maintenance = _maintenance(c, stack)
+    incidents = guard(lambda: _incidents(c, stack))
     if json_:
-        import json
         from dataclasses import asdict
 
         data = json.loads(as_json(found))
         data["maintenance"] = asdict(maintenance) if maintenance else None
+        if incidents is not None:
+            data["incidents"] = incidents
         print(json.dumps(data, indent=2))
         return
     for line in table(found):
         say(line)
     if maintenance is not None:
         say(maintenance.describe())
+    if incidents is not None:
+        from ..operations.upkeep.watch import incident_lines
+
+        for line in incident_lines(incidents):
+            say(line)
     if stack.backup is not None:
         from datetime import UTC, datetime
 
@@ -61,3 +69,10 @@ def _maintenance(c: Context, stack: Stack) -> Maintenance | None:
     if stack.target == "swarm" or not any(s.upstreams for s in stack.services):
         return None
     return guard(lambda: current(stack, host_files(c)))
+
+
+def _incidents(c: Context, stack: Stack) -> list[dict[str, Any]] | None:
+    """The open incidents the server's checks keep (None: none declared, none ran)."""
+    from ..operations.upkeep.watch import open_incidents
+
+    return open_incidents(stack, host_files(c))

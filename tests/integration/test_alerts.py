@@ -62,9 +62,10 @@ def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
     return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535
 
 
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[tuple[Mailbox, int, Path]]:
-    cert, key = tmp_path / "smtp.crt", tmp_path / "smtp.key"
+def smtp_server(folder: Path) -> Iterator[tuple[Mailbox, int, Path]]:
+    """A real SMTP server on 127.0.0.1: STARTTLS with a certificate made here, login
+    required (USER, PASSWORD)."""
+    cert, key = folder / "smtp.crt", folder / "smtp.key"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
@@ -79,6 +80,11 @@ def smtp(tmp_path: Path) -> Iterator[tuple[Mailbox, int, Path]]:
         yield mailbox, port, cert
     finally:
         server.stop()
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[tuple[Mailbox, int, Path]]:
+    yield from smtp_server(tmp_path)
 
 
 class Receiver(ThreadingHTTPServer):

@@ -9,8 +9,8 @@ from dataclasses import replace
 from stackbuilders import one
 
 from pojemnik import Alerts, Stack
+from pojemnik.agent.alerts.message import AlertMessage
 from pojemnik.declaration.validate.stack import check_declaration
-from pojemnik.planning.alert_message import AlertMessage
 
 GOOD = Alerts(email_to=["admin@example.org"], smtp_host="smtp.example.org",
               smtp_user="me@example.org", smtp_password="s3cret-value",

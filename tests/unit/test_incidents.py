@@ -3,7 +3,9 @@ that could not be sent stays due; a flapping check says so once instead of flood
 
 from __future__ import annotations
 
-from pojemnik.planning.incidents import WINDOW, CheckState, Due, Result, run, sent
+import json
+
+from pojemnik.agent.alerts.incidents import WINDOW, CheckState, Due, Result, run, sent
 
 FAIL, PASS = Result(False, "app.example.org answers 502"), Result(True)
 
@@ -48,3 +50,24 @@ def test_a_flapping_check_says_so_once_then_its_steady_state() -> None:
     assert len(told) <= 6  # a few changes before it counts as flapping, then quiet
     told_after, _ = drive(flapping + [FAIL] * (WINDOW + 2), open_after=1, resolve_after=1)
     assert [m.state for m in told_after][len(told):] == ["open"]
+
+
+def test_what_was_told_is_kept_per_channel() -> None:
+    states, messages = run({}, {"site": FAIL}, "t0", open_after=1, channels=["email", "hook"])
+    assert [(m.channel, m.state) for m in messages] == [("email", "open"), ("hook", "open")]
+    states = {"site": sent(states["site"], messages[1])}  # the email did not go out
+    states, messages = run(states, {"site": FAIL}, "t1", open_after=1,
+                           channels=["email", "hook"])
+    assert [(m.channel, m.state) for m in messages] == [("email", "open")]
+
+
+def test_a_skipped_check_keeps_its_state_and_an_undeclared_one_is_forgotten() -> None:
+    states, _ = run({}, {"site": FAIL, "gone": FAIL}, "t0", open_after=1)
+    states, _ = run(states, {}, "t1", skipped=["site"])
+    assert list(states) == ["site"] and states["site"].open
+
+
+def test_the_state_survives_its_json() -> None:
+    states, messages = run({}, {"site": FAIL}, "t0", open_after=1, channels=["email"])
+    state = sent(states["site"], messages[0])
+    assert CheckState.from_json(json.loads(json.dumps(state.as_json()))) == state

@@ -16,6 +16,7 @@ from ..origins import from_text, unusable, variable_hint
 from ..problems import Problem
 from ..ranges import free_range
 from ._fit import address_in, check_fit, gateway_in, misfit
+from .alerts import check_alert_sites
 from .backup import check_backup
 from .images import check_images
 from .jobs import check_jobs
@@ -47,6 +48,7 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
     check_swarm(stack, v.add)
     if stack.alerts is not None:
         check_alerts(stack.alerts, v.add)
+        check_alert_sites(stack, v.add)
     check_tls(stack, v.add)
     check_backup(stack, v.add)
     check_jobs(stack, v.add)

@@ -8,6 +8,7 @@ import json
 import shlex
 import zipfile
 from importlib import resources
+from importlib.abc import Traversable
 from typing import Any
 
 PYZ = "/usr/local/lib/pojemnik/pojemnik-agent.pyz"
@@ -37,11 +38,20 @@ def zipapp() -> bytes:
     with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(_entry("__main__.py"), MAIN)
         archive.writestr(_entry("pojemnik/__init__.py"), PACKAGE)
-        folder = resources.files("pojemnik.agent")
-        for item in sorted(folder.iterdir(), key=lambda i: i.name):
-            if item.name.endswith(".py"):
-                archive.writestr(_entry(f"pojemnik/agent/{item.name}"), item.read_bytes())
+        for name, data in _modules(resources.files("pojemnik.agent"), "pojemnik/agent"):
+            archive.writestr(_entry(name), data)
     return buffer.getvalue()
+
+
+def _modules(folder: Traversable, prefix: str) -> list[tuple[str, bytes]]:
+    """The folder's .py files and its subpackages' (alerts/), by their names in the zip."""
+    found = []
+    for item in sorted(folder.iterdir(), key=lambda i: i.name):
+        if item.is_dir() and item.joinpath("__init__.py").is_file():
+            found += _modules(item, f"{prefix}/{item.name}")
+        elif item.name.endswith(".py"):
+            found.append((f"{prefix}/{item.name}", item.read_bytes()))
+    return found
 
 
 def _entry(name: str) -> zipfile.ZipInfo:

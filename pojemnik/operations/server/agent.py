@@ -24,6 +24,7 @@ from ...ssh.channels import finish_channel, open_channel, run, succeeds
 from ...ssh.connection import describe
 from ..backup import schedule as backup_schedule
 from ..jobs.scheduled import agent_tasks as job_tasks
+from ..upkeep import watch
 from . import _payload as files
 
 if TYPE_CHECKING:
@@ -33,7 +34,12 @@ Contributor = Callable[[Stack], dict[str, dict[str, Any]]]
 CONTRIBUTORS: list[Contributor] = [  # one line per capability: its agent_tasks
     job_tasks,
     backup_schedule.agent_tasks,
+    watch.agent_tasks,
 ]
+# Top-level keys of agent.json beyond the tasks, and secret files written beside it
+# (0600, root's; path -> content), one line per capability.
+CONFIG_KEYS: list[Callable[[Stack], dict[str, Any]]] = [watch.agent_config]
+SECRET_FILES: list[Callable[[Stack], dict[str, str]]] = [watch.agent_secrets]
 
 
 def agent_config(stack: Stack) -> dict[str, Any]:
@@ -44,7 +50,10 @@ def agent_config(stack: Stack) -> dict[str, Any]:
             if name in tasks:
                 raise OperationError(f"two capabilities declare the agent task {name!r}")
             tasks[name] = task
-    config = {"project": stack.project, "lock_image": stack.base_image, "tasks": tasks}
+    config: dict[str, Any] = {"project": stack.project, "lock_image": stack.base_image,
+                              "tasks": tasks}
+    for keys in CONFIG_KEYS:
+        config |= keys(stack)
     try:
         from_dict(config, "the agent's config")
     except AgentError as error:
@@ -103,6 +112,9 @@ def install_files(connection: Connection, stack: Stack) -> dict[str, Any]:
     _write(connection, files.PYZ, files.zipapp(), "0755", sudo)
     _write(connection, files.config_path(stack.project),
            files.config_text(config).encode(), "0600", sudo, folder_mode="0700")
+    for secrets in SECRET_FILES:
+        for path, content in secrets(stack).items():
+            _write(connection, path, content.encode(), "0600", sudo, folder_mode="0700")
     return config
 
 

@@ -8,11 +8,10 @@ and, for a program, `project`, `state` (open, resolved, test), `check` and `at` 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class AlertMessage:
+class AlertMessage(NamedTuple):
     project: str
     state: str  # open, resolved, test
     check: str  # what was checked: "site app.example.org", "disk /", "test"
@@ -20,7 +19,8 @@ class AlertMessage:
     at: str  # ISO 8601
 
     def subject(self) -> str:
-        word = {"open": "PROBLEM", "resolved": "RESOLVED", "test": "TEST"}[self.state]
+        word = {"open": "PROBLEM", "resolved": "RESOLVED", "flapping": "FLAPPING",
+                "test": "TEST"}[self.state]
         return f"[{self.project}] {word}: {self.check}"
 
     def text(self) -> str:
