@@ -1,0 +1,95 @@
+"""The server's renewal as the agent's task: its shape, the one-shot container's `docker
+run` (the deploy's spec, hardened the same), and the served-certificate check's reading of
+a certificate (against openssl's). No Docker."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from stackbuilders import EXAMPLE_ROOT, EXAMPLE_SETTINGS
+
+from pojemnik import Stack
+from pojemnik.declaration.loader import load_stack
+from pojemnik.operations.tls import served_check
+from pojemnik.operations.tls.renewal import TASK, agent_tasks, schedule
+
+ACME = {"ACME_EMAIL": "me@example.org", "ACME_NAMES": "updates.example.org"}
+
+
+def example(monkeypatch: pytest.MonkeyPatch, **settings: str) -> Stack:
+    for name, value in {**EXAMPLE_SETTINGS, **settings}.items():
+        monkeypatch.setenv(name, value)
+    stack, problems = load_stack(EXAMPLE_ROOT)
+    assert problems == []
+    return stack
+
+
+def test_no_task_without_ordered_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert agent_tasks(example(monkeypatch)) == {}
+    offline = example(monkeypatch, ACME_EMAIL="me@example.org", ACME_NAMES="shop.localhost")
+    assert agent_tasks(offline) == {}
+
+
+def test_the_task_is_daily_locked_backed_off_and_renews_below_renew_days(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = example(monkeypatch, **ACME)
+    task = agent_tasks(stack)[TASK]
+    assert task["lock"] is True and task["backoff"] == {"first": 3600, "max": 86400}
+    minute, hour, *rest = task["schedule"].split()
+    assert rest == ["*", "*", "*"] and 0 <= int(minute) < 60 and 0 <= int(hour) < 24
+    run = next(s["argv"] for s in task["steps"] if s["argv"][:2] == ["docker", "run"])
+    assert run[-3:] == [stack.image_tag("acme"), "renew", "30"]
+    assert run[run.index("--name") + 1] == stack.container_name("acme-order")
+    assert agent_tasks(replace(stack, tls=replace(stack.tls, renew_days=45)))[TASK][
+        "steps"][2]["argv"][-1] == "45"
+
+
+def test_each_project_keeps_its_own_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert schedule("shop") == schedule("shop")
+    assert len({schedule(f"p{i}") for i in range(20)}) > 10
+
+
+def test_the_one_shot_run_is_hardened_and_gets_no_socket(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = example(monkeypatch, **ACME)
+    run = agent_tasks(stack)[TASK]["steps"][2]["argv"]
+    text = " ".join(run)
+    assert "docker.sock" not in text and "--privileged" not in text
+    for flag in ("--rm", "--read-only"):
+        assert flag in run
+    assert run[run.index("--cap-drop") + 1] == "ALL"
+    assert run[run.index("--security-opt") + 1] == "no-new-privileges:true"
+    assert run[run.index("--network") + 1] == stack.network_name("services")
+    assert f"type=volume,source={stack.volume_name('acme')},target=/var/lib/acme" in run
+
+
+def test_the_steps_install_in_the_proxy_then_check_what_it_serves(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = example(monkeypatch, PUBLISH_ADDRESS="0.0.0.0", HTTPS_PORT="8443", **ACME)
+    install, check = agent_tasks(stack)[TASK]["steps"][3:]
+    assert install["argv"][:3] == ["docker", "exec", stack.container_name("proxy")]
+    assert check["argv"][0] == "python3"
+    assert check["argv"][3:] == [stack.container_name("proxy"), "127.0.0.1", "8443",
+                                 "updates.example.org"]
+
+
+@pytest.mark.parametrize("serial", ["01", "7F", "80", "00FF", "0A1B2C3D4E5F60718293A4B5C6"])
+def test_the_served_check_reads_the_serial_as_openssl_does(tmp_path: Path,
+                                                            serial: str) -> None:
+    certificate = tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=x",
+                    "-set_serial", f"0x{serial}", "-keyout", str(tmp_path / "k.pem"),
+                    "-out", str(certificate)], check=True, capture_output=True)
+    shown = subprocess.run(["openssl", "x509", "-in", str(certificate), "-noout", "-serial"],
+                           capture_output=True, text=True, check=True).stdout
+    der = ssl.PEM_cert_to_DER_cert(certificate.read_text())
+    assert served_check.serial(der) == shown.strip().partition("=")[2]
+
+
+def test_the_served_check_says_how_to_call_it() -> None:
+    assert served_check.main([]) == 2
