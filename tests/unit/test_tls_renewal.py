@@ -16,6 +16,7 @@ from pojemnik import Stack
 from pojemnik.declaration.loader import load_stack
 from pojemnik.operations.tls import served_check
 from pojemnik.operations.tls.renewal import TASK, agent_tasks, schedule
+from pojemnik.operations.tls.status import newest, server_renewal, summary
 
 ACME = {"ACME_EMAIL": "me@example.org", "ACME_NAMES": "updates.example.org"}
 
@@ -93,3 +94,43 @@ def test_the_served_check_reads_the_serial_as_openssl_does(tmp_path: Path,
 
 def test_the_served_check_says_how_to_call_it() -> None:
     assert served_check.main([]) == 2
+
+
+FAILED_RUN = {"name": TASK, "started": 1796659200.0, "finished": 1796659230.0, "exit": 1,
+              "ok": False, "failures": 2, "next_after": 1796666400.0,
+              "output": "acme-order: the installed certificate ...\n[shop.example.com] acme: "
+                        "error: 400 :: urn:ietf:params:acme:error:connection :: refused\n"
+                        "acme-order: failed (1)\n"}
+
+
+def test_the_servers_record_is_shown_with_lego_s_words_and_the_backoff() -> None:
+    shown = server_renewal(FAILED_RUN)
+    assert shown == {"at": "2026-12-07 16:00:00 UTC", "result": "failed",
+                     "error": shown["error"] if shown else None, "failures": 2,
+                     "next_after": "2026-12-07 18:00:00 UTC"}
+    assert shown is not None and "acme:error:connection" in shown["error"]
+    assert "failed (1)" not in shown["error"]
+    iso = server_renewal({**FAILED_RUN, "started": "2026-12-07T16:00:00+00:00", "ok": True})
+    assert iso is not None and iso["at"] == "2026-12-07 16:00:00 UTC" and iso["error"] is None
+    assert server_renewal(None) is None and server_renewal({}) is None
+
+
+def test_the_newer_attempt_is_the_last_one() -> None:
+    names = ["shop.example.com"]
+    deployed = {"names": names, "at": "2026-12-07 17:00:00 UTC", "result": "ok",
+                "error": None}
+    renewal = server_renewal(FAILED_RUN)
+    assert newest(deployed, renewal, names)["by"] == "deploy"
+    older = {**deployed, "at": "2026-12-01 00:00:00 UTC"}
+    last = newest(older, renewal, names)
+    assert last["by"] == "server" and last["result"] == "failed"
+    assert newest({}, None, names) == {}
+
+
+def test_a_failure_says_what_to_do_under_the_table() -> None:
+    row = {"acme": True, "renewal": server_renewal(FAILED_RUN), "advice": None}
+    lines = summary([row])
+    assert "2 failed in a row, next try after 2026-12-07 18:00:00 UTC" in lines[0]
+    assert lines[1].startswith("tls: what to do:") and "DNS" in lines[1]
+    assert "not installed" in summary([{**row, "renewal": None}])[0]
+    assert summary([{**row, "acme": False}]) == []
