@@ -58,8 +58,14 @@ if [ "$mode" = renew ]; then
             echo "acme-order: unchanged"
             exit 0
         fi
-        # lego's own copy is the one installed: lego renews it (its --days check agrees).
-        ! cmp -s "$crt" "$TLS/tls.crt" || action="renew --days $days --no-random-sleep"
+        # lego's own copy is the one installed, and its account is on this CA (lego's
+        # folder: the directory's host, ":" as "_"): lego renews it (its --days check
+        # agrees). Else (another CA since: staging, then production) a new order.
+        server=$(echo "$ACME_DIRECTORY" | sed -e 's|^[a-z]*://||' -e 's|/.*||' -e 's|:|_|')
+        if cmp -s "$crt" "$TLS/tls.crt" \
+                && [ -s "$STATE/accounts/$server/$ACME_EMAIL/account.json" ]; then
+            action="renew --days $days --no-random-sleep"
+        fi
     fi
 fi
 
