@@ -17,6 +17,7 @@ from pojemnik import (
     Bind,
     Firewall,
     Image,
+    Job,
     Limits,
     Network,
     Port,
@@ -76,6 +77,13 @@ def declare(settings: Settings) -> Stack:
         firewall=Firewall(allow={"ssh": ssh_from} if ssh_from else {}),
         services=[database_service(isolated), php_service(services, proxy),
                   app_service(settings), proxy],
+        # Run by the server itself (`fab -H root@server agent.install`; a remote deploy
+        # installs it), in a one-off container of app, never during a deploy:
+        # Django's expired sessions out of the database. `invoke jobs.list` shows its
+        # last run. Not on the Swarm target (yet).
+        jobs=[] if settings.get("POJEMNIK_TARGET", "host") == "swarm" else [
+            Job("clearsessions", service="app", schedule="daily", timeout=600,
+                command="python3 /srv/app/manage.py clearsessions")],
     )
 
 

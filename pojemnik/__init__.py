@@ -7,6 +7,7 @@ declaration types; everything that touches Docker is imported only when used.
 from .declaration.alerts import Alerts
 from .declaration.backup import Backup, Dump, Postgres, Retention
 from .declaration.firewall import Firewall
+from .declaration.jobs import Job
 from .declaration.model import (
     Bind,
     Healthcheck,
@@ -44,6 +45,7 @@ __all__ = [
     "HostCommandError",
     "Image",
     "InvalidStack",
+    "Job",
     "Limits",
     "Logs",
     "Network",

@@ -14,6 +14,8 @@ from pathlib import Path, PurePosixPath
 from .alerts import Alerts
 from .backup import Backup
 from .firewall import Firewall
+from .jobs import Job
+from .mounts import Bind, Mount, SecretMount, Tmpfs, VolumeMount  # noqa: F401 (re-exported)
 from .origins import Origins
 from .policy import StopFirst, UpdatePolicy, Upstreams
 from .swarm import HOST, REPLICATED, Swarm
@@ -82,47 +84,6 @@ class Port:
     container: int
     address: str = "127.0.0.1"
     protocol: str = "tcp"
-
-
-@dataclass(frozen=True)
-class Bind:
-    """A host directory or file (relative to the repository) mounted into the container.
-
-    Read-only unless said otherwise: config and sites are edited on the host.
-    """
-
-    source: str
-    target: str
-    read_only: bool = True
-
-
-@dataclass(frozen=True)
-class VolumeMount:
-    volume: str
-    target: str
-    read_only: bool = False
-
-
-@dataclass(frozen=True)
-class Tmpfs:
-    """A writable in-memory directory, for software that must write under a read-only root."""
-
-    target: str
-    size: str = "16m"
-    mode: str = "1777"
-
-
-@dataclass(frozen=True)
-class SecretMount:
-    secret: str
-    target: str | None = None
-
-    @property
-    def path(self) -> str:
-        return self.target or f"/run/secrets/{self.secret}"
-
-
-Mount = Bind | VolumeMount | Tmpfs | SecretMount
 
 
 @dataclass(frozen=True)
@@ -277,6 +238,7 @@ class Stack:
     target: str = HOST
     swarm: Swarm = field(default_factory=Swarm)
     tls: Acme | None = None  # real certificates (ACME) for the proxy; None: self-signed
+    jobs: Sequence[Job] = ()  # commands the server runs on a schedule (the agent)
     # Which `.env` variable each value read from the settings came from (set by the
     # loader), so problems in a value name the variable to change.
     origins: Origins = field(default_factory=dict, compare=False, repr=False)

@@ -14,6 +14,7 @@ from typing import Any
 from invoke import Collection
 
 from . import (
+    agent,
     alerts,
     backup,
     diagram,
@@ -21,6 +22,7 @@ from . import (
     firewall,
     healing,
     images,
+    jobs,
     lock,
     oneoff,
     releases,
@@ -60,6 +62,8 @@ def namespace(root: str | Path, stack_file: str = "stack.py") -> Collection:
         firewall.collection(),
         tls.collection(),
         backup.collection(),
+        agent.collection(),
+        jobs.collection(),
     ):
         ns.add_collection(collection)
     ns.configure({"pojemnik": {"root": str(Path(root).resolve()), "stack": stack_file,

@@ -24,11 +24,12 @@ from .context import (
 from .lock import holding_lock
 
 if TYPE_CHECKING:
+    from ..declaration.model import Stack
     from ..planning.plan import Options
 
 
 def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "table",
-                  verbose: bool = False) -> None:
+                  verbose: bool = False) -> Stack:
     """Deploy (or, dry, show the plan) with these planning options; with only some
     services or images, on the task's engine alone (also a Swarm's manager)."""
     stack, problems = declared(c)
@@ -39,6 +40,7 @@ def converge_task(c: Context, options: Options, dry: bool = False, fmt: str = "t
         print(render_plan(done.plan, fmt, stack))
     if not dry:
         say(f"{stack.project}: {done.summary}")
+    return stack
 
 
 @task(help={"dry": "print the plan, change nothing",
@@ -53,9 +55,13 @@ def deploy(c: Context, dry: bool = False, format: str = "table",
     """Build, create networks and run every service in dependency order, waiting for health."""
     from ..planning.plan import Options
 
-    converge_task(c, Options(remove_orphans=remove_orphans,
-                             recreate_networks=recreate_networks, now=time.time()),
-                  dry=dry, fmt=format, verbose=verbose)
+    stack = converge_task(c, Options(remove_orphans=remove_orphans,
+                                     recreate_networks=recreate_networks, now=time.time()),
+                          dry=dry, fmt=format, verbose=verbose)
+    if not dry:
+        from .agent import after_deploy
+
+        after_deploy(c, stack)
 
 
 @task(help={"format": "table (default), json, or bash: the equivalent docker commands",

@@ -32,3 +32,8 @@ def status(c: Context, json_: bool = False) -> None:
 
         for line in guard(lambda: last_results(stack, host_files(c), datetime.now(UTC))):
             say(line)
+    if stack.jobs:
+        from .jobs import last_runs
+
+        for line in last_runs(c, stack):
+            say(line)

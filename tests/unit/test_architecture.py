@@ -6,13 +6,14 @@ users copy. A change that breaks the design fails here first."""
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PACKAGE = REPOSITORY / "pojemnik"
 EXAMPLE = [REPOSITORY / name for name in ("stack.py", "tasks.py", "fabfile.py")]
 # Lowest first: a module may import from its own layer and the layers below it.
-LAYERS = ["errors", "console", "declaration", "planning", "ssh", "hostfiles", "engine",
+LAYERS = ["agent", "errors", "console", "declaration", "planning", "ssh", "hostfiles", "engine",
           "operations", "tasks"]
 MAX_MODULE_LINES = 350
 MAX_FUNCTION_LINES = 60
@@ -73,11 +74,31 @@ def test_only_the_ssh_boundary_imports_paramiko() -> None:
 
 def test_only_the_host_files_boundary_replaces_files() -> None:
     """pojemnik's own files (upstreams, releases, secrets, state) are written by one
-    writer, which replaces them atomically: `hostfiles/`."""
+    writer, which replaces them atomically: `hostfiles/` (and, on the server itself, the
+    agent its records)."""
     writers = {module for module, tree in modules().items() for node in ast.walk(tree)
                if isinstance(node, ast.Attribute) and node.attr == "replace"
                and isinstance(node.value, ast.Name) and node.value.id == "os"}
-    assert writers and all(m.startswith("hostfiles/") for m in writers), writers
+    assert writers and all(m.startswith(("hostfiles/", "agent/")) for m in writers), writers
+
+
+def test_the_agent_needs_only_the_standard_library() -> None:
+    """The server runs `pojemnik/agent` with its own python3, as a zipapp of that folder
+    alone: it imports the standard library and itself, nothing else of pojemnik."""
+    foreign = []
+    for module, tree in modules().items():
+        if not module.startswith("agent/"):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [] if node.level == 1 else [node.module or ""]
+            else:
+                continue
+            foreign += [f"{module} imports {n or '..'}" for n in names
+                        if n.split(".")[0] not in sys.stdlib_module_names]
+    assert modules() and foreign == []
 
 
 def test_every_package_says_what_lives_there() -> None:

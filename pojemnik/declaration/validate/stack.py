@@ -18,6 +18,7 @@ from ..ranges import free_range
 from ._fit import address_in, check_fit, gateway_in, misfit
 from .backup import check_backup
 from .images import check_images
+from .jobs import check_jobs
 from .services import NAME, check_logs, check_service
 from .swarm import check_swarm
 from .tls import check_tls
@@ -48,6 +49,7 @@ def check_declaration(stack: Stack, images_only: bool = False) -> list[Problem]:
         check_alerts(stack.alerts, v.add)
     check_tls(stack, v.add)
     check_backup(stack, v.add)
+    check_jobs(stack, v.add)
     return v.problems
 
 

@@ -54,7 +54,9 @@ ALLOWED_HOSTS = [
     if host.strip()
 ]
 
-INSTALLED_APPS = []
+# sessions (with contenttypes, which its migrations expect): the release's migrate
+# makes its table, and the stack's nightly job `clearsessions` empties it of expired ones.
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.sessions"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
