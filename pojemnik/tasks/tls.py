@@ -54,7 +54,13 @@ def renew(c: Context, force: bool = False) -> None:
 def server_record(c: Context, stack: Stack) -> dict[str, Any] | None:
     """The agent's record of the server's renewal on the engine's host (here, or over
     `fab -H`), if the agent is installed and has run it."""
-    return None  # until the agent lands (h/jobs): its records on the host
+    from ..operations.server.agent import records
+    from ..operations.tls.renewal import agent_tasks
+
+    if not agent_tasks(stack):
+        return None
+    return next((r for r in records(c, stack.project) if r.get("name") in agent_tasks(stack)),
+                None)
 
 
 def collection() -> Collection:

@@ -13,8 +13,10 @@ import pytest
 from stackbuilders import EXAMPLE_ROOT, EXAMPLE_SETTINGS
 
 from pojemnik import Stack
+from pojemnik.agent import served as served_check
+from pojemnik.agent.schedule import on_calendar
 from pojemnik.declaration.loader import load_stack
-from pojemnik.operations.tls import served_check
+from pojemnik.operations.server.agent import agent_config
 from pojemnik.operations.tls.renewal import TASK, agent_tasks, schedule
 from pojemnik.operations.tls.status import newest, server_renewal, summary
 
@@ -134,3 +136,17 @@ def test_a_failure_says_what_to_do_under_the_table() -> None:
     assert lines[1].startswith("tls: what to do:") and "DNS" in lines[1]
     assert "not installed" in summary([{**row, "renewal": None}])[0]
     assert summary([{**row, "acme": False}]) == []
+
+
+def test_the_agent_config_carries_the_renewal_as_the_agent_reads_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = example(monkeypatch, ACME_CA_CERTIFICATES="", **ACME)
+    config = agent_config(stack)  # checked by the agent's own reader (from_dict)
+    task = config["tasks"][TASK]
+    assert on_calendar(task["schedule"]).endswith(":00")
+    run = task["steps"][2]
+    assert run["env"]["ACME_NAMES"] == "updates.example.org"
+    assert "updates.example.org" not in " ".join(run["argv"])  # values only in the env
+    labels = [run["argv"][i + 1] for i, a in enumerate(run["argv"]) if a == "--label"]
+    assert f"pojemnik.agent.task={stack.project}/{TASK}" in labels
+    assert TASK not in agent_config(example(monkeypatch, ACME_EMAIL=""))["tasks"]

@@ -24,6 +24,7 @@ from ...errors import OperationError
 from ...ssh.channels import run, succeeds
 from ...ssh.connection import describe
 from ..jobs.scheduled import agent_tasks as job_tasks
+from ..tls.renewal import agent_tasks as tls_tasks
 from . import _payload as files
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 Contributor = Callable[[Stack], dict[str, dict[str, Any]]]
 CONTRIBUTORS: list[Contributor] = [  # one line per capability: its agent_tasks
     job_tasks,
+    tls_tasks,
 ]
 
 

@@ -15,9 +15,11 @@ The task holds the project's deploy lock, so a deploy and a renewal never interl
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
+from dataclasses import replace
+from importlib import resources
 from typing import Any
 
+from ...agent.run import TASK_LABEL
 from ...declaration.model import Stack
 from ...declaration.tls import Acme
 from ...planning.spec import ContainerSpec, volume_labels
@@ -57,14 +59,18 @@ def agent_tasks(stack: Stack) -> dict[str, dict[str, Any]]:
 
 
 def steps(stack: Stack, acme: Acme) -> list[dict[str, Any]]:
-    spec = order_spec(stack, acme, ca_pem(stack, acme))
+    order = order_spec(stack, acme, ca_pem(stack, acme))
+    # The agent removes what is left of a run (killed at its timeout) by this label.
+    spec = replace(order, labels={**order.labels, TASK_LABEL: f"{stack.project}/{TASK}"})
     proxy = stack.container_name(acme.proxy)
     state = stack.volume_name(acme.state)
     return [
-        {"argv": ["sh", "-c", REMOVE, "remove", spec.name]},  # one a killed run left
+        {"argv": ["sh", "-c", REMOVE, "remove", spec.name]},  # one a killed deploy left
         {"argv": ["docker", "volume", "create",
                   *_flags("--label", volume_labels(stack, acme.state)), state]},
-        {"argv": run_argv(spec, ["renew", str(acme.renew_days)])},
+        # The environment's values go through the step's env, not the command line.
+        {"argv": run_argv(spec, ["renew", str(acme.renew_days)]),
+         "env": dict(spec.environment)},
         {"argv": ["docker", "exec", proxy, "sh", "-c", INSTALL, "install", TLS_DIR]},
         {"argv": ["python3", "-c", served_check_source(), proxy, *published(stack, acme),
                   *acme.ordered()]},
@@ -92,8 +98,8 @@ def published(stack: Stack, acme: Acme) -> list[str]:
 def run_argv(spec: ContainerSpec, command: list[str]) -> list[str]:
     """`docker run` for a one-shot spec: the same hardening, mounts and network as the
     engine's container, removed when it ends, its output the step's."""
-    argv = ["docker", "run", "--rm", "--name", spec.name, *_flags("--label", spec.labels),
-            *_flags("--env", spec.environment)]
+    argv = ["docker", "run", "--rm", "--name", spec.name, *_flags("--label", spec.labels)]
+    argv += [flag for name in sorted(spec.environment) for flag in ("--env", name)]
     for mount in spec.mounts:
         argv += ["--mount", f"type={mount.type},source={mount.source},target={mount.target}"
                  + (",readonly" if mount.read_only else "")]
@@ -113,7 +119,7 @@ def run_argv(spec: ContainerSpec, command: list[str]) -> list[str]:
 
 def served_check_source() -> str:
     """The agent's served-certificate check (stdlib `ssl`), run by the server's python3."""
-    return (Path(__file__).with_name("served_check.py")).read_text()
+    return (resources.files("pojemnik.agent") / "served.py").read_text()
 
 
 def _flags(flag: str, values: dict[str, str]) -> list[str]:

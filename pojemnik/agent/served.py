@@ -1,9 +1,10 @@
 """Does the proxy serve the certificate installed in its volume, for every name?
 
-The last step of the server's renewal, run by the agent with the server's `python3`
-(stdlib only: this file's text is the step, so it needs nothing installed):
+The last step of the server's renewal (`operations/tls/renewal.py`), run by the agent
+with the server's `python3` (stdlib only: this file's text is the step's `-c`, so it runs
+the same from the zipapp and from a checkout):
 
-    python3 served_check.py PROXY_CONTAINER ADDRESS PORT NAME...
+    python3 -c "$(cat served.py)" PROXY_CONTAINER ADDRESS PORT NAME...
 
 It reads the installed certificate (public) from the proxy, then makes one TLS handshake
 per name (SNI) on the proxy's published HTTPS port and compares the certificate served
@@ -79,7 +80,7 @@ def _header(data: bytes, offset: int) -> tuple[int, int]:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 4:
-        print("usage: served_check PROXY_CONTAINER ADDRESS PORT NAME...", file=sys.stderr)
+        print("usage: served PROXY_CONTAINER ADDRESS PORT NAME...", file=sys.stderr)
         return 2
     container, address, port, names = argv[0], argv[1], int(argv[2]), argv[3:]
     try:
