@@ -101,7 +101,8 @@ def certificates(settings: Settings) -> Acme:
     return Acme(names=[n.strip() for n in settings.get("ACME_NAMES", "").split(",") if n.strip()],
                 email=settings.get("ACME_EMAIL", ""),
                 directory=settings.get("ACME_DIRECTORY", LETS_ENCRYPT),
-                ca_certificates=settings.get("ACME_CA_CERTIFICATES", ""))
+                ca_certificates=settings.get("ACME_CA_CERTIFICATES", ""),
+                renew_days=settings.int("ACME_RENEW_DAYS", 30))
 
 
 def proxy_service(settings: Settings) -> Service:

@@ -15,5 +15,7 @@ the config's shape).
 - `steps.py`: a task's commands and pipes under one timeout (the process group killed);
 - `records.py`: each task's last run, with its backoff;
 - `run.py`, `cli.py`: `run NAME`, `records [--json]`, `tick`, `check`, `incidents`;
-- `alerts/`: the server's checks, the incidents they open and resolve, the channels.
+- `alerts/`: the server's checks, the incidents they open and resolve, the channels;
+- `served.py`: does the proxy serve the installed certificate (the renewal's last
+  step, run as `python3 -c <its text>`).
 """

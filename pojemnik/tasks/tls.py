@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from invoke import Collection, Context, task
 
 from ..console import say
+from ..declaration.model import Stack
 from .context import engine_of, guard, print_table, stack_of
 from .lock import holding_lock
 
@@ -14,23 +16,27 @@ from .lock import holding_lock
 @task(help={"json": "print JSON (one object per name) instead of a table"})
 def status(c: Context, json_: bool = False) -> None:
     """Per name: issuer, not-after, days left, last attempt and its error."""
-    from ..operations.tls.status import read
+    from ..operations.tls.status import read, summary
 
     stack = stack_of(c)
+    server = guard(lambda: server_record(c, stack))
     with engine_of(c) as engine:
-        rows = guard(lambda: read(stack, engine))
+        rows = guard(lambda: read(stack, engine, server))
     if json_:
         print(json.dumps(rows, indent=2))
         return
     if not rows:
         say("tls: no names declared (the proxy serves its self-signed certificate)")
         return
-    print_table(["NAME", "ISSUER", "NOT AFTER", "DAYS", "LAST ATTEMPT", "RESULT", "ERROR"],
+    print_table(["NAME", "ISSUER", "NOT AFTER", "DAYS", "LAST ATTEMPT", "BY", "RESULT",
+                 "ERROR"],
                 [[r["name"], r["issuer"] or ("self-signed" if not r["acme"] else "-"),
                   r["not_after"] or "-", str(r["days_left"] if r["days_left"] is not None
                                               else "-"),
-                  r["last_attempt"] or "-", r["result"] or "-", r["error"] or ""]
-                 for r in rows])
+                  r["last_attempt"] or "-", r["by"] or "-", r["result"] or "-",
+                  r["error"] or ""] for r in rows])
+    for line in summary(rows):
+        say(line)
 
 
 @task(help={"force": "order a new certificate even while the installed one is valid"})
@@ -43,6 +49,18 @@ def renew(c: Context, force: bool = False) -> None:
         result = guard(lambda: ensure(stack, engine, say, force=force))
     if result.error is not None:
         raise SystemExit(1)
+
+
+def server_record(c: Context, stack: Stack) -> dict[str, Any] | None:
+    """The agent's record of the server's renewal on the engine's host (here, or over
+    `fab -H`), if the agent is installed and has run it."""
+    from ..operations.server.agent import records
+    from ..operations.tls.renewal import agent_tasks
+
+    if not agent_tasks(stack):
+        return None
+    return next((r for r in records(c, stack.project) if r.get("name") in agent_tasks(stack)),
+                None)
 
 
 def collection() -> Collection:

@@ -22,6 +22,7 @@ class Pebble:
     dns: int
     workdir: Path
     answer: str  # the address every name resolves to (the proxy's)
+    dns_management: int = 0  # the mock DNS's management port (0: a free one at start)
     processes: tuple[subprocess.Popen[bytes], ...] = ()
 
     @property
@@ -38,6 +39,7 @@ class Pebble:
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.dns_management = self.dns_management or free_port(self.address)
         if not self.listener_cert.exists():
             subprocess.run(
                 ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -57,14 +59,17 @@ class Pebble:
             ["pebble-challtestsrv", "-defaultIPv4", self.answer, "-defaultIPv6", "",
              "-dns01", f"{self.address}:{self.dns}", "-http01", "", "-https01", "",
              "-tlsalpn01", "",
-             "-management", f"{self.address}:{free_port(self.address)}"],
+             "-management", f"{self.address}:{self.dns_management}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
             ca = subprocess.Popen(
                 ["pebble", "-config", str(self.workdir / "pebble.json"),
                  "-dnsserver", f"{self.address}:{self.dns}"],
                 stdout=log, stderr=subprocess.STDOUT,
+                # Every order validates its challenges (no authorization reused), so
+                # a name pointed elsewhere fails the next order.
                 env={"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0",
+                     "PEBBLE_AUTHZREUSE": "0",
                      "PATH": "/usr/bin:/bin"})
         self.processes = (dns, ca)
         self._wait()
@@ -74,6 +79,15 @@ class Pebble:
             process.terminate()
             process.wait(timeout=30)
         self.processes = ()
+
+    def point(self, name: str, address: str | None) -> None:
+        """Make the mock DNS answer `name` with `address` (None: the default again)."""
+        body = {"host": f"{name}.", **({"addresses": [address]} if address else {})}
+        request = urllib.request.Request(
+            f"http://{self.address}:{self.dns_management}/{'add-a' if address else 'clear-a'}",
+            data=json.dumps(body).encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
 
     def orders(self) -> int:
         """New orders pebble was asked for, counted in its own log."""

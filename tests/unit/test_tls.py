@@ -57,6 +57,7 @@ def test_localhost_and_test_names_are_never_ordered(monkeypatch: pytest.MonkeyPa
     ({"ACME_DIRECTORY": "http://ca.example.org/dir"}, "tls.directory", "not an https"),
     ({"ACME_CA_CERTIFICATES": "missing/ca.pem"}, "tls.ca_certificates", "no file"),
     ({"POJEMNIK_TARGET": "swarm"}, "tls", "Swarm"),
+    ({"ACME_RENEW_DAYS": "0"}, "tls.renew_days", "only once expired"),
 ])
 def test_bad_input_is_named_with_its_field(monkeypatch: pytest.MonkeyPatch,
                                            settings: dict[str, str], field: str,

@@ -38,6 +38,10 @@ def check_tls(stack: Stack, add: Add) -> None:
         add("tls.ca_certificates", f"no file {acme.ca_certificates}",
             "set ACME_CA_CERTIFICATES to a PEM file, or leave it empty for the system's CAs",
             acme.ca_certificates)
+    if acme.renew_days < 1:
+        add("tls.renew_days", f"renew_days is {acme.renew_days}: a certificate would be "
+            "renewed only once expired", "set ACME_RENEW_DAYS to 30 (Let's Encrypt's "
+            "advice: renew with a third of the lifetime left)", acme.renew_days)
     if not acme.ordered():
         return
     if stack.target == SWARM:

@@ -24,6 +24,7 @@ from ...ssh.channels import finish_channel, open_channel, run, succeeds
 from ...ssh.connection import describe
 from ..backup import schedule as backup_schedule
 from ..jobs.scheduled import agent_tasks as job_tasks
+from ..tls.renewal import agent_tasks as tls_tasks
 from ..upkeep import watch
 from . import _payload as files
 
@@ -35,6 +36,7 @@ CONTRIBUTORS: list[Contributor] = [  # one line per capability: its agent_tasks
     job_tasks,
     backup_schedule.agent_tasks,
     watch.agent_tasks,
+    tls_tasks,
 ]
 # Top-level keys of agent.json beyond the tasks, and secret files written beside it
 # (0600, root's; path -> content), one line per capability.

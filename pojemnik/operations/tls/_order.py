@@ -26,7 +26,7 @@ def run(stack: Stack, acme: Acme, engine: Engine) -> str:
     # The account's volume is mounted by no service, so no deploy made it: made here,
     # labelled like the others (`down --volumes` and the tests find it).
     engine.create_volume(stack.volume_name(acme.state), volume_labels(stack, acme.state))
-    engine.create_container(order_spec(stack, acme, _ca_pem(stack, acme)))
+    engine.create_container(order_spec(stack, acme, ca_pem(stack, acme)))
     try:
         deadline = time.monotonic() + ORDER_TIMEOUT
         while engine.state(name) in ("created", "running"):
@@ -40,7 +40,7 @@ def run(stack: Stack, acme: Acme, engine: Engine) -> str:
         engine.remove_container(name)
 
 
-def _ca_pem(stack: Stack, acme: Acme) -> str:
+def ca_pem(stack: Stack, acme: Acme) -> str:
     if not acme.ca_certificates:
         return ""
     path = Path(acme.ca_certificates)

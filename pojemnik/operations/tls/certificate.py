@@ -19,7 +19,7 @@ from . import _order, _proxy
 
 ADVICE = ("the proxy keeps serving its current certificate; check that each name's DNS "
           "points at this server and port 80 is reachable, then `invoke tls.renew` "
-          "(docs/guides/certificates.md)")
+          "(docs/guides/certificates.md#when-a-renewal-fails)")
 
 
 @dataclass(frozen=True)
